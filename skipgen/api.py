@@ -1,0 +1,91 @@
+"""The Python API: load and check specs, build modules, generate source.
+
+Nothing here imports torch until a module is actually built.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from skipgen.errors import Diagnostic, SpecError
+from skipgen.ir.graph import Graph
+from skipgen.ir.lower import lower
+from skipgen.spec.load import Positions, load_yaml
+from skipgen.spec.locate import diagnostics_from
+from skipgen.spec.models import Spec
+
+if TYPE_CHECKING:
+    from torch import nn
+
+SpecLike = Spec | str | os.PathLike[str] | dict[str, Any]
+
+
+def _is_file(source: str) -> bool:
+    if "\n" in source:
+        return False
+    return source.endswith((".yaml", ".yml")) or Path(source).is_file()
+
+
+def read_source(source: str | os.PathLike[str] | dict[str, Any]) -> tuple[Any, Positions, str]:
+    """Plain data, node positions and the text (empty for a dict) of a spec."""
+    if isinstance(source, dict):
+        return source, Positions("<dict>"), ""
+    if isinstance(source, os.PathLike) or _is_file(source):
+        path = os.fspath(source)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise SpecError([Diagnostic(path, 1, 1, f"cannot read the spec: {reason}")]) from None
+        data, positions = load_yaml(text, path)
+        return data, positions, text
+    data, positions = load_yaml(source, "<string>")
+    return data, positions, source
+
+
+def load_spec(source: SpecLike) -> Spec:
+    """Read and validate a spec from a path, YAML text or a dict.
+
+    Raises :class:`SpecError` listing every problem, each at its file, line and column.
+    """
+    if isinstance(source, Spec):
+        return source
+    data, positions, text = read_source(source)
+    if not isinstance(data, dict):
+        raise SpecError(
+            [positions.diagnostic((), "a spec is a mapping with name, input and layers")]
+        )
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(diagnostics_from(exc, data, positions)) from None
+    spec._positions = positions
+    spec._text = text
+    return spec
+
+
+def lower_spec(source: SpecLike) -> Graph:
+    """Validate and lower a spec: channels, sizes and parameters of every block."""
+    spec = load_spec(source)
+    positions = spec._positions or Positions("<spec>")
+    return lower(spec, positions)
+
+
+def build_model(source: SpecLike | Graph) -> nn.Module:
+    """A ``torch.nn.Module`` for a spec (or an already lowered graph)."""
+    from skipgen.backends.torch import build
+
+    graph = source if isinstance(source, Graph) else lower_spec(source)
+    return build(graph)
+
+
+def generate_source(source: SpecLike) -> str:
+    """Standalone PyTorch source for a spec: a module that needs only torch."""
+    from skipgen.backends.source import render
+
+    spec = load_spec(source)
+    return render(lower_spec(spec), spec_text=spec._text or "")

@@ -1,0 +1,1 @@
+"""Backends read only the lowered graph: ``torch`` builds modules, ``source`` writes code."""

@@ -1,0 +1,115 @@
+"""The lowered network: frozen, fully resolved, plain Python data (no torch).
+
+Both backends read only this. Every module is described by a :class:`Call` — the name of a
+block class in ``skipgen.nn`` (or of a ``torch.nn`` layer) and its arguments — so the runtime
+builder instantiates exactly what the emitter writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Value = Any  # int | float | str | bool | None | Call | tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    """``target(*args, **dict(kwargs))``; ``target`` is a block class or ``nn.<Layer>``."""
+
+    target: str
+    args: tuple[Value, ...] = ()
+    kwargs: tuple[tuple[str, Value], ...] = ()
+
+    def targets(self) -> set[str]:
+        """Every target used by this call and by calls nested in its arguments."""
+        found = {self.target}
+        for value in (*self.args, *(v for _, v in self.kwargs)):
+            if isinstance(value, Call):
+                found |= value.targets()
+        return found
+
+
+SkipNote = Literal["identity", "projected", "dropped", "none", "built-in"]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One block instance (one repeat of a spec layer)."""
+
+    kind: str
+    call: Call
+    in_channels: int
+    out_channels: int
+    in_size: tuple[int, ...] | None
+    out_size: tuple[int, ...] | None  # None once the output is flat, or when size is unknown
+    skip: str  # "add", "concat" or "none": what the block finally does
+    skip_note: SkipNote
+    params: int
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class LongSkip:
+    """Combine a stage's output with the saved output of an earlier stage."""
+
+    source: str  # the local variable holding the earlier output
+    mode: Literal["add", "concat"]
+    projection: Call | None  # applied to the source first; held by ``attr``
+    attr: str | None
+    note: SkipNote
+    params: int
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One attribute of the network: a single block, or an ``nn.Sequential`` of repeats."""
+
+    attr: str
+    nodes: tuple[Node, ...]
+    sequential: bool
+    long_skip: LongSkip | None
+    save_as: str | None  # a later long skip reads this stage's output under this name
+
+
+@dataclass(frozen=True)
+class Graph:
+    name: str
+    file: str
+    dims: int
+    in_channels: int
+    input_size: tuple[int, ...] | None
+    stages: tuple[Stage, ...]
+    out_channels: int
+    out_size: tuple[int, ...] | None
+    flat: bool  # ends with a classifier: output is (batch, classes)
+    size_rule: str  # which spatial input sizes work, in words
+
+    @property
+    def params(self) -> int:
+        return sum(
+            sum(n.params for n in s.nodes) + (s.long_skip.params if s.long_skip else 0)
+            for s in self.stages
+        )
+
+    def output_shape(self, batch: int | str = "N") -> tuple[int | str, ...]:
+        if self.flat:
+            return (batch, self.out_channels)
+        spatial: tuple[int | str, ...] = self.out_size or tuple(
+            "?" for _ in range(self.dims)
+        )
+        return (batch, self.out_channels, *spatial)
+
+    def input_shape(self, batch: int | str = "N") -> tuple[int | str, ...]:
+        spatial: tuple[int | str, ...] = self.input_size or tuple("?" for _ in range(self.dims))
+        return (batch, self.in_channels, *spatial)
+
+    def targets(self) -> set[str]:
+        found: set[str] = set()
+        for stage in self.stages:
+            for node in stage.nodes:
+                found |= node.call.targets()
+            if stage.long_skip and stage.long_skip.projection:
+                found |= stage.long_skip.projection.targets()
+        return found

@@ -1,0 +1,404 @@
+"""Lowering: a validated spec becomes a frozen graph, with every mistake located.
+
+Repeats are expanded, defaults and width/depth multipliers applied, names and references
+resolved, and channels (and, when the input size is known, spatial sizes) inferred — in
+plain Python, without torch. All errors are collected and raised together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from skipgen.errors import Diagnostic, SpecError
+from skipgen.ir import kinds
+from skipgen.ir.graph import Call, Graph, LongSkip, Node, Stage
+from skipgen.ir.sizes import AXES, Program, describe, keeps_size, valid_sizes
+from skipgen.spec import models as m
+from skipgen.spec.load import Path, Positions
+from skipgen.spec.locate import did_you_mean, format_path
+
+ATTR_PREFIX = {
+    "conv": "conv",
+    "basic": "layer",
+    "bottleneck": "layer",
+    "inverted_residual": "block",
+    "dense": "denseblock",
+    "transition": "transition",
+    "maxpool": "pool",
+    "avgpool": "pool",
+    "global_pool": "pool",
+    "upsample": "up",
+    "norm": "norm",
+    "classifier": "classifier",
+}
+
+
+@dataclass
+class _Pending:
+    """A node whose spatial sizes are filled in once the size program has run."""
+
+    kind: str
+    call: Call
+    in_channels: int
+    out_channels: int
+    in_slot: int
+    out_slot: int
+    skip: str
+    note: str
+    params: int
+    path: Path
+
+
+@dataclass
+class _Where:
+    """What a size-program step or check stands for, to word a failure."""
+
+    path: Path
+    what: str
+
+
+class _Lowering:
+    def __init__(self, spec: m.Spec, positions: Positions) -> None:
+        self.spec = spec
+        self.pos = positions
+        self.diags: list[Diagnostic] = []
+        self.program = Program()
+        self.wheres: list[_Where] = []
+
+    # -- helpers -------------------------------------------------------------------------
+    def error(self, path: Path, message: str, hint: str | None = None) -> None:
+        self.diags.append(self.pos.diagnostic(path, f"{format_path(path)}: {message}", hint))
+
+    def where(self, path: Path, what: str) -> int:
+        self.wheres.append(_Where(path, what))
+        return len(self.wheres) - 1
+
+    def resolved(self, block: m._Block, own: bool) -> kinds.Resolved:
+        d = self.spec.defaults
+        norm = getattr(block, "norm", None) or (m.Norm(type="none") if own else d.norm)
+        act = getattr(block, "act", None) or ("none" if own else d.act)
+        return kinds.Resolved(self.spec.input.dims, norm, act, d.bias)
+
+    def width(self, channels: int, block: m._Block) -> int:
+        s = self.spec.scaling
+        if s.width == 1.0 or not block.scale_width:
+            return channels
+        return kinds.make_divisible(channels * s.width, s.divisor)
+
+    # -- names -----------------------------------------------------------------------------
+    def names(self) -> tuple[list[str], dict[str, int]]:
+        """The attribute name of every layer, and the layer index of every handle."""
+        taken: dict[str, int] = {}
+        handles: dict[str, int] = {}
+        for i, block in enumerate(self.spec.layers):
+            for field in ("name", "id"):
+                value = getattr(block, field)
+                if value is None:
+                    continue
+                other = handles.get(value)
+                if other is not None and other != i:
+                    line = self.pos.of(("layers", other))[0]
+                    self.error(
+                        ("layers", i, field),
+                        f"{value!r} is already used by layers[{other}] (line {line})",
+                        "names and ids must be unique",
+                    )
+                    continue
+                handles[value] = i
+                if field == "name":
+                    taken[value] = i
+        attrs = []
+        counters: dict[str, int] = {}
+        for block in self.spec.layers:
+            if block.name is not None:
+                attrs.append(block.name)
+                continue
+            prefix = ATTR_PREFIX[block.type]
+            while True:
+                counters[prefix] = counters.get(prefix, 0) + 1
+                attr = f"{prefix}{counters[prefix]}"
+                if attr not in taken and attr not in handles:
+                    break
+            taken[attr] = -1
+            attrs.append(attr)
+        return attrs, handles
+
+    # -- the walk --------------------------------------------------------------------------
+    def run(self) -> Graph:
+        spec = self.spec
+        attrs, handles = self.names()
+        referenced: dict[int, str] = {}
+        for i, block in enumerate(spec.layers):
+            source = block.skip.from_ if block.skip else None
+            if source is None:
+                continue
+            path = ("layers", i, "skip", "from")
+            if source not in handles:
+                hint = did_you_mean(source, list(handles)) or (
+                    "give the earlier layer an `id` and refer to it here"
+                )
+                self.error(path, f"no layer is named {source!r}", hint)
+            elif handles[source] >= i:
+                j = handles[source]
+                where = "this layer itself" if j == i else f"layers[{j}], which comes later"
+                self.error(path, f"{source!r} is {where}", "a skip can only come from an earlier layer")
+            else:
+                j = handles[source]
+                referenced[j] = spec.layers[j].id or spec.layers[j].name or source
+
+        channels = spec.input.channels
+        slot = 0
+        flat_at: int | None = None
+        stages: list[tuple[str, list[_Pending], bool, LongSkip | None, str | None]] = []
+        saved: dict[str, tuple[int, int]] = {}  # handle -> (channels, slot)
+        for i, block in enumerate(spec.layers):
+            path: Path = ("layers", i)
+            if flat_at is not None:
+                self.error(path, "nothing can follow a classifier, whose output is flat",
+                           f"move the classifier (layers[{flat_at}]) to the end")
+                break
+            rule = kinds.KIND_RULES[block.type]
+            repeat = block.repeat
+            scale_depth = block.scale_depth if block.scale_depth is not None else rule.scale_depth
+            if scale_depth and spec.scaling.depth != 1.0:
+                repeat = kinds.scaled_depth(repeat, spec.scaling.depth)
+            source = block.skip.from_ if block.skip else None
+            if source is not None and repeat > 1:
+                self.error(path + ("repeat",), "a layer with `skip.from` cannot repeat",
+                           "split it into the skip layer and a repeated layer after it")
+                source = None
+            nodes: list[_Pending] = []
+            long_skip = None
+            for r in range(repeat):
+                node, long_skip_r = self.block(i, block, r == 0, channels, slot, source, saved,
+                                               attrs[i])
+                if node is None:
+                    break
+                nodes.append(node)
+                long_skip = long_skip or long_skip_r
+                channels, slot = node.out_channels, node.out_slot
+            if not nodes:
+                break
+            if long_skip is not None:
+                channels, slot = self.long_skip_result
+            sequential = repeat > 1 or "repeat" in block.model_fields_set
+            save_as = referenced.get(i)
+            if save_as is not None:
+                saved[save_as] = (channels, slot)
+                for handle in (block.id, block.name):
+                    if handle:
+                        saved[handle] = (channels, slot)
+            stages.append((attrs[i], nodes, sequential, long_skip, save_as))
+            if block.type == "classifier":
+                flat_at = i
+        return self.finish(stages, channels, slot, flat_at is not None)
+
+    def block(
+        self,
+        i: int,
+        block: m._Block,
+        first: bool,
+        cin: int,
+        in_slot: int,
+        source: str | None,
+        saved: dict[str, tuple[int, int]],
+        attr: str,
+    ) -> tuple[_Pending | None, LongSkip | None]:
+        path: Path = ("layers", i)
+        rule = kinds.KIND_RULES[block.type]
+        r = self.resolved(block, rule.own_norm_act)
+        channels = getattr(block, "channels", None)
+        cout = self.width(channels, block) if channels else 0
+        stride = getattr(block, "stride", 1) if first else 1
+        if block.type in ("maxpool", "avgpool"):
+            stride = 1
+        body = rule.lower(block, r, cin, cout, stride or 1)
+        for field, message, hint in body.errors:
+            self.error(path + (field,), message, hint)
+        if body.errors:
+            return None, None
+        if r.norm.type == "group":
+            for ch in {cin, body.out_channels}:
+                if ch % r.norm.groups and block.type not in ("maxpool", "avgpool", "global_pool"):
+                    self.error(path + ("norm",) if getattr(block, "norm", None) else
+                               ("defaults", "norm"),
+                               f"group norm with {r.norm.groups} groups cannot split "
+                               f"{ch} channels", "choose a group count that divides channels")
+                    return None, None
+        out_slot = self.program.op(in_slot, body.op, self.where(path, block.type))
+        mode = block.skip.mode if block.skip else rule.skip
+        on_mismatch = block.on_mismatch or rule.on_mismatch
+        if block.type == "classifier" and mode != "none":
+            self.error(path + ("skip",), "a classifier cannot have a skip", "remove `skip`")
+            return None, None
+
+        if source is not None:
+            node = self.node(block, body, body.make("none", False), cin, in_slot, out_slot,
+                             "none", "none", body.params, path)
+            return node, self.long(i, block, mode, on_mismatch, source, saved, node, attr, r)
+
+        note = "none"
+        downsample = False
+        params = body.params
+        proj_out = cin
+        if mode != "none":
+            ch_differs = mode == "add" and cin != body.out_channels
+            size_differs = not keeps_size(body.op)
+            note = "identity"
+            if ch_differs or size_differs:
+                problem = self.mismatch_words(cin, body.out_channels, body.op, mode)
+                if on_mismatch == "error":
+                    self.error(path + ("skip",), f"skip: {mode} cannot combine {problem}",
+                               "set `on_mismatch: project` or `drop`, or `skip: none`")
+                    return None, None
+                if on_mismatch == "drop":
+                    mode, note = "none", "dropped"
+                elif body.op[0] != "conv":
+                    self.error(path + ("on_mismatch",),
+                               f"cannot project a shortcut across a {block.type} ({problem})",
+                               "use `on_mismatch: drop` or `skip: none`")
+                    return None, None
+                else:
+                    downsample, note = True, "projected"
+                    proj_out = body.out_channels if mode == "add" else cin
+                    preact = getattr(block, "preact", False)
+                    params += cin * proj_out + (0 if preact else self.proj_norm(r, proj_out))
+                    proj_slot = self.program.op(in_slot, ("conv", 1, body.stride, 0, 1),
+                                                self.where(path, "projection"))
+                    self.program.check(proj_slot, out_slot,
+                                       self.where(path, f"the projected shortcut of this {mode}"))
+        if body.builtin_skip or mode == "none":
+            c = body.make(mode, downsample)
+        else:
+            c = kinds.call("Shortcut", body.make("none", False), cin, body.out_channels,
+                           body.stride, skip=mode, downsample=downsample, **r.norm_kwargs())
+        out_ch = body.out_channels + (proj_out if mode == "concat" else 0)
+        return self.node(block, body, c, cin, in_slot, out_slot, mode, note, params, path,
+                         out_ch), None
+
+    @staticmethod
+    def proj_norm(r: kinds.Resolved, channels: int) -> int:
+        return channels if r.norm.type == "none" else 2 * channels  # a bias when no norm
+
+    @staticmethod
+    def mismatch_words(cin: int, cout: int, op: tuple, mode: str) -> str:
+        parts = []
+        if mode == "add" and cin != cout:
+            parts.append(f"{cin} input channels with {cout} output channels")
+        if not keeps_size(op):
+            parts.append("an input and an output of different spatial size")
+        return " and ".join(parts)
+
+    def node(self, block, body, c, cin, in_slot, out_slot, mode, note, params, path,
+             out_ch=None) -> _Pending:
+        return _Pending(block.type, c, cin, out_ch or body.out_channels, in_slot, out_slot,
+                        mode, note, params, path)
+
+    def long(self, i, block, mode, on_mismatch, source, saved, node, attr, r) -> LongSkip | None:
+        path: Path = ("layers", i, "skip")
+        src_ch, src_slot = saved[source]
+        out_ch, out_slot = node.out_channels, node.out_slot
+        projection = None
+        note = "identity"
+        params = 0
+        if mode == "none":
+            self.long_skip_result = (out_ch, out_slot)
+            return None
+        if mode == "add" and src_ch != out_ch:
+            words = f"{src_ch} channels from {source!r} with {out_ch} output channels"
+            if on_mismatch == "error":
+                self.error(path, f"skip: add cannot combine {words}",
+                           "set `on_mismatch: project` or `drop`, or `skip: none`")
+                self.long_skip_result = (out_ch, out_slot)
+                return None
+            if on_mismatch == "drop":
+                self.long_skip_result = (out_ch, out_slot)
+                return LongSkip(source, "add", None, None, "dropped", 0)
+            projection = kinds.call("projection", src_ch, out_ch, **r.norm_kwargs())
+            params = src_ch * out_ch + self.proj_norm(r, out_ch)
+            note = "projected"
+        self.program.check(src_slot, out_slot,
+                           self.where(path, f"{mode} with the shortcut from {source!r}"))
+        self.long_skip_result = (src_ch + out_ch if mode == "concat" else out_ch, out_slot)
+        return LongSkip(source, mode, projection, f"{attr}_skip" if projection else None, note,
+                        params)
+
+    # -- sizes -----------------------------------------------------------------------------
+    def finish(self, stages, channels: int, slot: int, flat: bool) -> Graph:
+        spec = self.spec
+        dims = spec.input.dims
+        size = spec.input.size
+        values: list[list[int]] | None = None
+        rule_words: str | None = None
+
+        def rule() -> str:
+            nonlocal rule_words
+            if rule_words is None:
+                rule_words = describe(valid_sizes(self.program))
+            return rule_words
+
+        if size is not None and len(size) not in (1, dims):
+            self.error(("input", "size"), f"{len(size)} sizes given for {dims} dimensions",
+                       "give one size for every dimension, or a single number")
+        elif size is not None and not self.diags:
+            sizes = size * dims if len(size) == 1 else size
+            values = []
+            for axis, n in enumerate(sizes):
+                vals, failure = self.program.run(n)
+                if failure is not None:
+                    self.size_error(failure, vals, n, axis, dims, rule())
+                    values = None
+                    break
+                values.append(vals)
+        elif size is None and not self.diags and not valid_sizes(self.program, 64):
+            if not valid_sizes(self.program):
+                n = 224
+                vals, failure = self.program.run(n)
+                if failure is not None:
+                    self.size_error(failure, vals, n, 0, 1, rule())
+        if self.diags:
+            raise SpecError(self.diags)
+
+        def sizes_of(s: int) -> tuple[int, ...] | None:
+            return None if values is None else tuple(v[s] for v in values)
+
+        out: list[Stage] = []
+        for attr, pending, sequential, long_skip, save_as in stages:
+            nodes = tuple(
+                Node(p.kind, p.call, p.in_channels, p.out_channels, sizes_of(p.in_slot),
+                     None if p.kind == "classifier" else sizes_of(p.out_slot), p.skip,
+                     p.note, p.params, *self.pos.of(p.path))  # type: ignore[arg-type]
+                for p in pending
+            )
+            out.append(Stage(attr, nodes, sequential, long_skip, save_as))
+        return Graph(
+            name=spec.name,
+            file=self.pos.file,
+            dims=dims,
+            in_channels=spec.input.channels,
+            input_size=tuple(values[a][0] for a in range(dims)) if values else None,
+            stages=tuple(out),
+            out_channels=channels,
+            out_size=None if flat else sizes_of(slot),
+            flat=flat,
+            size_rule=f"{AXES[dims]}: {rule()}",
+        )
+
+    def size_error(self, failure, vals, n: int, axis: int, dims: int, rule: str) -> None:
+        where = self.wheres[failure.where]
+        along = f" along dimension {axis + 1}" if dims > 1 else ""
+        hint = f"input {AXES[dims]} must be {rule}"
+        if failure.reason == "zero":
+            src = self.program.ops[failure.slot - 1][0]
+            self.error(where.path, f"{where.what} shrinks the spatial size from {vals[src]} to "
+                       f"{vals[failure.slot]}{along} (input size {n})", hint)
+        else:
+            check = failure.check
+            self.error(where.path, f"{where.what}: sizes {vals[check.a]} and {vals[check.b]} "
+                       f"differ{along} (input size {n})", hint)
+
+
+def lower(spec: m.Spec, positions: Positions) -> Graph:
+    """Lower a validated spec; raises :class:`SpecError` listing every problem."""
+    return _Lowering(spec, positions).run()
+

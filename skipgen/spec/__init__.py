@@ -1,0 +1,1 @@
+"""The spec language: YAML loading with positions, pydantic models, error locations."""
