@@ -1,0 +1,30 @@
+"""skipgen: a declarative compiler from YAML network specs to PyTorch.
+
+``load_spec`` validates a spec, ``build_model`` instantiates it as a ``torch.nn.Module``,
+``generate_source`` writes it as standalone PyTorch source. Importing skipgen does not
+import torch.
+"""
+
+from skipgen.api import build_model, generate_source, load_spec, lower_spec
+from skipgen.errors import Diagnostic, SpecError
+
+__version__ = "0.1.0"
+
+
+def transfer_weights(model, state_dict):  # noqa: ANN001, ANN201 - thin lazy re-export
+    """Copy a state_dict into ``model`` by key, else by order and shape (see skipgen.weights)."""
+    from skipgen.weights import transfer_weights as _transfer
+
+    return _transfer(model, state_dict)
+
+
+__all__ = [
+    "Diagnostic",
+    "SpecError",
+    "__version__",
+    "build_model",
+    "generate_source",
+    "load_spec",
+    "lower_spec",
+    "transfer_weights",
+]

@@ -1,0 +1,3 @@
+from skipgen.cli import main
+
+main()

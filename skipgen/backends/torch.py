@@ -1,0 +1,82 @@
+"""Runtime backend: a lowered graph becomes a live ``torch.nn.Module``.
+
+Every module comes from a closed table — the block classes of ``skipgen.nn`` and a fixed
+list of ``torch.nn`` layers — so no spec text is ever used to look up code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from skipgen.ir.graph import Call, Graph
+from skipgen.nn import REGISTRY
+
+TORCH_LAYERS: dict[str, type[nn.Module]] = {
+    f"nn.{cls.__name__}": cls
+    for cls in (
+        nn.MaxPool1d,
+        nn.MaxPool2d,
+        nn.MaxPool3d,
+        nn.AvgPool1d,
+        nn.AvgPool2d,
+        nn.AvgPool3d,
+        nn.AdaptiveAvgPool1d,
+        nn.AdaptiveAvgPool2d,
+        nn.AdaptiveAvgPool3d,
+        nn.AdaptiveMaxPool1d,
+        nn.AdaptiveMaxPool2d,
+        nn.AdaptiveMaxPool3d,
+    )
+}
+
+
+def instantiate(call: Call) -> nn.Module:
+    """Build the module a call describes (nested calls first)."""
+    factory: Any = REGISTRY.get(call.target) or TORCH_LAYERS.get(call.target)
+    if factory is None:  # the lowering only emits known targets
+        raise KeyError(f"internal error: unknown build target {call.target!r}")
+
+    def value(v: Any) -> Any:
+        return instantiate(v) if isinstance(v, Call) else v
+
+    return factory(*(value(a) for a in call.args), **{k: value(v) for k, v in call.kwargs})
+
+
+class SkipgenNetwork(nn.Module):
+    """A network built from a lowered graph; ``forward`` follows its stages in order."""
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__()
+        self.graph = graph
+        self.network_name = graph.name
+        for stage in graph.stages:
+            modules = [instantiate(node.call) for node in stage.nodes]
+            module = nn.Sequential(*modules) if stage.sequential else modules[0]
+            self.add_module(stage.attr, module)
+            skip = stage.long_skip
+            if skip is not None and skip.projection is not None and skip.attr is not None:
+                self.add_module(skip.attr, instantiate(skip.projection))
+
+    def forward(self, x: Tensor) -> Tensor:
+        saved: dict[str, Tensor] = {}
+        for stage in self.graph.stages:
+            x = self.get_submodule(stage.attr)(x)
+            skip = stage.long_skip
+            if skip is not None and skip.note != "dropped":
+                shortcut = saved[skip.source]
+                if skip.attr is not None:
+                    shortcut = self.get_submodule(skip.attr)(shortcut)
+                x = x + shortcut if skip.mode == "add" else torch.cat([shortcut, x], dim=1)
+            if stage.save_as is not None:
+                saved[stage.save_as] = x
+        return x
+
+    def extra_repr(self) -> str:
+        return f"name={self.network_name!r}"
+
+
+def build(graph: Graph) -> nn.Module:
+    return SkipgenNetwork(graph)

@@ -1,0 +1,6 @@
+"""Placeholder: being written."""
+
+
+def build() -> None:
+    """Not yet available."""
+    raise SystemExit(2)

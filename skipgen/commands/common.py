@@ -1,0 +1,30 @@
+"""What the commands share: reading specs and printing diagnostics."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from skipgen.errors import SpecError
+
+SPECS_HELP = "Spec files (YAML)."
+
+
+def report(error: SpecError) -> None:
+    """Print every diagnostic to stderr, compiler style."""
+    for diagnostic in error.diagnostics:
+        typer.echo(diagnostic.format(), err=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
