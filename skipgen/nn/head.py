@@ -1,0 +1,38 @@
+"""Classification head: global pooling, dropout and a linear layer."""
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .layers import global_pool
+
+
+class Classifier(nn.Linear):
+    """Global pooling, flatten, dropout and a fully connected layer.
+
+    A subclass of ``nn.Linear``, so its only tensors are ``weight`` and ``bias`` (a head
+    named ``fc`` has torchvision ResNet's ``fc.weight`` and ``fc.bias``). ``pool`` is
+    "avg", "max" or "none" (the input is already ``(N, in_features)``).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        classes: int,
+        *,
+        dropout: float = 0.0,
+        pool: str = "avg",
+        dims: int = 2,
+    ) -> None:
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        super().__init__(in_features, classes)
+        self.pool = None if pool == "none" else global_pool(pool, dims)
+        self.dropout = float(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.pool is not None:
+            x = torch.flatten(self.pool(x), 1)
+        if self.dropout > 0.0:
+            x = F.dropout(x, p=self.dropout, training=self.training)
+        return F.linear(x, self.weight, self.bias)

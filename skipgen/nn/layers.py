@@ -1,0 +1,196 @@
+"""Small layer factories and functional helpers shared by the blocks."""
+
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+
+def conv_nd(dims: int) -> type:
+    """Return ``nn.Conv1d``, ``nn.Conv2d`` or ``nn.Conv3d`` for ``dims`` 1, 2 or 3."""
+    convs = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+    if dims not in convs:
+        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
+    return convs[dims]
+
+
+def conv_transpose_nd(dims: int) -> type:
+    """Return the transposed convolution class for ``dims`` 1, 2 or 3."""
+    convs = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
+    if dims not in convs:
+        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
+    return convs[dims]
+
+
+def norm_layer(
+    norm: str,
+    dims: int,
+    channels: int,
+    norm_groups: int = 32,
+    norm_eps: float = 1e-5,
+) -> Optional[nn.Module]:  # noqa: UP045
+    """Build a normalization layer over ``channels``, or return None for ``norm="none"``.
+
+    ``norm`` is one of "batch", "group", "instance" or "none". Group norm uses
+    ``norm_groups`` groups; instance norm is affine without running statistics.
+    """
+    if dims not in (1, 2, 3):
+        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
+    if norm == "none":
+        return None
+    if norm == "batch":
+        batch_norms = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
+        return batch_norms[dims](channels, eps=norm_eps)
+    if norm == "instance":
+        instance_norms = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
+        return instance_norms[dims](channels, eps=norm_eps, affine=True)
+    if norm == "group":
+        if norm_groups < 1 or channels % norm_groups != 0:
+            raise ValueError(
+                f"group norm needs channels divisible by norm_groups, "
+                f"got channels={channels}, norm_groups={norm_groups}"
+            )
+        return nn.GroupNorm(norm_groups, channels, eps=norm_eps)
+    raise ValueError(f"norm must be 'batch', 'group', 'instance' or 'none', got {norm!r}")
+
+
+def act_layer(act: str, inplace: bool = True) -> Optional[nn.Module]:  # noqa: UP045
+    """Build an activation module, or return None for ``act="none"``.
+
+    ``inplace`` applies to the activations that support it (ReLU, ReLU6, SiLU,
+    Hardswish, LeakyReLU); pass False when the input may be a tensor the caller still uses.
+    """
+    if act == "none":
+        return None
+    inplace_acts = {
+        "relu": nn.ReLU,
+        "relu6": nn.ReLU6,
+        "silu": nn.SiLU,
+        "hardswish": nn.Hardswish,
+        "leaky_relu": nn.LeakyReLU,
+    }
+    if act in inplace_acts:
+        return inplace_acts[act](inplace=inplace)
+    if act == "gelu":
+        return nn.GELU()
+    if act == "sigmoid":
+        return nn.Sigmoid()
+    raise ValueError(
+        "act must be 'relu', 'relu6', 'silu', 'gelu', 'hardswish', 'leaky_relu', "
+        f"'sigmoid' or 'none', got {act!r}"
+    )
+
+
+def pool_layer(
+    kind: str,
+    dims: int,
+    kernel_size: int,
+    stride: Optional[int] = None,  # noqa: UP045
+    padding: int = 0,
+) -> nn.Module:
+    """Build a max or average pooling layer; ``stride`` defaults to ``kernel_size``."""
+    if dims not in (1, 2, 3):
+        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
+    if kind == "max":
+        max_pools = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
+        return max_pools[dims](kernel_size, stride=stride, padding=padding)
+    if kind == "avg":
+        avg_pools = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
+        return avg_pools[dims](kernel_size, stride=stride, padding=padding)
+    raise ValueError(f"pool kind must be 'max' or 'avg', got {kind!r}")
+
+
+def global_pool(kind: str, dims: int) -> nn.Module:
+    """Build an adaptive max or average pooling layer down to spatial size 1."""
+    if dims not in (1, 2, 3):
+        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
+    if kind == "max":
+        max_pools = {1: nn.AdaptiveMaxPool1d, 2: nn.AdaptiveMaxPool2d, 3: nn.AdaptiveMaxPool3d}
+        return max_pools[dims](1)
+    if kind == "avg":
+        avg_pools = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d}
+        return avg_pools[dims](1)
+    raise ValueError(f"pool kind must be 'max' or 'avg', got {kind!r}")
+
+
+def same_padding(kernel_size: int, dilation: int = 1) -> int:
+    """Padding that keeps the spatial size of a stride-1 convolution (odd kernels)."""
+    return dilation * (kernel_size - 1) // 2
+
+
+def projection(
+    in_channels: int,
+    out_channels: int,
+    stride: int = 1,
+    *,
+    dims: int = 2,
+    norm: str = "batch",
+    norm_groups: int = 32,
+    norm_eps: float = 1e-5,
+    bias: Optional[bool] = None,  # noqa: UP045
+) -> nn.Sequential:
+    """1x1 strided convolution followed by a norm: ResNet's ``downsample`` shortcut.
+
+    ``bias=None`` gives the convolution a bias only when ``norm="none"``.
+    """
+    if bias is None:
+        bias = norm == "none"
+    layers: list[nn.Module] = [
+        conv_nd(dims)(in_channels, out_channels, kernel_size=1, stride=stride, bias=bias)
+    ]
+    norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+    if norm_module is not None:
+        layers.append(norm_module)
+    return nn.Sequential(*layers)
+
+
+def check_skip(
+    in_channels: int,
+    out_channels: int,
+    stride: int,
+    skip: str,
+    downsample: bool,
+) -> None:
+    """Raise ValueError when a skip connection cannot match the block's output shape."""
+    if skip not in ("add", "concat", "none"):
+        raise ValueError(f"skip must be 'add', 'concat' or 'none', got {skip!r}")
+    if skip == "none":
+        if downsample:
+            raise ValueError("downsample=True needs a skip connection, got skip='none'")
+        return
+    if downsample:
+        return
+    if stride != 1:
+        raise ValueError(f"skip={skip!r} with stride={stride} needs downsample=True")
+    if skip == "add" and in_channels != out_channels:
+        raise ValueError(
+            f"skip='add' from {in_channels} to {out_channels} channels needs downsample=True"
+        )
+
+
+def combine(out: Tensor, identity: Tensor, skip: str) -> Tensor:
+    """Merge a block's output with its shortcut: "add", "concat" (shortcut first) or "none"."""
+    if skip == "add":
+        return out + identity
+    if skip == "concat":
+        return torch.cat([identity, out], dim=1)
+    if skip == "none":
+        return out
+    raise ValueError(f"skip must be 'add', 'concat' or 'none', got '{skip}'")
+
+
+def drop_path(x: Tensor, p: float, training: bool) -> Tensor:
+    """Stochastic depth: zero whole samples with probability ``p`` and rescale the rest.
+
+    Same as ``torchvision.ops.stochastic_depth(x, p, "row", training)``.
+    """
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"drop path probability must be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return x
+    survival_rate = 1.0 - p
+    size = [x.shape[0]] + [1] * (x.dim() - 1)
+    noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival_rate)
+    if survival_rate > 0.0:
+        noise.div_(survival_rate)
+    return x * noise

@@ -1,0 +1,118 @@
+"""Squeeze-and-excitation and inverted residual (MobileNetV2 / EfficientNet MBConv) blocks."""
+
+from torch import Tensor, nn
+
+from .conv import ConvNormAct
+from .layers import (
+    act_layer,
+    check_skip,
+    combine,
+    conv_nd,
+    drop_path,
+    global_pool,
+    norm_layer,
+    projection,
+)
+
+
+class SqueezeExcitation(nn.Module):
+    """Channel attention from Hu et al. 2018, laid out like ``torchvision.ops.SqueezeExcitation``.
+
+    Global average pool, 1x1 conv down to ``squeeze_channels``, activation, 1x1 conv
+    back to ``channels`` and a sigmoid gate that scales the input.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        squeeze_channels: int,
+        *,
+        act: str = "silu",
+        dims: int = 2,
+    ) -> None:
+        super().__init__()
+        conv = conv_nd(dims)
+        self.avgpool = global_pool("avg", dims)
+        self.fc1 = conv(channels, squeeze_channels, kernel_size=1)
+        self.fc2 = conv(squeeze_channels, channels, kernel_size=1)
+        self.activation = act_layer(act)
+        self.scale_activation = nn.Sigmoid()
+
+    def forward(self, x: Tensor) -> Tensor:
+        scale = self.fc1(self.avgpool(x))
+        if self.activation is not None:
+            scale = self.activation(scale)
+        scale = self.scale_activation(self.fc2(scale))
+        return x * scale
+
+
+class InvertedResidual(nn.Module):
+    """Inverted residual with linear bottleneck (MobileNetV2, EfficientNet's MBConv).
+
+    ``conv`` holds: a 1x1 expansion to ``hidden_channels`` (left out when it equals
+    ``in_channels``), a depthwise ``kernel_size`` convolution with the stride, an
+    optional squeeze-and-excitation (``se_channels > 0``), and a 1x1 projection to
+    ``out_channels`` followed by a norm and no activation. Output channels are
+    ``out_channels``, or ``in_channels + out_channels`` for ``skip="concat"``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        *,
+        hidden_channels: int,
+        kernel_size: int = 3,
+        se_channels: int = 0,
+        dims: int = 2,
+        norm: str = "batch",
+        act: str = "relu6",
+        skip: str = "add",
+        downsample: bool = False,
+        drop_path: float = 0.0,
+        norm_groups: int = 32,
+        norm_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        check_skip(in_channels, out_channels, stride, skip, downsample)
+        norm_args = {"dims": dims, "norm": norm, "norm_groups": norm_groups, "norm_eps": norm_eps}
+        layers: list[nn.Module] = []
+        if hidden_channels != in_channels:
+            layers.append(ConvNormAct(in_channels, hidden_channels, 1, act=act, **norm_args))
+        layers.append(
+            ConvNormAct(
+                hidden_channels,
+                hidden_channels,
+                kernel_size,
+                stride,
+                groups=hidden_channels,
+                act=act,
+                **norm_args,
+            )
+        )
+        if se_channels > 0:
+            layers.append(SqueezeExcitation(hidden_channels, se_channels, act=act, dims=dims))
+        layers.append(
+            conv_nd(dims)(hidden_channels, out_channels, kernel_size=1, bias=norm == "none")
+        )
+        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+        if norm_module is not None:
+            layers.append(norm_module)
+        self.conv = nn.Sequential(*layers)
+        if downsample:
+            proj_channels = in_channels if skip == "concat" else out_channels
+            self.downsample = projection(in_channels, proj_channels, stride, **norm_args)
+        else:
+            self.downsample = None
+        self.skip = skip
+        self.drop_path_rate = drop_path
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out = self.conv(x)
+        if self.skip != "none":
+            out = drop_path(out, self.drop_path_rate, self.training)
+        return combine(out, identity, self.skip)

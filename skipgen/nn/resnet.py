@@ -1,0 +1,260 @@
+"""ResNet basic and bottleneck blocks with torchvision's parameter layout."""
+
+from torch import Tensor, nn
+
+from .layers import act_layer, check_skip, combine, conv_nd, drop_path, norm_layer, projection
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with a skip connection (ResNet-18/34 block).
+
+    ``conv1`` carries the stride, groups and dilation; ``conv2`` is a plain 3x3. With
+    ``preact=True`` the block follows He et al. 2016 ("Identity Mappings in Deep
+    Residual Networks"): norm and activation come before each convolution, the
+    projection shortcut is a bias-free 1x1 convolution without norm applied to the
+    pre-activated input, and there is no activation after the merge.
+    Output channels are ``out_channels``, or ``in_channels + out_channels`` for "concat".
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        *,
+        groups: int = 1,
+        dilation: int = 1,
+        dims: int = 2,
+        norm: str = "batch",
+        act: str = "relu",
+        preact: bool = False,
+        skip: str = "add",
+        downsample: bool = False,
+        drop_path: float = 0.0,
+        norm_groups: int = 32,
+        norm_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        check_skip(in_channels, out_channels, stride, skip, downsample)
+        conv = conv_nd(dims)
+        bias = norm == "none"
+        conv1 = conv(
+            in_channels,
+            out_channels,
+            kernel_size=3,
+            stride=stride,
+            padding=dilation,
+            dilation=dilation,
+            groups=groups,
+            bias=bias,
+        )
+        conv2 = conv(out_channels, out_channels, kernel_size=3, padding=1, bias=bias)
+        if preact:
+            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+            self.conv1 = conv1
+            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            self.conv2 = conv2
+        else:
+            self.conv1 = conv1
+            self.bn1 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            self.conv2 = conv2
+            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+        # Pre-activation without a norm would apply the activation to the block input.
+        self.relu = act_layer(act, inplace=not (preact and norm == "none"))
+        if downsample:
+            proj_channels = in_channels if skip == "concat" else out_channels
+            self.downsample = projection(
+                in_channels,
+                proj_channels,
+                stride,
+                dims=dims,
+                norm="none" if preact else norm,
+                norm_groups=norm_groups,
+                norm_eps=norm_eps,
+                bias=False if preact else None,
+            )
+        else:
+            self.downsample = None
+        self.preact = preact
+        self.skip = skip
+        self.drop_path_rate = drop_path
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.preact:
+            return self._forward_preact(x)
+
+        identity = x
+        out = self.conv1(x)
+        if self.bn1 is not None:
+            out = self.bn1(out)
+        if self.relu is not None:
+            out = self.relu(out)
+
+        out = self.conv2(out)
+        if self.bn2 is not None:
+            out = self.bn2(out)
+
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        if self.skip != "none":
+            out = drop_path(out, self.drop_path_rate, self.training)
+        out = combine(out, identity, self.skip)
+        if self.relu is not None:
+            out = self.relu(out)
+        return out
+
+    def _forward_preact(self, x: Tensor) -> Tensor:
+        out = x
+        if self.bn1 is not None:
+            out = self.bn1(out)
+        if self.relu is not None:
+            out = self.relu(out)
+        identity = x
+        if self.downsample is not None:
+            identity = self.downsample(out)
+        out = self.conv1(out)
+
+        if self.bn2 is not None:
+            out = self.bn2(out)
+        if self.relu is not None:
+            out = self.relu(out)
+        out = self.conv2(out)
+
+        if self.skip != "none":
+            out = drop_path(out, self.drop_path_rate, self.training)
+        return combine(out, identity, self.skip)
+
+
+class Bottleneck(nn.Module):
+    """1x1 reduce, 3x3 and 1x1 expand convolutions with a skip connection (ResNet-50 block).
+
+    ``width`` is the number of middle channels; ``conv2`` carries the stride, groups
+    and dilation (ResNet V1.5, as in torchvision). ``preact``, ``skip`` and
+    ``downsample`` behave as in :class:`BasicBlock`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        *,
+        width: int,
+        groups: int = 1,
+        dilation: int = 1,
+        dims: int = 2,
+        norm: str = "batch",
+        act: str = "relu",
+        preact: bool = False,
+        skip: str = "add",
+        downsample: bool = False,
+        drop_path: float = 0.0,
+        norm_groups: int = 32,
+        norm_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        check_skip(in_channels, out_channels, stride, skip, downsample)
+        conv = conv_nd(dims)
+        bias = norm == "none"
+        conv1 = conv(in_channels, width, kernel_size=1, bias=bias)
+        conv2 = conv(
+            width,
+            width,
+            kernel_size=3,
+            stride=stride,
+            padding=dilation,
+            dilation=dilation,
+            groups=groups,
+            bias=bias,
+        )
+        conv3 = conv(width, out_channels, kernel_size=1, bias=bias)
+        if preact:
+            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+            self.conv1 = conv1
+            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.conv2 = conv2
+            self.bn3 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.conv3 = conv3
+        else:
+            self.conv1 = conv1
+            self.bn1 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.conv2 = conv2
+            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.conv3 = conv3
+            self.bn3 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+        # Pre-activation without a norm would apply the activation to the block input.
+        self.relu = act_layer(act, inplace=not (preact and norm == "none"))
+        if downsample:
+            proj_channels = in_channels if skip == "concat" else out_channels
+            self.downsample = projection(
+                in_channels,
+                proj_channels,
+                stride,
+                dims=dims,
+                norm="none" if preact else norm,
+                norm_groups=norm_groups,
+                norm_eps=norm_eps,
+                bias=False if preact else None,
+            )
+        else:
+            self.downsample = None
+        self.preact = preact
+        self.skip = skip
+        self.drop_path_rate = drop_path
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.preact:
+            return self._forward_preact(x)
+
+        identity = x
+        out = self.conv1(x)
+        if self.bn1 is not None:
+            out = self.bn1(out)
+        if self.relu is not None:
+            out = self.relu(out)
+
+        out = self.conv2(out)
+        if self.bn2 is not None:
+            out = self.bn2(out)
+        if self.relu is not None:
+            out = self.relu(out)
+
+        out = self.conv3(out)
+        if self.bn3 is not None:
+            out = self.bn3(out)
+
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        if self.skip != "none":
+            out = drop_path(out, self.drop_path_rate, self.training)
+        out = combine(out, identity, self.skip)
+        if self.relu is not None:
+            out = self.relu(out)
+        return out
+
+    def _forward_preact(self, x: Tensor) -> Tensor:
+        out = x
+        if self.bn1 is not None:
+            out = self.bn1(out)
+        if self.relu is not None:
+            out = self.relu(out)
+        identity = x
+        if self.downsample is not None:
+            identity = self.downsample(out)
+        out = self.conv1(out)
+
+        if self.bn2 is not None:
+            out = self.bn2(out)
+        if self.relu is not None:
+            out = self.relu(out)
+        out = self.conv2(out)
+
+        if self.bn3 is not None:
+            out = self.bn3(out)
+        if self.relu is not None:
+            out = self.relu(out)
+        out = self.conv3(out)
+
+        if self.skip != "none":
+            out = drop_path(out, self.drop_path_rate, self.training)
+        return combine(out, identity, self.skip)

@@ -1,0 +1,91 @@
+"""Learned or interpolating upsampling for decoder paths (U-Net and friends)."""
+
+from typing import Optional
+
+from torch import nn
+
+from .layers import act_layer, conv_nd, conv_transpose_nd, norm_layer, same_padding
+
+
+class UpConv(nn.Sequential):
+    """Upsample by an integer ``scale`` and map ``in_channels`` to ``out_channels``.
+
+    ``mode="transposed"``: a transposed convolution with stride ``scale`` and kernel
+    ``kernel_size`` (default ``scale``). For a kernel ``scale + d`` the padding is
+    ``(d + 1) // 2`` and the output padding ``d % 2``, so every spatial size is
+    multiplied by exactly ``scale`` (kernel 2 stride 2, kernel 3 stride 2 and kernel 4
+    stride 2 all double). ``mode="nearest"`` or ``"bilinear"``: interpolation
+    (linear, bilinear or trilinear by ``dims``, ``align_corners=False``) followed by a
+    ``kernel_size`` (default 3) convolution with same padding.
+    The norm and activation follow when not "none"; ``bias=None`` gives the convolution
+    a bias only when ``norm="none"``. Children are numbered in order.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        scale: int = 2,
+        *,
+        mode: str = "transposed",
+        kernel_size: Optional[int] = None,  # noqa: UP045
+        bias: Optional[bool] = None,  # noqa: UP045
+        dims: int = 2,
+        norm: str = "none",
+        act: str = "none",
+        norm_groups: int = 32,
+        norm_eps: float = 1e-5,
+    ) -> None:
+        if scale < 1:
+            raise ValueError(f"scale must be a positive integer, got {scale}")
+        if bias is None:
+            bias = norm == "none"
+        if mode == "transposed":
+            if kernel_size is None:
+                kernel_size = scale
+            extra = kernel_size - scale
+            if extra < 0 or extra % 2 >= scale:
+                raise ValueError(
+                    f"transposed kernel_size={kernel_size} cannot upsample exactly by "
+                    f"scale={scale}; use kernel_size >= scale (and even kernel_size - scale "
+                    f"when scale is 1)"
+                )
+            conv = conv_transpose_nd(dims)(
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride=scale,
+                padding=(extra + 1) // 2,
+                output_padding=extra % 2,
+                bias=bias,
+            )
+            layers: list[nn.Module] = [conv]
+        elif mode in ("nearest", "bilinear"):
+            if kernel_size is None:
+                kernel_size = 3
+            if kernel_size % 2 == 0:
+                raise ValueError(f"kernel_size must be odd after interpolation, got {kernel_size}")
+            conv = conv_nd(dims)(
+                in_channels,
+                out_channels,
+                kernel_size,
+                padding=same_padding(kernel_size),
+                bias=bias,
+            )
+            if mode == "nearest":
+                upsample = nn.Upsample(scale_factor=scale, mode="nearest")
+            else:
+                linear_modes = {1: "linear", 2: "bilinear", 3: "trilinear"}
+                upsample = nn.Upsample(
+                    scale_factor=scale, mode=linear_modes[dims], align_corners=False
+                )
+            layers = [upsample, conv]
+        else:
+            raise ValueError(f"mode must be 'transposed', 'nearest' or 'bilinear', got {mode!r}")
+        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+        if norm_module is not None:
+            layers.append(norm_module)
+        act_module = act_layer(act)
+        if act_module is not None:
+            layers.append(act_module)
+        super().__init__(*layers)

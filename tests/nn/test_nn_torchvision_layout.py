@@ -1,0 +1,291 @@
+"""State dict keys, order and shapes follow torchvision's hand-written models.
+
+The expected layouts are written out from torchvision's model definitions
+(``resnet.py``, ``mobilenetv2.py``, ``efficientnet.py``, ``densenet.py``).
+"""
+
+import pytest
+from torch import nn
+
+from skipgen.nn import (
+    BasicBlock,
+    Bottleneck,
+    Classifier,
+    ConvNormAct,
+    DenseBlock,
+    InvertedResidual,
+    NormAct,
+    Transition,
+    UpConv,
+)
+
+
+def layout(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    return [(key, tuple(value.shape)) for key, value in module.state_dict().items()]
+
+
+def bn(prefix: str, channels: int) -> list[tuple[str, tuple[int, ...]]]:
+    return [
+        (f"{prefix}.weight", (channels,)),
+        (f"{prefix}.bias", (channels,)),
+        (f"{prefix}.running_mean", (channels,)),
+        (f"{prefix}.running_var", (channels,)),
+        (f"{prefix}.num_batches_tracked", ()),
+    ]
+
+
+def test_basic_block_layout():
+    expected = [
+        ("conv1.weight", (16, 8, 3, 3)),
+        *bn("bn1", 16),
+        ("conv2.weight", (16, 16, 3, 3)),
+        *bn("bn2", 16),
+        ("downsample.0.weight", (16, 8, 1, 1)),
+        *bn("downsample.1", 16),
+    ]
+    assert layout(BasicBlock(8, 16, 2, downsample=True)) == expected
+    identity = [("conv1.weight", (16, 16, 3, 3)), *expected[1:12]]
+    assert layout(BasicBlock(16, 16)) == identity
+
+
+def test_bottleneck_layout():
+    # torchvision resnet50 layer2.0, scaled down: inplanes 8, width 4, planes * 4 = 16.
+    expected = [
+        ("conv1.weight", (4, 8, 1, 1)),
+        *bn("bn1", 4),
+        ("conv2.weight", (4, 4, 3, 3)),
+        *bn("bn2", 4),
+        ("conv3.weight", (16, 4, 1, 1)),
+        *bn("bn3", 16),
+        ("downsample.0.weight", (16, 8, 1, 1)),
+        *bn("downsample.1", 16),
+    ]
+    assert layout(Bottleneck(8, 16, 2, width=4, downsample=True)) == expected
+
+
+def test_preact_bottleneck_layout():
+    expected = [
+        *bn("bn1", 8),
+        ("conv1.weight", (4, 8, 1, 1)),
+        *bn("bn2", 4),
+        ("conv2.weight", (4, 4, 3, 3)),
+        *bn("bn3", 4),
+        ("conv3.weight", (16, 4, 1, 1)),
+        ("downsample.0.weight", (16, 8, 1, 1)),
+    ]
+    assert layout(Bottleneck(8, 16, 2, width=4, preact=True, downsample=True)) == expected
+
+
+def test_mobilenet_v2_layouts():
+    # features.2 of mobilenet_v2 (t=6), scaled down.
+    expanded = [
+        ("conv.0.0.weight", (48, 8, 1, 1)),
+        *bn("conv.0.1", 48),
+        ("conv.1.0.weight", (48, 1, 3, 3)),
+        *bn("conv.1.1", 48),
+        ("conv.2.weight", (12, 48, 1, 1)),
+        *bn("conv.3", 12),
+    ]
+    assert layout(InvertedResidual(8, 12, 2, hidden_channels=48, skip="none")) == expanded
+    # features.1 of mobilenet_v2 (t=1): no expansion layer.
+    plain = [
+        ("conv.0.0.weight", (8, 1, 3, 3)),
+        *bn("conv.0.1", 8),
+        ("conv.1.weight", (4, 8, 1, 1)),
+        *bn("conv.2", 4),
+    ]
+    assert layout(InvertedResidual(8, 4, hidden_channels=8, skip="none")) == plain
+
+
+def test_efficientnet_mbconv_shapes():
+    # features.2.0 of efficientnet_b0 scaled down: tensor order and shapes (torchvision
+    # names them block.N, the order of tensors is the same).
+    block = InvertedResidual(
+        8,
+        12,
+        2,
+        hidden_channels=48,
+        kernel_size=5,
+        se_channels=2,
+        act="silu",
+        skip="none",
+        norm_eps=1e-3,
+    )
+    expected = [
+        (48, 8, 1, 1),
+        *[shape for _, shape in bn("", 48)],
+        (48, 1, 5, 5),
+        *[shape for _, shape in bn("", 48)],
+        (2, 48, 1, 1),
+        (2,),
+        (48, 2, 1, 1),
+        (48,),
+        (12, 48, 1, 1),
+        *[shape for _, shape in bn("", 12)],
+    ]
+    assert [shape for _, shape in layout(block)] == expected
+    se_keys = [key for key, _ in layout(block) if key.startswith("conv.2.")]
+    assert se_keys == [
+        "conv.2.fc1.weight",
+        "conv.2.fc1.bias",
+        "conv.2.fc2.weight",
+        "conv.2.fc2.bias",
+    ]
+    assert block.conv[0][1].eps == 1e-3
+
+
+def test_dense_block_layout():
+    expected = []
+    for i, in_channels in enumerate([8, 12], start=1):
+        expected += [
+            *bn(f"denselayer{i}.norm1", in_channels),
+            (f"denselayer{i}.conv1.weight", (16, in_channels, 1, 1)),
+            *bn(f"denselayer{i}.norm2", 16),
+            (f"denselayer{i}.conv2.weight", (4, 16, 3, 3)),
+        ]
+    assert layout(DenseBlock(8, 2, 4)) == expected
+
+
+def test_transition_layout():
+    assert layout(Transition(16, 8)) == [*bn("norm", 16), ("conv.weight", (8, 16, 1, 1))]
+    assert [name for name, _ in Transition(16, 8).named_children()] == [
+        "norm",
+        "relu",
+        "conv",
+        "pool",
+    ]
+
+
+def test_sequential_layouts():
+    assert layout(ConvNormAct(3, 8, 7, 2)) == [("0.weight", (8, 3, 7, 7)), *bn("1", 8)]
+    assert layout(NormAct(8)) == bn("0", 8)
+    assert layout(UpConv(8, 4)) == [("0.weight", (8, 4, 2, 2)), ("0.bias", (4,))]
+    assert layout(Classifier(16, 10)) == [("weight", (10, 16)), ("bias", (10,))]
+
+
+# Whole torchvision models assembled from the blocks, checked against the parameter
+# counts torchvision publishes for them.
+
+
+def resnet(block: str, layers: list[int]) -> nn.Sequential:
+    expansion = 4 if block == "bottleneck" else 1
+    model = nn.Sequential()
+    model.add_module("conv1", nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False))
+    model.add_module("bn1", nn.BatchNorm2d(64))
+    in_channels = 64
+    for stage, (planes, blocks) in enumerate(zip([64, 128, 256, 512], layers, strict=True)):
+        stage_layers = []
+        for i in range(blocks):
+            stride = 2 if i == 0 and stage > 0 else 1
+            out_channels = planes * expansion
+            downsample = stride != 1 or in_channels != out_channels
+            if block == "bottleneck":
+                layer = Bottleneck(
+                    in_channels, out_channels, stride, width=planes, downsample=downsample
+                )
+            else:
+                layer = BasicBlock(in_channels, out_channels, stride, downsample=downsample)
+            stage_layers.append(layer)
+            in_channels = out_channels
+        model.add_module(f"layer{stage + 1}", nn.Sequential(*stage_layers))
+    model.add_module("fc", Classifier(in_channels, 1000))
+    return model
+
+
+def mobilenet_v2() -> nn.Sequential:
+    settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2)]
+    settings += [(6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+    features: list[nn.Module] = [ConvNormAct(3, 32, 3, 2, act="relu6")]
+    in_channels = 32
+    for t, c, n, s in settings:
+        for i in range(n):
+            stride = s if i == 0 else 1
+            residual = stride == 1 and in_channels == c
+            block = InvertedResidual(
+                in_channels,
+                c,
+                stride,
+                hidden_channels=in_channels * t,
+                skip="add" if residual else "none",
+            )
+            features.append(block)
+            in_channels = c
+    features.append(ConvNormAct(in_channels, 1280, 1, act="relu6"))
+    return nn.Sequential(nn.Sequential(*features), Classifier(1280, 1000, dropout=0.2))
+
+
+def efficientnet_b0() -> nn.Sequential:
+    settings = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2)]
+    settings += [(6, 3, 2, 40, 80, 3), (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4)]
+    settings += [(6, 3, 1, 192, 320, 1)]
+    features: list[nn.Module] = [ConvNormAct(3, 32, 3, 2, act="silu", norm_eps=1e-3)]
+    for t, k, s, first_in, c, n in settings:
+        stage = []
+        for i in range(n):
+            in_channels = first_in if i == 0 else c
+            stride = s if i == 0 else 1
+            residual = stride == 1 and in_channels == c
+            block = InvertedResidual(
+                in_channels,
+                c,
+                stride,
+                hidden_channels=in_channels * t,
+                kernel_size=k,
+                se_channels=max(1, in_channels // 4),
+                act="silu",
+                skip="add" if residual else "none",
+                norm_eps=1e-3,
+            )
+            stage.append(block)
+        features.append(nn.Sequential(*stage))
+    features.append(ConvNormAct(320, 1280, 1, act="silu", norm_eps=1e-3))
+    return nn.Sequential(nn.Sequential(*features), Classifier(1280, 1000, dropout=0.2))
+
+
+def densenet121() -> nn.Sequential:
+    features = nn.Sequential()
+    features.add_module("conv0", nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False))
+    features.add_module("norm0", nn.BatchNorm2d(64))
+    channels = 64
+    for i, num_layers in enumerate([6, 12, 24, 16]):
+        features.add_module(f"denseblock{i + 1}", DenseBlock(channels, num_layers, 32))
+        channels += num_layers * 32
+        if i != 3:
+            features.add_module(f"transition{i + 1}", Transition(channels, channels // 2))
+            channels //= 2
+    features.add_module("norm5", NormAct(channels))
+    return nn.Sequential(features, Classifier(channels, 1000))
+
+
+@pytest.mark.parametrize(
+    ("build", "num_params"),
+    [
+        (lambda: resnet("basic", [2, 2, 2, 2]), 11_689_512),
+        (lambda: resnet("bottleneck", [3, 4, 6, 3]), 25_557_032),
+        (mobilenet_v2, 3_504_872),
+        (efficientnet_b0, 5_288_548),
+        (densenet121, 7_978_856),
+    ],
+    ids=["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0", "densenet121"],
+)
+def test_torchvision_parameter_counts(build, num_params):
+    assert sum(p.numel() for p in build().parameters()) == num_params
+
+
+def test_resnet50_keys():
+    keys = list(resnet("bottleneck", [3, 4, 6, 3]).state_dict())
+    assert keys[:6] == ["conv1.weight", *[key for key, _ in bn("bn1", 64)]]
+    assert keys[-2:] == ["fc.weight", "fc.bias"]
+    block = [key.removeprefix("layer2.0.") for key in keys if key.startswith("layer2.0.")]
+    assert block == [
+        "conv1.weight",
+        *[key for key, _ in bn("bn1", 1)],
+        "conv2.weight",
+        *[key for key, _ in bn("bn2", 1)],
+        "conv3.weight",
+        *[key for key, _ in bn("bn3", 1)],
+        "downsample.0.weight",
+        *[key for key, _ in bn("downsample.1", 1)],
+    ]
+    # stem 6 + 16 blocks * 18 + 4 projections * 6 + fc 2
+    assert len(keys) == 320
