@@ -98,6 +98,7 @@ class Body:
     builtin_skip: bool = False  # the block class combines the shortcut itself
     stride: int = 1  # a projection shortcut needs this stride
     errors: tuple[tuple[str, str, str | None], ...] = ()  # (field, message, hint)
+    normed: tuple[int, ...] = ()  # channel counts that a norm layer normalizes
 
 
 def same_padding(kernel: int, dilation: int = 1) -> int:
@@ -136,7 +137,7 @@ def lower_conv(b: m.Conv, r: Resolved, cin: int, cout: int, stride: int) -> Body
         **r.norm_kwargs(),
     )
     return Body(cout, ("conv", b.kernel, stride, pad, b.dilation), params, lambda s, d: c,
-                stride=stride, errors=tuple(errors))
+                stride=stride, errors=tuple(errors), normed=(cin if b.preact else cout,))
 
 
 def lower_basic(b: m.Basic, r: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -164,7 +165,7 @@ def lower_basic(b: m.Basic, r: Resolved, cin: int, cout: int, stride: int) -> Bo
         )
 
     return Body(cout, ("conv", 3, stride, b.dilation, b.dilation), params, make, True, stride,
-                tuple(errors))
+                tuple(errors), (cin if b.preact else cout, cout))
 
 
 def lower_bottleneck(b: m.Bottleneck, r: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -201,7 +202,7 @@ def lower_bottleneck(b: m.Bottleneck, r: Resolved, cin: int, cout: int, stride: 
         )
 
     return Body(cout, ("conv", 3, stride, b.dilation, b.dilation), params, make, True, stride,
-                tuple(errors))
+                tuple(errors), (cin if b.preact else width, width, width if b.preact else cout))
 
 
 def lower_inverted_residual(
@@ -234,7 +235,8 @@ def lower_inverted_residual(
         )
 
     pad = same_padding(b.kernel)
-    return Body(cout, ("conv", b.kernel, stride, pad, 1), params, make, True, stride)
+    return Body(cout, ("conv", b.kernel, stride, pad, 1), params, make, True, stride,
+                normed=(hidden, cout))
 
 
 def lower_dense(b: m.Dense, r: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -254,14 +256,16 @@ def lower_dense(b: m.Dense, r: Resolved, cin: int, cout: int, stride: int) -> Bo
         act=r.act,
         **r.norm_kwargs(),
     )
-    return Body(cin + b.layers * b.growth, ("conv", 1, 1, 0, 1), params, lambda s, d: c)
+    normed = tuple(cin + i * b.growth for i in range(b.layers)) + (width,)
+    return Body(cin + b.layers * b.growth, ("conv", 1, 1, 0, 1), params, lambda s, d: c,
+                normed=normed)
 
 
 def lower_transition(b: m.Transition, r: Resolved, cin: int, cout: int, stride: int) -> Body:
     cout = cout or int(cin * b.compression)
     params = r.norm_params(cin) + r.conv_params(cin, cout, 1)
     c = call("Transition", cin, cout, pool=b.pool, act=r.act, **r.norm_kwargs())
-    return Body(cout, ("conv", 2, 2, 0, 1), params, lambda s, d: c, stride=2)
+    return Body(cout, ("conv", 2, 2, 0, 1), params, lambda s, d: c, stride=2, normed=(cin,))
 
 
 def pool_target(kind: str, dims: int) -> str:
@@ -312,12 +316,13 @@ def lower_upsample(b: m.Upsample, r: Resolved, cin: int, cout: int, stride: int)
         act=r.act,
         **r.norm_kwargs(),
     )
-    return Body(cout, ("up", b.scale), params, lambda s, d: c, errors=tuple(errors))
+    return Body(cout, ("up", b.scale), params, lambda s, d: c, errors=tuple(errors),
+                normed=(cout,))
 
 
 def lower_norm(b: m.NormAct, r: Resolved, cin: int, cout: int, stride: int) -> Body:
     c = call("NormAct", cin, act=r.act, **r.norm_kwargs())
-    return Body(cin, ("conv", 1, 1, 0, 1), r.norm_params(cin), lambda s, d: c)
+    return Body(cin, ("conv", 1, 1, 0, 1), r.norm_params(cin), lambda s, d: c, normed=(cin,))
 
 
 def lower_classifier(b: m.Classifier, r: Resolved, cin: int, cout: int, stride: int) -> Body:

@@ -167,6 +167,8 @@ class _Lowering:
                 self.error(path + ("repeat",), "a layer with `skip.from` cannot repeat",
                            "split it into the skip layer and a repeated layer after it")
                 source = None
+            if source is not None and source not in saved:
+                source = None  # an unknown or later reference, already reported
             nodes: list[_Pending] = []
             long_skip = None
             for r in range(repeat):
@@ -178,7 +180,9 @@ class _Lowering:
                 long_skip = long_skip or long_skip_r
                 channels, slot = node.out_channels, node.out_slot
             if not nodes:
-                break
+                # Go on with the channels the layer asked for, to find later mistakes too.
+                channels = self.width(getattr(block, "channels", None) or channels, block)
+                continue
             if long_skip is not None:
                 channels, slot = self.long_skip_result
             sequential = repeat > 1 or "repeat" in block.model_fields_set
@@ -218,8 +222,8 @@ class _Lowering:
         if body.errors:
             return None, None
         if r.norm.type == "group":
-            for ch in {cin, body.out_channels}:
-                if ch % r.norm.groups and block.type not in ("maxpool", "avgpool", "global_pool"):
+            for ch in body.normed:
+                if ch % r.norm.groups:
                     self.error(path + ("norm",) if getattr(block, "norm", None) else
                                ("defaults", "norm"),
                                f"group norm with {r.norm.groups} groups cannot split "
@@ -227,6 +231,8 @@ class _Lowering:
                     return None, None
         out_slot = self.program.op(in_slot, body.op, self.where(path, block.type))
         mode = block.skip.mode if block.skip else rule.skip
+        if block.skip and block.skip.from_ and source is None:
+            mode = "none"  # its reference is broken and already reported
         on_mismatch = block.on_mismatch or rule.on_mismatch
         if block.type == "classifier" and mode != "none":
             self.error(path + ("skip",), "a classifier cannot have a skip", "remove `skip`")
@@ -248,7 +254,7 @@ class _Lowering:
             if ch_differs or size_differs:
                 problem = self.mismatch_words(cin, body.out_channels, body.op, mode)
                 if on_mismatch == "error":
-                    self.error(path + ("skip",), f"skip: {mode} cannot combine {problem}",
+                    self.error(path + ("skip",), f"{mode} cannot combine {problem}",
                                "set `on_mismatch: project` or `drop`, or `skip: none`")
                     return None, None
                 if on_mismatch == "drop":
@@ -307,7 +313,7 @@ class _Lowering:
         if mode == "add" and src_ch != out_ch:
             words = f"{src_ch} channels from {source!r} with {out_ch} output channels"
             if on_mismatch == "error":
-                self.error(path, f"skip: add cannot combine {words}",
+                self.error(path, f"add cannot combine {words}",
                            "set `on_mismatch: project` or `drop`, or `skip: none`")
                 self.long_skip_result = (out_ch, out_slot)
                 return None

@@ -95,7 +95,7 @@ def describe(valid: list[int], limit: int = SCAN) -> str:
         return f"no size from 1 to {limit}"
     low = valid[0]
     if valid == list(range(low, limit + 1)):
-        return "any size" if low == 1 else f"any size of at least {low}"
+        return "any size" if low == 1 else f"at least {low}"
     for period in range(2, limit // 2 + 1):
         if valid == list(range(low, limit + 1, period)):
             if low % period == 0:

@@ -138,6 +138,9 @@ def load_yaml(text: str, file: str = "<string>") -> tuple[Any, Positions]:
         mark = exc.problem_mark or exc.context_mark
         line, col = _pos(mark) if mark else (1, 1)
         problem = exc.problem or exc.context or "malformed YAML"
+        if exc.context and exc.context_mark and exc.problem:
+            start = _pos(exc.context_mark)
+            problem += f" ({exc.context} started at line {start[0]}, column {start[1]})"
         raise SpecError([Diagnostic(file, line, col, f"malformed YAML: {problem}")]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Diagnostic(file, 1, 1, f"malformed YAML: {exc}")]) from None
