@@ -303,6 +303,12 @@ def lower_upsample(b: m.Upsample, r: Resolved, cin: int, cout: int, stride: int)
             f"a transposed conv with kernel {kernel} cannot upsample by {b.scale}",
             "use a kernel of at least the scale",
         ))
+    if not transposed and kernel % 2 == 0:
+        errors.append((
+            "kernel",
+            f"the conv after {b.mode} interpolation needs an odd kernel, not {kernel}",
+            "an odd kernel keeps the upsampled size",
+        ))
     bias = r.has_bias(b.bias)
     params = r.conv_params(cin, cout, kernel, bias=bias) + r.norm_params(cout)
     c = call(
