@@ -90,13 +90,15 @@ class _Builder:
         if node.tag != _MAP_TAG:
             self.error(node, f"unsupported YAML tag {_short(node.tag)}", _TAG_HINT)
             return {}
+        own = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
         try:
             self.constructor.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
         except yaml.constructor.ConstructorError as exc:
             self.error(node, f"invalid merge key: {exc.problem}")
             return {}
+        merged = len(node.value) - own  # merged pairs come first; the mapping's own override
         result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
+        for index, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, yaml.ScalarNode):
                 self.error(key_node, "mapping keys must be plain scalars")
                 continue
@@ -104,7 +106,7 @@ class _Builder:
             if not isinstance(key, str | int) or isinstance(key, bool):
                 self.error(key_node, f"mapping key {key!r} must be a string")
                 continue
-            if key in result:
+            if key in result and index >= merged and (*path, key) in self.positions.keys:
                 line, _ = self.positions.keys[(*path, key)]
                 self.error(
                     key_node,
@@ -112,7 +114,8 @@ class _Builder:
                     "remove one of them: YAML would silently keep only the last",
                 )
                 continue
-            self.positions.keys[(*path, key)] = _pos(key_node.start_mark)
+            if index >= merged:
+                self.positions.keys[(*path, key)] = _pos(key_node.start_mark)
             result[key] = self.build(value_node, (*path, key))
         self.positions.values.pop((*path, "<key>"), None)
         return result
