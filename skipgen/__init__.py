@@ -11,7 +11,7 @@ from skipgen.errors import Diagnostic, SpecError
 __version__ = "0.1.0"
 
 
-def transfer_weights(model, state_dict):  # noqa: ANN001, ANN201 - thin lazy re-export
+def transfer_weights(model, state_dict):
     """Copy a state_dict into ``model`` by key, else by order and shape (see skipgen.weights)."""
     from skipgen.weights import transfer_weights as _transfer
 

@@ -26,5 +26,7 @@ class SpecError(Exception):
     """A spec is invalid. ``diagnostics`` holds every problem found, in file order."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        self.diagnostics = sorted(set(diagnostics), key=lambda d: (d.file, d.line, d.col, d.message))
+        self.diagnostics = sorted(
+            set(diagnostics), key=lambda d: (d.file, d.line, d.col, d.message)
+        )
         super().__init__("\n".join(d.format() for d in self.diagnostics))

@@ -26,15 +26,32 @@ def _explain(graph: Graph) -> None:
             skip = node.skip_note if node.skip_note != "none" else "-"
             if node.skip != "none" and node.skip_note != "dropped":
                 skip = f"{node.skip} ({node.skip_note})"
-            rows.append((attr, node.kind, f"{node.in_channels}->{node.out_channels}", size,
-                         skip, count(node.params)))
+            rows.append(
+                (
+                    attr,
+                    node.kind,
+                    f"{node.in_channels}->{node.out_channels}",
+                    size,
+                    skip,
+                    count(node.params),
+                )
+            )
         ls = stage.long_skip
         if ls is not None:
-            rows.append((ls.attr or "", "long skip", f"from {ls.source}", "",
-                         f"{ls.mode} ({ls.note})", count(ls.params)))
+            rows.append(
+                (
+                    ls.attr or "",
+                    "long skip",
+                    f"from {ls.source}",
+                    "",
+                    f"{ls.mode} ({ls.note})",
+                    count(ls.params),
+                )
+            )
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
-        typer.echo("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        typer.echo("  " + "  ".join(cells).rstrip())
 
 
 def validate(
@@ -44,9 +61,12 @@ def validate(
     ],
     explain: Annotated[
         bool,
-        typer.Option("--explain", "-e",
-                     help="Also list every block: channels, size, and whether its skip is "
-                          "identity, projected or dropped."),
+        typer.Option(
+            "--explain",
+            "-e",
+            help="Also list every block: channels, size, and whether its skip is "
+            "identity, projected or dropped.",
+        ),
     ] = False,
 ) -> None:
     """Check specs and print, for each, its output shape and parameter count.

@@ -96,9 +96,7 @@ class Graph:
     def output_shape(self, batch: int | str = "N") -> tuple[int | str, ...]:
         if self.flat:
             return (batch, self.out_channels)
-        spatial: tuple[int | str, ...] = self.out_size or tuple(
-            "?" for _ in range(self.dims)
-        )
+        spatial: tuple[int | str, ...] = self.out_size or tuple("?" for _ in range(self.dims))
         return (batch, self.out_channels, *spatial)
 
     def input_shape(self, batch: int | str = "N") -> tuple[int | str, ...]:

@@ -109,7 +109,7 @@ def _groups_error(field: str, channels: int, groups: int, what: str) -> tuple[st
     return (
         field,
         f"{what} has {channels} channels, which {groups} groups do not divide",
-        f"choose channels and groups so that groups divides both in and out channels",
+        "choose channels and groups so that groups divides both in and out channels",
     )
 
 
@@ -136,8 +136,15 @@ def lower_conv(b: m.Conv, r: Resolved, cin: int, cout: int, stride: int) -> Body
         preact=b.preact,
         **r.norm_kwargs(),
     )
-    return Body(cout, ("conv", b.kernel, stride, pad, b.dilation), params, lambda s, d: c,
-                stride=stride, errors=tuple(errors), normed=(cin if b.preact else cout,))
+    return Body(
+        cout,
+        ("conv", b.kernel, stride, pad, b.dilation),
+        params,
+        lambda s, d: c,
+        stride=stride,
+        errors=tuple(errors),
+        normed=(cin if b.preact else cout,),
+    )
 
 
 def lower_basic(b: m.Basic, r: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -164,18 +171,28 @@ def lower_basic(b: m.Basic, r: Resolved, cin: int, cout: int, stride: int) -> Bo
             **r.norm_kwargs(),
         )
 
-    return Body(cout, ("conv", 3, stride, b.dilation, b.dilation), params, make, True, stride,
-                tuple(errors), (cin if b.preact else cout, cout))
+    return Body(
+        cout,
+        ("conv", 3, stride, b.dilation, b.dilation),
+        params,
+        make,
+        True,
+        stride,
+        tuple(errors),
+        (cin if b.preact else cout, cout),
+    )
 
 
 def lower_bottleneck(b: m.Bottleneck, r: Resolved, cin: int, cout: int, stride: int) -> Body:
     errors = []
     if cout % b.expansion:
-        errors.append((
-            "channels",
-            f"bottleneck output channels {cout} are not a multiple of expansion {b.expansion}",
-            "channels is the block's output (torchvision's planes * expansion)",
-        ))
+        errors.append(
+            (
+                "channels",
+                f"bottleneck output channels {cout} are not a multiple of expansion {b.expansion}",
+                "channels is the block's output (torchvision's planes * expansion)",
+            )
+        )
     width = int((cout // b.expansion) * (b.base_width / 64.0)) * b.groups
     if width % b.groups or width == 0:
         errors.append(_groups_error("groups", width, b.groups, "the 3x3 conv"))
@@ -201,14 +218,22 @@ def lower_bottleneck(b: m.Bottleneck, r: Resolved, cin: int, cout: int, stride: 
             **r.norm_kwargs(),
         )
 
-    return Body(cout, ("conv", 3, stride, b.dilation, b.dilation), params, make, True, stride,
-                tuple(errors), (cin if b.preact else width, width, width if b.preact else cout))
+    return Body(
+        cout,
+        ("conv", 3, stride, b.dilation, b.dilation),
+        params,
+        make,
+        True,
+        stride,
+        tuple(errors),
+        (cin if b.preact else width, width, width if b.preact else cout),
+    )
 
 
 def lower_inverted_residual(
     b: m.InvertedResidual, r: Resolved, cin: int, cout: int, stride: int
 ) -> Body:
-    hidden = int(round(cin * b.expansion))
+    hidden = round(cin * b.expansion)
     se = max(1, int(cin * b.se_ratio)) if b.se_ratio > 0 else 0
     params = 0
     if hidden != cin:
@@ -235,8 +260,9 @@ def lower_inverted_residual(
         )
 
     pad = same_padding(b.kernel)
-    return Body(cout, ("conv", b.kernel, stride, pad, 1), params, make, True, stride,
-                normed=(hidden, cout))
+    return Body(
+        cout, ("conv", b.kernel, stride, pad, 1), params, make, True, stride, normed=(hidden, cout)
+    )
 
 
 def lower_dense(b: m.Dense, r: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -256,9 +282,10 @@ def lower_dense(b: m.Dense, r: Resolved, cin: int, cout: int, stride: int) -> Bo
         act=r.act,
         **r.norm_kwargs(),
     )
-    normed = tuple(cin + i * b.growth for i in range(b.layers)) + (width,)
-    return Body(cin + b.layers * b.growth, ("conv", 1, 1, 0, 1), params, lambda s, d: c,
-                normed=normed)
+    normed = (*tuple(cin + i * b.growth for i in range(b.layers)), width)
+    return Body(
+        cin + b.layers * b.growth, ("conv", 1, 1, 0, 1), params, lambda s, d: c, normed=normed
+    )
 
 
 def lower_transition(b: m.Transition, r: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -277,14 +304,17 @@ def lower_pool(b: m.MaxPool, r: Resolved, cin: int, cout: int, stride: int) -> B
     pad = b.padding if b.padding is not None else same_padding(b.kernel)
     errors = []
     if 2 * pad > b.kernel:
-        errors.append((
-            "padding",
-            f"padding {pad} is more than half the kernel size {b.kernel}",
-            "PyTorch pools allow at most kernel // 2",
-        ))
+        errors.append(
+            (
+                "padding",
+                f"padding {pad} is more than half the kernel size {b.kernel}",
+                "PyTorch pools allow at most kernel // 2",
+            )
+        )
     c = call(pool_target(b.type, r.dims), kernel_size=b.kernel, stride=s, padding=pad)
-    return Body(cin, ("conv", b.kernel, s, pad, 1), 0, lambda sk, d: c, stride=s,
-                errors=tuple(errors))
+    return Body(
+        cin, ("conv", b.kernel, s, pad, 1), 0, lambda sk, d: c, stride=s, errors=tuple(errors)
+    )
 
 
 def lower_global_pool(b: m.GlobalPool, r: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -298,17 +328,21 @@ def lower_upsample(b: m.Upsample, r: Resolved, cin: int, cout: int, stride: int)
     kernel = b.kernel if b.kernel is not None else (b.scale if transposed else 3)
     errors = []
     if transposed and kernel < b.scale:
-        errors.append((
-            "kernel",
-            f"a transposed conv with kernel {kernel} cannot upsample by {b.scale}",
-            "use a kernel of at least the scale",
-        ))
+        errors.append(
+            (
+                "kernel",
+                f"a transposed conv with kernel {kernel} cannot upsample by {b.scale}",
+                "use a kernel of at least the scale",
+            )
+        )
     if not transposed and kernel % 2 == 0:
-        errors.append((
-            "kernel",
-            f"the conv after {b.mode} interpolation needs an odd kernel, not {kernel}",
-            "an odd kernel keeps the upsampled size",
-        ))
+        errors.append(
+            (
+                "kernel",
+                f"the conv after {b.mode} interpolation needs an odd kernel, not {kernel}",
+                "an odd kernel keeps the upsampled size",
+            )
+        )
     bias = r.has_bias(b.bias)
     params = r.conv_params(cin, cout, kernel, bias=bias) + r.norm_params(cout)
     c = call(
@@ -322,8 +356,7 @@ def lower_upsample(b: m.Upsample, r: Resolved, cin: int, cout: int, stride: int)
         act=r.act,
         **r.norm_kwargs(),
     )
-    return Body(cout, ("up", b.scale), params, lambda s, d: c, errors=tuple(errors),
-                normed=(cout,))
+    return Body(cout, ("up", b.scale), params, lambda s, d: c, errors=tuple(errors), normed=(cout,))
 
 
 def lower_norm(b: m.NormAct, r: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -372,4 +405,4 @@ def make_divisible(value: float, divisor: int, min_value: int | None = None) -> 
 
 
 def scaled_depth(repeat: int, depth: float) -> int:
-    return int(math.ceil(repeat * depth))
+    return math.ceil(repeat * depth)

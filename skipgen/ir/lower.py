@@ -141,7 +141,9 @@ class _Lowering:
             elif handles[source] >= i:
                 j = handles[source]
                 where = "this layer itself" if j == i else f"layers[{j}], which comes later"
-                self.error(path, f"{source!r} is {where}", "a skip can only come from an earlier layer")
+                self.error(
+                    path, f"{source!r} is {where}", "a skip can only come from an earlier layer"
+                )
             else:
                 j = handles[source]
                 referenced[j] = spec.layers[j].id or spec.layers[j].name or source
@@ -154,8 +156,11 @@ class _Lowering:
         for i, block in enumerate(spec.layers):
             path: Path = ("layers", i)
             if flat_at is not None:
-                self.error(path, "nothing can follow a classifier, whose output is flat",
-                           f"move the classifier (layers[{flat_at}]) to the end")
+                self.error(
+                    path,
+                    "nothing can follow a classifier, whose output is flat",
+                    f"move the classifier (layers[{flat_at}]) to the end",
+                )
                 break
             rule = kinds.KIND_RULES[block.type]
             repeat = block.repeat
@@ -164,16 +169,20 @@ class _Lowering:
                 repeat = kinds.scaled_depth(repeat, spec.scaling.depth)
             source = block.skip.from_ if block.skip else None
             if source is not None and repeat > 1:
-                self.error(path + ("repeat",), "a layer with `skip.from` cannot repeat",
-                           "split it into the skip layer and a repeated layer after it")
+                self.error(
+                    (*path, "repeat"),
+                    "a layer with `skip.from` cannot repeat",
+                    "split it into the skip layer and a repeated layer after it",
+                )
                 source = None
             if source is not None and source not in saved:
                 source = None  # an unknown or later reference, already reported
             nodes: list[_Pending] = []
             long_skip = None
             for r in range(repeat):
-                node, long_skip_r = self.block(i, block, r == 0, channels, slot, source, saved,
-                                               attrs[i])
+                node, long_skip_r = self.block(
+                    i, block, r == 0, channels, slot, source, saved, attrs[i]
+                )
                 if node is None:
                     break
                 nodes.append(node)
@@ -218,16 +227,17 @@ class _Lowering:
             stride = 1
         body = rule.lower(block, r, cin, cout, stride or 1)
         for field, message, hint in body.errors:
-            self.error(path + (field,), message, hint)
+            self.error((*path, field), message, hint)
         if body.errors:
             return None, None
         if r.norm.type == "group":
             for ch in body.normed:
                 if ch % r.norm.groups:
-                    self.error(path + ("norm",) if getattr(block, "norm", None) else
-                               ("defaults", "norm"),
-                               f"group norm with {r.norm.groups} groups cannot split "
-                               f"{ch} channels", "choose a group count that divides channels")
+                    self.error(
+                        (*path, "norm") if getattr(block, "norm", None) else ("defaults", "norm"),
+                        f"group norm with {r.norm.groups} groups cannot split {ch} channels",
+                        "choose a group count that divides channels",
+                    )
                     return None, None
         out_slot = self.program.op(in_slot, body.op, self.where(path, block.type))
         mode = block.skip.mode if block.skip else rule.skip
@@ -235,12 +245,22 @@ class _Lowering:
             mode = "none"  # its reference is broken and already reported
         on_mismatch = block.on_mismatch or rule.on_mismatch
         if block.type == "classifier" and mode != "none":
-            self.error(path + ("skip",), "a classifier cannot have a skip", "remove `skip`")
+            self.error((*path, "skip"), "a classifier cannot have a skip", "remove `skip`")
             return None, None
 
         if source is not None:
-            node = self.node(block, body, body.make("none", False), cin, in_slot, out_slot,
-                             "none", "none", body.params, path)
+            node = self.node(
+                block,
+                body,
+                body.make("none", False),
+                cin,
+                in_slot,
+                out_slot,
+                "none",
+                "none",
+                body.params,
+                path,
+            )
             return node, self.long(i, block, mode, on_mismatch, source, saved, node, attr, r)
 
         note = "none"
@@ -254,33 +274,51 @@ class _Lowering:
             if ch_differs or size_differs:
                 problem = self.mismatch_words(cin, body.out_channels, body.op, mode)
                 if on_mismatch == "error":
-                    self.error(path + ("skip",), f"{mode} cannot combine {problem}",
-                               "set `on_mismatch: project` or `drop`, or `skip: none`")
+                    self.error(
+                        (*path, "skip"),
+                        f"{mode} cannot combine {problem}",
+                        "set `on_mismatch: project` or `drop`, or `skip: none`",
+                    )
                     return None, None
                 if on_mismatch == "drop":
                     mode, note = "none", "dropped"
                 elif body.op[0] != "conv":
-                    self.error(path + ("on_mismatch",),
-                               f"cannot project a shortcut across a {block.type} ({problem})",
-                               "use `on_mismatch: drop` or `skip: none`")
+                    self.error(
+                        (*path, "on_mismatch"),
+                        f"cannot project a shortcut across a {block.type} ({problem})",
+                        "use `on_mismatch: drop` or `skip: none`",
+                    )
                     return None, None
                 else:
                     downsample, note = True, "projected"
                     proj_out = body.out_channels if mode == "add" else cin
                     preact = getattr(block, "preact", False)
                     params += cin * proj_out + (0 if preact else self.proj_norm(r, proj_out))
-                    proj_slot = self.program.op(in_slot, ("conv", 1, body.stride, 0, 1),
-                                                self.where(path, "projection"))
-                    self.program.check(proj_slot, out_slot,
-                                       self.where(path, f"the projected shortcut of this {mode}"))
+                    proj_slot = self.program.op(
+                        in_slot, ("conv", 1, body.stride, 0, 1), self.where(path, "projection")
+                    )
+                    self.program.check(
+                        proj_slot,
+                        out_slot,
+                        self.where(path, f"the projected shortcut of this {mode}"),
+                    )
         if body.builtin_skip or mode == "none":
             c = body.make(mode, downsample)
         else:
-            c = kinds.call("Shortcut", body.make("none", False), cin, body.out_channels,
-                           body.stride, skip=mode, downsample=downsample, **r.norm_kwargs())
+            c = kinds.call(
+                "Shortcut",
+                body.make("none", False),
+                cin,
+                body.out_channels,
+                body.stride,
+                skip=mode,
+                downsample=downsample,
+                **r.norm_kwargs(),
+            )
         out_ch = body.out_channels + (proj_out if mode == "concat" else 0)
-        return self.node(block, body, c, cin, in_slot, out_slot, mode, note, params, path,
-                         out_ch), None
+        return self.node(
+            block, body, c, cin, in_slot, out_slot, mode, note, params, path, out_ch
+        ), None
 
     @staticmethod
     def proj_norm(r: kinds.Resolved, channels: int) -> int:
@@ -295,10 +333,21 @@ class _Lowering:
             parts.append("an input and an output of different spatial size")
         return " and ".join(parts)
 
-    def node(self, block, body, c, cin, in_slot, out_slot, mode, note, params, path,
-             out_ch=None) -> _Pending:
-        return _Pending(block.type, c, cin, out_ch or body.out_channels, in_slot, out_slot,
-                        mode, note, params, path)
+    def node(
+        self, block, body, c, cin, in_slot, out_slot, mode, note, params, path, out_ch=None
+    ) -> _Pending:
+        return _Pending(
+            block.type,
+            c,
+            cin,
+            out_ch or body.out_channels,
+            in_slot,
+            out_slot,
+            mode,
+            note,
+            params,
+            path,
+        )
 
     def long(self, i, block, mode, on_mismatch, source, saved, node, attr, r) -> LongSkip | None:
         path: Path = ("layers", i, "skip")
@@ -313,8 +362,11 @@ class _Lowering:
         if mode == "add" and src_ch != out_ch:
             words = f"{src_ch} channels from {source!r} with {out_ch} output channels"
             if on_mismatch == "error":
-                self.error(path, f"add cannot combine {words}",
-                           "set `on_mismatch: project` or `drop`, or `skip: none`")
+                self.error(
+                    path,
+                    f"add cannot combine {words}",
+                    "set `on_mismatch: project` or `drop`, or `skip: none`",
+                )
                 self.long_skip_result = (out_ch, out_slot)
                 return None
             if on_mismatch == "drop":
@@ -323,11 +375,13 @@ class _Lowering:
             projection = kinds.call("projection", src_ch, out_ch, **r.norm_kwargs())
             params = src_ch * out_ch + self.proj_norm(r, out_ch)
             note = "projected"
-        self.program.check(src_slot, out_slot,
-                           self.where(path, f"{mode} with the shortcut from {source!r}"))
+        self.program.check(
+            src_slot, out_slot, self.where(path, f"{mode} with the shortcut from {source!r}")
+        )
         self.long_skip_result = (src_ch + out_ch if mode == "concat" else out_ch, out_slot)
-        return LongSkip(source, mode, projection, f"{attr}_skip" if projection else None, note,
-                        params)
+        return LongSkip(
+            source, mode, projection, f"{attr}_skip" if projection else None, note, params
+        )
 
     # -- sizes -----------------------------------------------------------------------------
     def finish(self, stages, channels: int, slot: int, flat: bool) -> Graph:
@@ -344,8 +398,11 @@ class _Lowering:
             return rule_words
 
         if size is not None and len(size) not in (1, dims):
-            self.error(("input", "size"), f"{len(size)} sizes given for {dims} dimensions",
-                       "give one size for every dimension, or a single number")
+            self.error(
+                ("input", "size"),
+                f"{len(size)} sizes given for {dims} dimensions",
+                "give one size for every dimension, or a single number",
+            )
         elif size is not None and not self.diags:
             sizes = size * dims if len(size) == 1 else size
             values = []
@@ -356,12 +413,10 @@ class _Lowering:
                     values = None
                     break
                 values.append(vals)
-        elif size is None and not self.diags and not valid_sizes(self.program, 64):
-            if not valid_sizes(self.program):
-                n = 224
-                vals, failure = self.program.run(n)
-                if failure is not None:
-                    self.size_error(failure, vals, n, 0, 1, rule())
+        elif size is None and not self.diags and rule().startswith("no size"):
+            vals, failure = self.program.run(224)  # explain the failure at a typical size
+            if failure is not None:
+                self.size_error(failure, vals, 224, 0, 1, rule())
         if self.diags:
             raise SpecError(self.diags)
 
@@ -371,9 +426,18 @@ class _Lowering:
         out: list[Stage] = []
         for attr, pending, sequential, long_skip, save_as in stages:
             nodes = tuple(
-                Node(p.kind, p.call, p.in_channels, p.out_channels, sizes_of(p.in_slot),
-                     None if p.kind == "classifier" else sizes_of(p.out_slot), p.skip,
-                     p.note, p.params, *self.pos.of(p.path))  # type: ignore[arg-type]
+                Node(
+                    p.kind,
+                    p.call,
+                    p.in_channels,
+                    p.out_channels,
+                    sizes_of(p.in_slot),
+                    None if p.kind == "classifier" else sizes_of(p.out_slot),
+                    p.skip,
+                    p.note,
+                    p.params,
+                    *self.pos.of(p.path),
+                )  # type: ignore[arg-type]
                 for p in pending
             )
             out.append(Stage(attr, nodes, sequential, long_skip, save_as))
@@ -396,15 +460,22 @@ class _Lowering:
         hint = f"input {AXES[dims]} must be {rule}"
         if failure.reason == "zero":
             src = self.program.ops[failure.slot - 1][0]
-            self.error(where.path, f"{where.what} shrinks the spatial size from {vals[src]} to "
-                       f"{vals[failure.slot]}{along} (input size {n})", hint)
+            self.error(
+                where.path,
+                f"{where.what} shrinks the spatial size from {vals[src]} to "
+                f"{vals[failure.slot]}{along} (input size {n})",
+                hint,
+            )
         else:
             check = failure.check
-            self.error(where.path, f"{where.what}: sizes {vals[check.a]} and {vals[check.b]} "
-                       f"differ{along} (input size {n})", hint)
+            self.error(
+                where.path,
+                f"{where.what}: sizes {vals[check.a]} and {vals[check.b]} "
+                f"differ{along} (input size {n})",
+                hint,
+            )
 
 
 def lower(spec: m.Spec, positions: Positions) -> Graph:
     """Lower a validated spec; raises :class:`SpecError` listing every problem."""
     return _Lowering(spec, positions).run()
-

@@ -13,11 +13,11 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    PrivateAttr,
     Field,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    PrivateAttr,
     field_validator,
 )
 
@@ -63,9 +63,7 @@ def _norm_shorthand(value: Any) -> Any:
     return {"type": value} if isinstance(value, str) else value
 
 
-NormSpec = Annotated[
-    Norm, BeforeValidator(_norm_shorthand, json_schema_input_type=NormKind | Norm)
-]
+NormSpec = Annotated[Norm, BeforeValidator(_norm_shorthand, json_schema_input_type=NormKind | Norm)]
 
 
 class Skip(_Strict):
@@ -84,9 +82,7 @@ def _skip_shorthand(value: Any) -> Any:
     return {"mode": value} if isinstance(value, str) else value
 
 
-SkipSpec = Annotated[
-    Skip, BeforeValidator(_skip_shorthand, json_schema_input_type=SkipMode | Skip)
-]
+SkipSpec = Annotated[Skip, BeforeValidator(_skip_shorthand, json_schema_input_type=SkipMode | Skip)]
 
 
 def _size_shorthand(value: Any) -> Any:

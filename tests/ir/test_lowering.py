@@ -45,9 +45,7 @@ VARIANTS: dict[str, list[dict]] = {
     ],
     "basic": [{"type": "basic", "channels": 16, "stride": 2, "repeat": 2}],
     "basic_preact": [{"type": "basic", "channels": 16, "stride": 2, "preact": True}],
-    "basic_group_norm": [
-        {"type": "basic", "channels": 16, "norm": {"type": "group", "groups": 4}}
-    ],
+    "basic_group_norm": [{"type": "basic", "channels": 16, "norm": {"type": "group", "groups": 4}}],
     "basic_instance_norm_gelu": [
         {"type": "basic", "channels": 8, "norm": "instance", "act": "gelu"}
     ],
@@ -62,8 +60,15 @@ VARIANTS: dict[str, list[dict]] = {
         {"type": "inverted_residual", "channels": 8, "expansion": 6, "repeat": 2}
     ],
     "inverted_residual_se_strided": [
-        {"type": "inverted_residual", "channels": 16, "stride": 2, "kernel": 5,
-         "se_ratio": 0.25, "act": "silu", "stochastic_depth": 0.1}
+        {
+            "type": "inverted_residual",
+            "channels": 16,
+            "stride": 2,
+            "kernel": 5,
+            "se_ratio": 0.25,
+            "act": "silu",
+            "stochastic_depth": 0.1,
+        }
     ],
     "inverted_residual_no_expand": [
         {"type": "inverted_residual", "channels": 8, "expansion": 1, "act": "relu6"}
@@ -82,12 +87,18 @@ VARIANTS: dict[str, list[dict]] = {
     ],
     "upsample_nearest": [{"type": "upsample", "channels": 4, "mode": "nearest", "scale": 3}],
     "norm": [{"type": "norm", "act": "hardswish"}],
-    "classifier": [{"type": "conv", "channels": 4}, {"type": "classifier", "classes": 5,
-                                                      "dropout": 0.1}],
+    "classifier": [
+        {"type": "conv", "channels": 4},
+        {"type": "classifier", "classes": 5, "dropout": 0.1},
+    ],
     "long_skip_add_projected": [
         {"type": "conv", "channels": 8, "id": "a"},
-        {"type": "conv", "channels": 16, "skip": {"mode": "add", "from": "a"},
-         "on_mismatch": "project"},
+        {
+            "type": "conv",
+            "channels": 16,
+            "skip": {"mode": "add", "from": "a"},
+            "on_mismatch": "project",
+        },
     ],
     "long_skip_concat": [
         {"type": "conv", "channels": 4, "id": "a"},
@@ -117,15 +128,21 @@ def test_basic_block_parameter_count_by_hand() -> None:
 
 def test_skip_notes_say_what_happened() -> None:
     graph = skipgen.lower_spec(
-        spec(2, [
-            {"type": "basic", "channels": 8},
-            {"type": "basic", "channels": 16, "stride": 2},
-            {"type": "inverted_residual", "channels": 24, "stride": 2},
-            {"type": "conv", "channels": 24},
-        ])
+        spec(
+            2,
+            [
+                {"type": "basic", "channels": 8},
+                {"type": "basic", "channels": 16, "stride": 2},
+                {"type": "inverted_residual", "channels": 24, "stride": 2},
+                {"type": "conv", "channels": 24},
+            ],
+        )
     )
     assert [s.nodes[0].skip_note for s in graph.stages] == [
-        "identity", "projected", "dropped", "none"
+        "identity",
+        "projected",
+        "dropped",
+        "none",
     ]
 
 
@@ -150,8 +167,9 @@ def test_size_rule_for_a_unet_and_unsized_specs() -> None:
     for level in range(4):
         layers += [{"type": "maxpool"}, {"type": "conv", "channels": 4, "id": f"e{level + 2}"}]
     for level in range(4, 0, -1):
-        layers.append({"type": "upsample", "channels": 4,
-                       "skip": {"mode": "concat", "from": f"e{level}"}})
+        layers.append(
+            {"type": "upsample", "channels": 4, "skip": {"mode": "concat", "from": f"e{level}"}}
+        )
     graph = skipgen.lower_spec(spec(2, layers, size=None))
     assert graph.size_rule == "height and width: a multiple of 16"
     graph = skipgen.lower_spec(spec(2, layers, size=[48, 64]))
@@ -174,18 +192,24 @@ def test_width_and_depth_multipliers() -> None:
     assert [make_divisible(c * 0.5, 8) for c in (32, 16, 24, 96)] == [16, 8, 16, 48]
     assert make_divisible(10, 8) == 16  # never more than 10% below the target
     assert [scaled_depth(r, 1.2) for r in (1, 2, 3, 4)] == [2, 3, 4, 5]
-    data = spec(2, [{"type": "conv", "channels": 32},
-                    {"type": "inverted_residual", "channels": 16, "repeat": 2},
-                    {"type": "classifier", "classes": 10}],
-                scaling={"width": 1.5, "depth": 2.0})
+    data = spec(
+        2,
+        [
+            {"type": "conv", "channels": 32},
+            {"type": "inverted_residual", "channels": 16, "repeat": 2},
+            {"type": "classifier", "classes": 10},
+        ],
+        scaling={"width": 1.5, "depth": 2.0},
+    )
     graph = skipgen.lower_spec(data)
     assert [s.nodes[0].out_channels for s in graph.stages] == [48, 24, 10]
     assert [len(s.nodes) for s in graph.stages] == [1, 4, 1]
 
 
 def test_stride_applies_to_the_first_repeat_only() -> None:
-    graph = skipgen.lower_spec(spec(2, [{"type": "basic", "channels": 8, "stride": 2,
-                                         "repeat": 3}], size=16))
+    graph = skipgen.lower_spec(
+        spec(2, [{"type": "basic", "channels": 8, "stride": 2, "repeat": 3}], size=16)
+    )
     assert [n.out_size for n in graph.stages[0].nodes] == [(8, 8)] * 3
 
 

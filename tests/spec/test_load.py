@@ -81,8 +81,10 @@ def test_the_shipped_schema_is_current() -> None:
     shipped = (ROOT / "schemas" / "skipgen.schema.json").read_text()
     assert shipped == schema_text(), "run: skipgen schema -o schemas/skipgen.schema.json"
     schema = json.loads(shipped)
-    layer_kinds = {ref.split("/")[-1] for ref in schema["properties"]["layers"]["items"]
-                   ["discriminator"]["mapping"].values()}
+    layer_kinds = {
+        ref.split("/")[-1]
+        for ref in schema["properties"]["layers"]["items"]["discriminator"]["mapping"].values()
+    }
     assert {"Conv", "Basic", "Bottleneck", "InvertedResidual", "Dense", "Classifier"} <= (
         layer_kinds
     )
