@@ -12,25 +12,11 @@ from dataclasses import dataclass
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir import kinds
 from skipgen.ir.graph import Call, Graph, LongSkip, Node, Stage
+from skipgen.ir.names import resolve
 from skipgen.ir.sizes import AXES, Program, describe, keeps_size, valid_sizes
 from skipgen.spec import models as m
 from skipgen.spec.load import Path, Positions
-from skipgen.spec.locate import did_you_mean, format_path
-
-ATTR_PREFIX = {
-    "conv": "conv",
-    "basic": "layer",
-    "bottleneck": "layer",
-    "inverted_residual": "block",
-    "dense": "denseblock",
-    "transition": "transition",
-    "maxpool": "pool",
-    "avgpool": "pool",
-    "global_pool": "pool",
-    "upsample": "up",
-    "norm": "norm",
-    "classifier": "classifier",
-}
+from skipgen.spec.locate import format_path
 
 
 @dataclass
@@ -47,6 +33,15 @@ class _Pending:
     note: str
     params: int
     path: Path
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where a long skip comes from: a local variable, its channels and size slot."""
+
+    local: str
+    channels: int
+    slot: int
 
 
 @dataclass
@@ -85,74 +80,15 @@ class _Lowering:
             return channels
         return kinds.make_divisible(channels * s.width, s.divisor)
 
-    # -- names -----------------------------------------------------------------------------
-    def names(self) -> tuple[list[str], dict[str, int]]:
-        """The attribute name of every layer, and the layer index of every handle."""
-        taken: dict[str, int] = {}
-        handles: dict[str, int] = {}
-        for i, block in enumerate(self.spec.layers):
-            for field in ("name", "id"):
-                value = getattr(block, field)
-                if value is None:
-                    continue
-                other = handles.get(value)
-                if other is not None and other != i:
-                    line = self.pos.of(("layers", other))[0]
-                    self.error(
-                        ("layers", i, field),
-                        f"{value!r} is already used by layers[{other}] (line {line})",
-                        "names and ids must be unique",
-                    )
-                    continue
-                handles[value] = i
-                if field == "name":
-                    taken[value] = i
-        attrs = []
-        counters: dict[str, int] = {}
-        for block in self.spec.layers:
-            if block.name is not None:
-                attrs.append(block.name)
-                continue
-            prefix = ATTR_PREFIX[block.type]
-            while True:
-                counters[prefix] = counters.get(prefix, 0) + 1
-                attr = f"{prefix}{counters[prefix]}"
-                if attr not in taken and attr not in handles:
-                    break
-            taken[attr] = -1
-            attrs.append(attr)
-        return attrs, handles
-
     # -- the walk --------------------------------------------------------------------------
     def run(self) -> Graph:
         spec = self.spec
-        attrs, handles = self.names()
-        referenced: dict[int, str] = {}
-        for i, block in enumerate(spec.layers):
-            source = block.skip.from_ if block.skip else None
-            if source is None:
-                continue
-            path = ("layers", i, "skip", "from")
-            if source not in handles:
-                hint = did_you_mean(source, list(handles)) or (
-                    "give the earlier layer an `id` and refer to it here"
-                )
-                self.error(path, f"no layer is named {source!r}", hint)
-            elif handles[source] >= i:
-                j = handles[source]
-                where = "this layer itself" if j == i else f"layers[{j}], which comes later"
-                self.error(
-                    path, f"{source!r} is {where}", "a skip can only come from an earlier layer"
-                )
-            else:
-                j = handles[source]
-                referenced[j] = spec.layers[j].id or spec.layers[j].name or source
-
+        names = resolve(spec, self.pos, self.error)
         channels = spec.input.channels
         slot = 0
         flat_at: int | None = None
         stages: list[tuple[str, list[_Pending], bool, LongSkip | None, str | None]] = []
-        saved: dict[str, tuple[int, int]] = {}  # handle -> (channels, slot)
+        outputs: dict[int, tuple[int, int]] = {}  # layer index -> (channels, slot)
         for i, block in enumerate(spec.layers):
             path: Path = ("layers", i)
             if flat_at is not None:
@@ -167,7 +103,10 @@ class _Lowering:
             scale_depth = block.scale_depth if block.scale_depth is not None else rule.scale_depth
             if scale_depth and spec.scaling.depth != 1.0:
                 repeat = kinds.scaled_depth(repeat, spec.scaling.depth)
-            source = block.skip.from_ if block.skip else None
+            source = None
+            if i in names.sources and names.sources[i] in outputs:
+                j = names.sources[i]
+                source = _Source(names.locals[j], *outputs[j])
             if source is not None and repeat > 1:
                 self.error(
                     (*path, "repeat"),
@@ -175,33 +114,23 @@ class _Lowering:
                     "split it into the skip layer and a repeated layer after it",
                 )
                 source = None
-            if source is not None and source not in saved:
-                source = None  # an unknown or later reference, already reported
             nodes: list[_Pending] = []
             long_skip = None
             for r in range(repeat):
-                node, long_skip_r = self.block(
-                    i, block, r == 0, channels, slot, source, saved, attrs[i]
-                )
+                node = self.block(i, block, r == 0, channels, slot, source)
                 if node is None:
                     break
                 nodes.append(node)
-                long_skip = long_skip or long_skip_r
                 channels, slot = node.out_channels, node.out_slot
-            if not nodes:
+            if len(nodes) < repeat:
                 # Go on with the channels the layer asked for, to find later mistakes too.
                 channels = self.width(getattr(block, "channels", None) or channels, block)
                 continue
-            if long_skip is not None:
-                channels, slot = self.long_skip_result
+            if source is not None:
+                long_skip, channels = self.long(i, block, source, nodes[0], names.attrs[i])
             sequential = repeat > 1 or "repeat" in block.model_fields_set
-            save_as = referenced.get(i)
-            if save_as is not None:
-                saved[save_as] = (channels, slot)
-                for handle in (block.id, block.name):
-                    if handle:
-                        saved[handle] = (channels, slot)
-            stages.append((attrs[i], nodes, sequential, long_skip, save_as))
+            outputs[i] = (channels, slot)
+            stages.append((names.attrs[i], nodes, sequential, long_skip, names.locals.get(i)))
             if block.type == "classifier":
                 flat_at = i
         return self.finish(stages, channels, slot, flat_at is not None)
@@ -213,10 +142,8 @@ class _Lowering:
         first: bool,
         cin: int,
         in_slot: int,
-        source: str | None,
-        saved: dict[str, tuple[int, int]],
-        attr: str,
-    ) -> tuple[_Pending | None, LongSkip | None]:
+        source: _Source | None,
+    ) -> _Pending | None:
         path: Path = ("layers", i)
         rule = kinds.KIND_RULES[block.type]
         r = self.resolved(block, rule.own_norm_act)
@@ -229,7 +156,7 @@ class _Lowering:
         for field, message, hint in body.errors:
             self.error((*path, field), message, hint)
         if body.errors:
-            return None, None
+            return None
         if r.norm.type == "group":
             for ch in body.normed:
                 if ch % r.norm.groups:
@@ -238,7 +165,7 @@ class _Lowering:
                         f"group norm with {r.norm.groups} groups cannot split {ch} channels",
                         "choose a group count that divides channels",
                     )
-                    return None, None
+                    return None
         out_slot = self.program.op(in_slot, body.op, self.where(path, block.type))
         mode = block.skip.mode if block.skip else rule.skip
         if block.skip and block.skip.from_ and source is None:
@@ -246,14 +173,14 @@ class _Lowering:
         on_mismatch = block.on_mismatch or rule.on_mismatch
         if block.type == "classifier" and mode != "none":
             self.error((*path, "skip"), "a classifier cannot have a skip", "remove `skip`")
-            return None, None
+            return None
 
-        if source is not None:
-            node = self.node(
-                block,
-                body,
+        if source is not None:  # the long skip is combined in the network's forward
+            return _Pending(
+                block.type,
                 body.make("none", False),
                 cin,
+                body.out_channels,
                 in_slot,
                 out_slot,
                 "none",
@@ -261,7 +188,6 @@ class _Lowering:
                 body.params,
                 path,
             )
-            return node, self.long(i, block, mode, on_mismatch, source, saved, node, attr, r)
 
         note = "none"
         downsample = False
@@ -279,7 +205,7 @@ class _Lowering:
                         f"{mode} cannot combine {problem}",
                         "set `on_mismatch: project` or `drop`, or `skip: none`",
                     )
-                    return None, None
+                    return None
                 if on_mismatch == "drop":
                     mode, note = "none", "dropped"
                 elif body.op[0] != "conv":
@@ -288,7 +214,7 @@ class _Lowering:
                         f"cannot project a shortcut across a {block.type} ({problem})",
                         "use `on_mismatch: drop` or `skip: none`",
                     )
-                    return None, None
+                    return None
                 else:
                     downsample, note = True, "projected"
                     proj_out = body.out_channels if mode == "add" else cin
@@ -316,9 +242,7 @@ class _Lowering:
                 **r.norm_kwargs(),
             )
         out_ch = body.out_channels + (proj_out if mode == "concat" else 0)
-        return self.node(
-            block, body, c, cin, in_slot, out_slot, mode, note, params, path, out_ch
-        ), None
+        return _Pending(block.type, c, cin, out_ch, in_slot, out_slot, mode, note, params, path)
 
     @staticmethod
     def proj_norm(r: kinds.Resolved, channels: int) -> int:
@@ -333,55 +257,45 @@ class _Lowering:
             parts.append("an input and an output of different spatial size")
         return " and ".join(parts)
 
-    def node(
-        self, block, body, c, cin, in_slot, out_slot, mode, note, params, path, out_ch=None
-    ) -> _Pending:
-        return _Pending(
-            block.type,
-            c,
-            cin,
-            out_ch or body.out_channels,
-            in_slot,
-            out_slot,
-            mode,
-            note,
-            params,
-            path,
-        )
-
-    def long(self, i, block, mode, on_mismatch, source, saved, node, attr, r) -> LongSkip | None:
+    def long(
+        self, i: int, block: m._Block, source: _Source, node: _Pending, attr: str
+    ) -> tuple[LongSkip | None, int]:
+        """The long skip of layer ``i``, and the channels after it."""
         path: Path = ("layers", i, "skip")
-        src_ch, src_slot = saved[source]
-        out_ch, out_slot = node.out_channels, node.out_slot
+        rule = kinds.KIND_RULES[block.type]
+        mode = block.skip.mode if block.skip else "none"
+        on_mismatch = block.on_mismatch or rule.on_mismatch
+        out_ch = node.out_channels
+        if mode == "none":
+            return None, out_ch
         projection = None
         note = "identity"
         params = 0
-        if mode == "none":
-            self.long_skip_result = (out_ch, out_slot)
-            return None
-        if mode == "add" and src_ch != out_ch:
-            words = f"{src_ch} channels from {source!r} with {out_ch} output channels"
+        if mode == "add" and source.channels != out_ch:
+            words = (
+                f"{source.channels} channels from {source.local!r} with {out_ch} output channels"
+            )
             if on_mismatch == "error":
                 self.error(
                     path,
                     f"add cannot combine {words}",
                     "set `on_mismatch: project` or `drop`, or `skip: none`",
                 )
-                self.long_skip_result = (out_ch, out_slot)
-                return None
+                return None, out_ch
             if on_mismatch == "drop":
-                self.long_skip_result = (out_ch, out_slot)
-                return LongSkip(source, "add", None, None, "dropped", 0)
-            projection = kinds.call("projection", src_ch, out_ch, **r.norm_kwargs())
-            params = src_ch * out_ch + self.proj_norm(r, out_ch)
+                return LongSkip(source.local, "add", None, None, "dropped", 0), out_ch
+            r = self.resolved(block, rule.own_norm_act)
+            projection = kinds.call("projection", source.channels, out_ch, **r.norm_kwargs())
+            params = source.channels * out_ch + self.proj_norm(r, out_ch)
             note = "projected"
         self.program.check(
-            src_slot, out_slot, self.where(path, f"{mode} with the shortcut from {source!r}")
+            source.slot,
+            node.out_slot,
+            self.where(path, f"{mode} with the shortcut from {source.local!r}"),
         )
-        self.long_skip_result = (src_ch + out_ch if mode == "concat" else out_ch, out_slot)
-        return LongSkip(
-            source, mode, projection, f"{attr}_skip" if projection else None, note, params
-        )
+        channels = source.channels + out_ch if mode == "concat" else out_ch
+        attr_skip = f"{attr}_skip" if projection else None
+        return LongSkip(source.local, mode, projection, attr_skip, note, params), channels
 
     # -- sizes -----------------------------------------------------------------------------
     def finish(self, stages, channels: int, slot: int, flat: bool) -> Graph:

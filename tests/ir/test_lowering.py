@@ -227,3 +227,16 @@ def test_validate_does_not_import_torch() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "exit 0" in result.stdout
+
+
+def test_a_long_skip_may_name_its_source_by_name_or_id() -> None:
+    for handle in ("enc", "first"):
+        data = spec(2, [
+            {"type": "conv", "channels": 4, "name": "first", "id": "enc"},
+            {"type": "conv", "channels": 4, "skip": {"mode": "add", "from": handle}},
+        ])
+        graph = skipgen.lower_spec(data)
+        assert graph.stages[0].save_as == "enc"
+        assert graph.stages[1].long_skip.source == "enc"
+        model = skipgen.build_model(graph).eval()
+        assert tuple(model(torch.randn(1, 8, 16, 16)).shape) == (1, 4, 16, 16)
