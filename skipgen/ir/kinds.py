@@ -122,6 +122,16 @@ def lower_conv(b: m.Conv, r: Resolved, cin: int, cout: int, stride: int) -> Body
     bias = r.has_bias(b.bias)
     params = r.conv_params(cin, cout, b.kernel, b.groups, bias)
     params += r.norm_params(cin if b.preact else cout)
+    if r.norm.type == "none" and r.act == "none":  # nothing but a conv: the bare module
+        c = bare_conv(r.dims, cin, cout, b.kernel, stride, pad, b.dilation, b.groups, bias)
+        return Body(
+            cout,
+            ("conv", b.kernel, stride, pad, b.dilation),
+            params,
+            lambda s, d: c,
+            stride=stride,
+            errors=tuple(errors),
+        )
     c = call(
         "ConvNormAct",
         cin,
@@ -359,7 +369,53 @@ def lower_upsample(b: m.Upsample, r: Resolved, cin: int, cout: int, stride: int)
     return Body(cout, ("up", b.scale), params, lambda s, d: c, errors=tuple(errors), normed=(cout,))
 
 
+def bare_conv(
+    dims: int, cin: int, cout: int, k: int, stride: int, pad: int, dil: int, groups: int, bias: bool
+) -> Call:
+    kwargs: list[tuple[str, Any]] = [("kernel_size", k)]
+    kwargs += [("stride", stride)] if stride != 1 else []
+    kwargs += [("padding", pad)] if pad else []
+    kwargs += [("dilation", dil)] if dil != 1 else []
+    kwargs += [("groups", groups)] if groups != 1 else []
+    kwargs += [("bias", False)] if not bias else []
+    return Call(f"nn.Conv{dims}d", (cin, cout), tuple(kwargs))
+
+
+def bare_norm(r: Resolved, channels: int) -> Call:
+    """The same layer that ``norm_layer`` in ``skipgen.nn`` builds."""
+    eps = (("eps", r.norm.eps),) if r.norm.eps != 1e-5 else ()
+    if r.norm.type == "batch":
+        return Call(f"nn.BatchNorm{r.dims}d", (channels,), eps)
+    if r.norm.type == "group":
+        return Call("nn.GroupNorm", (r.norm.groups, channels), eps)
+    if r.norm.type == "instance":
+        return Call(f"nn.InstanceNorm{r.dims}d", (channels,), (*eps, ("affine", True)))
+    return Call("nn.Identity")
+
+
+# The same layers that ``act_layer`` in ``skipgen.nn`` builds; never in place, as a bare
+# activation's input may be a saved skip or the caller's tensor.
+ACTIVATIONS = {
+    "relu": "nn.ReLU",
+    "relu6": "nn.ReLU6",
+    "silu": "nn.SiLU",
+    "gelu": "nn.GELU",
+    "hardswish": "nn.Hardswish",
+    "leaky_relu": "nn.LeakyReLU",
+    "sigmoid": "nn.Sigmoid",
+    "none": "nn.Identity",
+}
+
+
+def lower_act(b: m.Activation, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    c = Call(ACTIVATIONS[b.act])
+    return Body(cin, ("conv", 1, 1, 0, 1), 0, lambda s, d: c)
+
+
 def lower_norm(b: m.NormAct, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    if r.act == "none":
+        bare = bare_norm(r, cin)
+        return Body(cin, ("conv", 1, 1, 0, 1), r.norm_params(cin), lambda s, d: bare, normed=(cin,))
     c = call("NormAct", cin, act=r.act, **r.norm_kwargs())
     return Body(cin, ("conv", 1, 1, 0, 1), r.norm_params(cin), lambda s, d: c, normed=(cin,))
 
@@ -391,6 +447,7 @@ KIND_RULES: dict[str, Kind] = {
     "global_pool": Kind(lower_global_pool, "none", "error", False, False),
     "upsample": Kind(lower_upsample, "none", "error", False, True, own_norm_act=True),
     "norm": Kind(lower_norm, "none", "error", False, False),
+    "act": Kind(lower_act, "none", "error", False, False),
     "classifier": Kind(lower_classifier, "none", "error", False, False),
 }
 

@@ -133,7 +133,10 @@ class _NormAct(_Block):
 
 
 class Conv(_NormAct):
-    """conv → norm → act (or norm → act → conv with ``preact``)."""
+    """conv → norm → act (or norm → act → conv with ``preact``).
+
+    With ``norm: none`` and ``act: none`` it is a bare convolution module.
+    """
 
     type: Literal["conv"]
     channels: PositiveInt
@@ -236,9 +239,19 @@ class Upsample(_NormAct):
 
 
 class NormAct(_NormAct):
-    """A norm and an activation on their own (DenseNet's final norm5 + relu)."""
+    """A norm and an activation on their own (DenseNet's final norm5 + relu).
+
+    With ``act: none`` it is a bare normalization module.
+    """
 
     type: Literal["norm"]
+
+
+class Activation(_Block):
+    """An activation on its own (torchvision's ``relu`` after a bare ``bn1``)."""
+
+    type: Literal["act"]
+    act: Act
 
 
 class Classifier(_Block):
@@ -262,6 +275,7 @@ BLOCK_MODELS: tuple[type[_Block], ...] = (
     GlobalPool,
     Upsample,
     NormAct,
+    Activation,
     Classifier,
 )
 KINDS: dict[str, type[_Block]] = {
@@ -281,6 +295,7 @@ Block = Annotated[
     | GlobalPool
     | Upsample
     | NormAct
+    | Activation
     | Classifier,
     Field(discriminator="type"),
 ]

@@ -87,6 +87,17 @@ VARIANTS: dict[str, list[dict]] = {
     ],
     "upsample_nearest": [{"type": "upsample", "channels": 4, "mode": "nearest", "scale": 3}],
     "norm": [{"type": "norm", "act": "hardswish"}],
+    "bare_conv_norm_act": [
+        {"type": "conv", "channels": 6, "stride": 2, "norm": "none", "act": "none", "bias": False},
+        {"type": "norm", "act": "none", "norm": {"type": "batch", "eps": 0.001}},
+        {"type": "act", "act": "leaky_relu"},
+    ],
+    "bare_group_and_instance_norms": [
+        {"type": "norm", "act": "none", "norm": {"type": "group", "groups": 4}},
+        {"type": "norm", "act": "none", "norm": "instance"},
+        {"type": "norm", "act": "none", "norm": "none"},
+        {"type": "act", "act": "silu"},
+    ],
     "classifier": [
         {"type": "conv", "channels": 4},
         {"type": "classifier", "classes": 5, "dropout": 0.1},
@@ -231,12 +242,25 @@ def test_validate_does_not_import_torch() -> None:
 
 def test_a_long_skip_may_name_its_source_by_name_or_id() -> None:
     for handle in ("enc", "first"):
-        data = spec(2, [
-            {"type": "conv", "channels": 4, "name": "first", "id": "enc"},
-            {"type": "conv", "channels": 4, "skip": {"mode": "add", "from": handle}},
-        ])
+        data = spec(
+            2,
+            [
+                {"type": "conv", "channels": 4, "name": "first", "id": "enc"},
+                {"type": "conv", "channels": 4, "skip": {"mode": "add", "from": handle}},
+            ],
+        )
         graph = skipgen.lower_spec(data)
         assert graph.stages[0].save_as == "enc"
         assert graph.stages[1].long_skip.source == "enc"
         model = skipgen.build_model(graph).eval()
         assert tuple(model(torch.randn(1, 8, 16, 16)).shape) == (1, 4, 16, 16)
+
+
+def test_bare_layers_match_the_block_helpers() -> None:
+    """A conv, norm or act with nothing around it is the plain torch module."""
+    data = spec(2, VARIANTS["bare_conv_norm_act"])
+    model = skipgen.build_model(data)
+    assert [type(m).__name__ for m in model.children()] == ["Conv2d", "BatchNorm2d", "LeakyReLU"]
+    assert model.conv1.bias is None and model.norm1.eps == 0.001
+    assert not model.act1.inplace  # its input may be a saved skip or the caller's tensor
+    assert list(model.state_dict())[:2] == ["conv1.weight", "norm1.weight"]
