@@ -1,0 +1,271 @@
+"""The shipped configs reproduce their references exactly.
+
+For every config with a reference under ``data/`` (torchvision's models, the classic
+U-Net): the parameter count, the order and shapes of the ``state_dict`` tensors, and the
+output for deterministic weights and input, from the runtime model and from the emitted
+source. Then the same configs, with only numbers changed, give torchvision's parameter
+counts of their relatives (ResNet-152, ResNeXt, Wide ResNet, EfficientNet-B1..B7,
+DenseNet-161/169/201): nothing is special-cased.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+from torch import nn
+
+import skipgen
+
+from .fill import fill, make_input
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+CONFIGS = HERE.parent.parent / "configs"
+REFERENCES = sorted(p.stem for p in DATA.glob("*.json"))
+RESNETS = ["resnet18", "resnet34", "resnet50", "resnet101"]
+OTHER_CONFIGS = sorted(p.stem for p in CONFIGS.glob("*.yaml") if p.stem not in REFERENCES)
+SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/skipgen.schema.json"
+
+
+@cache
+def reference(name: str) -> dict[str, Any]:
+    return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def config(name: str) -> Path:
+    return CONFIGS / f"{name}.yaml"
+
+
+def config_data(name: str) -> dict[str, Any]:
+    return yaml.safe_load(config(name).read_text(encoding="utf-8"))
+
+
+def shapes(model: nn.Module) -> list[list[int]]:
+    return [list(t.shape) for t in model.state_dict().values()]
+
+
+def keys_on_meta(name: str) -> list[str]:
+    """The state_dict keys of a config's model, built without allocating its tensors."""
+    with torch.device("meta"):
+        return list(skipgen.build_model(config(name)).state_dict())
+
+
+def assert_matches(out: torch.Tensor, ref: dict[str, Any]) -> None:
+    assert list(out.shape) == ref["output_shape"]
+    expected = torch.tensor(ref["output"], dtype=torch.float64).reshape(ref["output_shape"])
+    error = (out - expected).abs().max().item()
+    scale = expected.abs().max().item()
+    assert error <= 1e-6 * scale, f"max |a - b| = {error:.3g}, max |b| = {scale:.3g}"
+
+
+def run(model: nn.Module, input_shape: list[int]) -> torch.Tensor:
+    fill(model)
+    with torch.no_grad():
+        return model(make_input(input_shape))
+
+
+def emitted_model(source: str, class_name: str, folder: Path) -> nn.Module:
+    """Write generated source to ``folder``, import it like a user would, instantiate it."""
+    module_name = f"generated_{class_name.lower()}"
+    path = folder / f"{module_name}.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+        return getattr(module, class_name)()
+    finally:
+        del sys.modules[module_name]
+
+
+@dataclass
+class Case:
+    name: str
+    ref: dict[str, Any]
+    params: int  # counted by the torch-free lowering
+    model: nn.Module  # runtime model, float64, eval mode, filled by the reference rule
+
+
+@pytest.fixture(scope="module", params=REFERENCES)
+def case(request: pytest.FixtureRequest) -> Case:
+    # Module scope with one param at a time: only one (large) model is alive at once.
+    name = request.param
+    graph = skipgen.lower_spec(config(name))
+    return Case(name, reference(name), graph.params, fill(skipgen.build_model(graph)))
+
+
+def test_every_reference_has_a_config() -> None:
+    expected = ["densenet121", "efficientnet_b0", "mobilenet_v2", "unet", *RESNETS]
+    assert sorted(expected) == REFERENCES
+    assert all(config(name).is_file() for name in REFERENCES)
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_configs_start_with_the_schema_line_and_say_what_they_are(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == SCHEMA_LINE
+    assert lines[1].startswith("# ") and len(lines[1]) > 10
+
+
+def test_parameter_count(case: Case) -> None:
+    expected = case.ref["parameters"]
+    assert case.params == expected
+    assert sum(p.numel() for p in case.model.parameters() if p.requires_grad) == expected
+
+
+def test_state_dict_shapes_in_order(case: Case) -> None:
+    assert shapes(case.model) == [shape for _, shape in case.ref["state_dict"]]
+
+
+def test_output_of_the_runtime_model(case: Case) -> None:
+    with torch.no_grad():
+        out = case.model(make_input(case.ref["input_shape"]))
+    assert_matches(out, case.ref)
+
+
+def test_output_of_the_emitted_source(case: Case, tmp_path: Path) -> None:
+    spec = skipgen.load_spec(config(case.name))
+    model = emitted_model(skipgen.generate_source(config(case.name)), spec.name, tmp_path)
+    assert list(model.state_dict()) == list(case.model.state_dict())
+    assert_matches(run(model, case.ref["input_shape"]), case.ref)
+
+
+@pytest.mark.parametrize("name", RESNETS)
+def test_resnet_keys_are_torchvision_keys_except_the_stem(name: str) -> None:
+    ours = keys_on_meta(name)
+    theirs = [key for key, _ in reference(name)["state_dict"]]
+    assert len(ours) == len(theirs)
+    differ = [(a, b) for a, b in zip(ours, theirs, strict=True) if a != b]
+    stem = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    assert differ == [("stem.0.weight", "conv1.weight")] + [
+        (f"stem.1.{leaf}", f"bn1.{leaf}") for leaf in stem
+    ]
+
+
+def test_densenet_keys_are_torchvision_keys_without_the_features_prefix() -> None:
+    ours = keys_on_meta("densenet121")
+    theirs = [key.removeprefix("features.") for key, _ in reference("densenet121")["state_dict"]]
+    differ = {a: b for a, b in zip(ours, theirs, strict=True) if a != b}
+    renamed = {"conv0.0.": "conv0.", "conv0.1.": "norm0.", "norm5.0.": "norm5."}
+    for a, b in differ.items():
+        prefix = next(p for p in renamed if a.startswith(p))
+        assert b == renamed[prefix] + a.removeprefix(prefix)
+    assert len(differ) == 1 + 5 + 5  # the stem conv, its norm and the final norm
+
+
+SMALL_INPUT = {1: 256, 2: 16, 3: 8}  # every shipped config accepts these sizes
+
+
+@pytest.mark.parametrize("name", OTHER_CONFIGS)
+def test_emitted_source_matches_the_runtime_model(name: str, tmp_path: Path) -> None:
+    """Configs without a reference: the two backends agree, tensor for tensor."""
+    data = config_data(name)
+    data["input"]["size"] = SMALL_INPUT[data["input"].get("dims", 2)]
+    graph = skipgen.lower_spec(data)
+    runtime = fill(skipgen.build_model(graph))
+    emitted = emitted_model(skipgen.generate_source(config(name)), graph.name, tmp_path)
+    assert list(emitted.state_dict()) == list(runtime.state_dict())
+    emitted.double().eval().load_state_dict(runtime.state_dict())
+    x = make_input(graph.input_shape(2))
+    with torch.no_grad():
+        a, b = runtime(x), emitted(x)
+    assert tuple(a.shape) == graph.output_shape(2)
+    assert (a - b).abs().max().item() <= 1e-12 * a.abs().max().item()
+
+
+# -- relatives: the same configs with numbers changed ---------------------------------------
+# Parameter counts as published by torchvision for its models of these names.
+
+
+def with_bottlenecks(name: str, **fields: Any) -> dict[str, Any]:
+    data = config_data(name)
+    for layer in data["layers"]:
+        if layer["type"] == "bottleneck":
+            layer.update(fields)
+    return data
+
+
+def test_resnext50_32x4d() -> None:
+    data = with_bottlenecks("resnet50", groups=32, base_width=4)
+    data["name"] = "ResNeXt50_32x4d"
+    assert skipgen.lower_spec(data).params == 25_028_904
+    model = skipgen.build_model(data)
+    assert sum(p.numel() for p in model.parameters()) == 25_028_904
+    assert model.layer1[0].conv2.groups == 32
+    assert shapes(model)[:8] == [[64, 3, 7, 7], *[[64]] * 4, [], [128, 64, 1, 1], [128]]
+
+
+@pytest.mark.parametrize(
+    ("base", "groups", "base_width", "params"),
+    [
+        ("resnet50", 1, 128, 68_883_240),  # wide_resnet50_2
+        ("resnet101", 1, 128, 126_886_696),  # wide_resnet101_2
+        ("resnet101", 32, 8, 88_791_336),  # resnext101_32x8d
+        ("resnet101", 64, 4, 83_455_272),  # resnext101_64x4d
+    ],
+)
+def test_wide_resnets_and_resnexts(base: str, groups: int, base_width: int, params: int) -> None:
+    data = with_bottlenecks(base, groups=groups, base_width=base_width)
+    assert skipgen.lower_spec(data).params == params
+
+
+def test_resnet152() -> None:
+    data = config_data("resnet50")
+    layers = {layer.get("name"): layer for layer in data["layers"]}
+    layers["layer2"]["repeat"], layers["layer3"]["repeat"] = 8, 36
+    assert skipgen.lower_spec(data).params == 60_192_808
+
+
+def test_efficientnet_b1() -> None:
+    data = config_data("efficientnet_b0")
+    data["scaling"] = {"width": 1.0, "depth": 1.1}
+    data["input"]["size"] = 240
+    graph = skipgen.lower_spec(data)
+    assert graph.params == 7_794_184
+    blocks = [len(s.nodes) for s in graph.stages if s.nodes[0].kind == "inverted_residual"]
+    assert blocks == [2, 3, 3, 4, 4, 5, 2]  # ceil(1.1 * [1, 2, 2, 3, 3, 4, 1])
+
+
+@pytest.mark.parametrize(
+    ("width", "depth", "params"),
+    [
+        (1.1, 1.2, 9_109_994),  # efficientnet_b2
+        (1.2, 1.4, 12_233_232),  # efficientnet_b3
+        (1.4, 1.8, 19_341_616),  # efficientnet_b4
+        (1.6, 2.2, 30_389_784),  # efficientnet_b5
+        (1.8, 2.6, 43_040_704),  # efficientnet_b6
+        (2.0, 3.1, 66_347_960),  # efficientnet_b7
+    ],
+)
+def test_efficientnet_b2_to_b7(width: float, depth: float, params: int) -> None:
+    data = config_data("efficientnet_b0")
+    data["scaling"] = {"width": width, "depth": depth}
+    assert skipgen.lower_spec(data).params == params
+
+
+@pytest.mark.parametrize(
+    ("stem", "growth", "blocks", "params"),
+    [
+        (64, 32, (6, 12, 32, 32), 14_149_480),  # densenet169
+        (64, 32, (6, 12, 48, 32), 20_013_928),  # densenet201
+        (96, 48, (6, 12, 36, 24), 28_681_000),  # densenet161
+    ],
+)
+def test_other_densenets(stem: int, growth: int, blocks: tuple[int, ...], params: int) -> None:
+    data = config_data("densenet121")
+    data["layers"][0]["channels"] = stem
+    dense = [layer for layer in data["layers"] if layer["type"] == "dense"]
+    for layer, n in zip(dense, blocks, strict=True):
+        layer.update(layers=n, growth=growth)
+    assert skipgen.lower_spec(data).params == params
