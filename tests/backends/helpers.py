@@ -1,0 +1,134 @@
+"""Shared by the source backend tests: load generated modules, compare them with the runtime
+backend, run ruff."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import nn
+
+import skipgen
+from skipgen.errors import SpecError
+from skipgen.ir.graph import Graph
+
+ROOT = Path(__file__).resolve().parents[2]
+PYPROJECT = ROOT / "pyproject.toml"
+_counter = itertools.count()
+
+
+def load_module(text: str, folder: Path, stem: str = "generated") -> ModuleType:
+    """Import generated source under a fresh module name."""
+    name = f"{stem}_{next(_counter)}"
+    path = folder / f"{name}.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def ruff(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *map(str, args), "--config", str(PYPROJECT)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _smallest_map(graph: Graph) -> int:
+    sizes = [
+        min(node.out_size)
+        for stage in graph.stages
+        for node in stage.nodes
+        if node.out_size is not None and node.kind not in ("global_pool", "classifier")
+    ]
+    return min(sizes, default=2)
+
+
+def input_shape(source: Any, graph: Graph, batch: int = 2) -> tuple[int, ...]:
+    """A small input shape the network accepts, where no feature map shrinks to 1x1 before a
+    global pool (batch norm over 2 values is degenerate), or the spec's own size."""
+    spec = skipgen.load_spec(source)
+    data = spec.model_dump(by_alias=True, exclude_none=True)
+    for size in (4, 8, 16, 32, 64, 128, 224):
+        data["input"]["size"] = size
+        try:
+            sized = skipgen.lower_spec(data)
+        except SpecError:
+            continue
+        if _smallest_map(sized) >= 2:
+            return (batch, graph.in_channels, *([size] * graph.dims))
+    if graph.input_size is not None:
+        return (batch, graph.in_channels, *graph.input_size)
+    raise AssertionError(f"no small input size works for {graph.name}")
+
+
+def _randomize_buffers(model: nn.Module) -> None:
+    generator = torch.Generator().manual_seed(7)
+    for name, buffer in model.named_buffers():
+        if buffer.is_floating_point():
+            values = torch.rand(buffer.shape, generator=generator, dtype=buffer.dtype) + 0.5
+            buffer.copy_(values if "var" in name else values - 1.0)
+
+
+def assert_equivalent(
+    graph: Graph, cls: type[nn.Module], shape: tuple[int, ...], *, count: bool = True
+) -> None:
+    """Same state_dict, same outputs and the same training step as ``build_model``, in double
+    precision. ``count`` also checks the parameter count the IR states (and the docstring
+    repeats).
+    """
+    reference = skipgen.build_model(graph).double()
+    generated = cls().double()
+    ref_state, gen_state = reference.state_dict(), generated.state_dict()
+    assert list(gen_state) == list(ref_state)
+    assert [v.shape for v in gen_state.values()] == [v.shape for v in ref_state.values()]
+    if count:
+        assert sum(p.numel() for p in generated.parameters()) == graph.params
+
+    with torch.no_grad():
+        _randomize_buffers(reference)
+    generated.load_state_dict(reference.state_dict())
+    x = torch.randn(shape, dtype=torch.double, generator=torch.Generator().manual_seed(3))
+
+    reference.eval()
+    generated.eval()
+    with torch.no_grad():
+        expected = reference(x)
+        actual = generated(x)
+    assert actual.shape == expected.shape
+    assert torch.allclose(actual, expected, rtol=1e-9, atol=1e-12)
+
+    reference.train()
+    generated.train()
+    tolerance = {"rtol": 1e-9, "atol": 1e-12}
+    steps = []
+    for model in (reference, generated):
+        torch.manual_seed(11)  # dropout and drop path draw the same numbers in both
+        out = model(x)
+        loss = nn.functional.mse_loss(out, torch.zeros_like(out))
+        grads = {}
+        if loss.requires_grad:  # else a network of pools only: nothing to train
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            loss.backward()
+            grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+            optimizer.step()
+        steps.append((loss.detach(), grads, {k: v.clone() for k, v in model.state_dict().items()}))
+    (ref_loss, ref_grads, ref_after), (gen_loss, gen_grads, gen_after) = steps
+    assert torch.isfinite(ref_loss)
+    assert torch.allclose(gen_loss, ref_loss, **tolerance)
+    assert gen_grads.keys() == ref_grads.keys()
+    for name, grad in ref_grads.items():
+        assert torch.allclose(gen_grads[name], grad, **tolerance), name
+    for name, value in ref_after.items():
+        assert torch.equal(gen_after[name], value), name

@@ -1,0 +1,250 @@
+"""Hypothesis strategies for random valid specs: small networks mixing every block kind.
+
+The strategy tracks channels and spatial size as it draws layers, so it only draws specs
+that the lowering accepts: every channel count is even (group norm uses 2 groups),
+sizes stay at 2 or more until a final global pool, and a long skip only reads an earlier
+output of the same size. Channels and sizes stay tiny so that a network runs in
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+from skipgen.backends.source import library_names
+from skipgen.spec.models import RESERVED_NAMES
+
+ACTS = ["relu", "relu6", "silu", "gelu", "hardswish", "leaky_relu", "sigmoid", "none"]
+NORMS: list[Any] = ["batch", {"type": "group", "groups": 2}, "instance", "none"]
+NORMS += [{"type": "batch", "eps": 0.001}, {"type": "instance", "eps": 1e-6}]
+INPUT_SIZE = {1: 16, 2: 8, 3: 4}  # per spatial dimension
+
+
+# ruff's E741/E742 flag these names; the language accepts them (see the report).
+AMBIGUOUS = {"I", "O", "l"}
+
+
+def _class_name_ok(name: str) -> bool:
+    taken = RESERVED_NAMES | library_names() | AMBIGUOUS
+    return not keyword.iskeyword(name) and name not in taken
+
+
+class_names = st.from_regex(r"[A-Z][A-Za-z0-9]{0,24}", fullmatch=True).filter(_class_name_ok)
+# A prefix keeps clear of nn.Module's own attributes and of the reserved names.
+handles = st.builds(
+    lambda prefix, rest: f"{prefix}_{rest}",
+    st.sampled_from(["enc", "dec", "blk", "stage"]),
+    st.from_regex(r"[a-z0-9]{1,28}", fullmatch=True),
+)
+
+
+@dataclass
+class _State:
+    dims: int
+    channels: int
+    size: int
+    used: set[str] = field(default_factory=set)
+    saved: list[tuple[str, int, int]] = field(default_factory=list)  # handle, channels, size
+
+    @property
+    def can_shrink(self) -> bool:
+        return self.size >= 4
+
+
+def _down(size: int, stride: int) -> int:
+    return (size - 1) // stride + 1
+
+
+def _norm_act(draw: st.DrawFn, layer: dict[str, Any]) -> None:
+    if draw(st.integers(0, 3)) == 0:
+        layer["norm"] = draw(st.sampled_from(NORMS))
+    if draw(st.integers(0, 3)) == 0:
+        layer["act"] = draw(st.sampled_from(ACTS))
+
+
+def _local_skip(
+    draw: st.DrawFn, layer: dict[str, Any], state: _State, cout: int, shrinks: bool
+) -> int:
+    """Maybe give a layer a local skip; returns its output channels."""
+    mode = draw(st.sampled_from(["default", "add", "concat", "none"]))
+    if mode != "default":
+        layer["skip"] = mode
+    mismatch = shrinks or (mode in ("add", "default") and cout != state.channels)
+    choice = draw(st.sampled_from(["default", "project", "drop"]))
+    if mismatch and choice == "default" and layer["type"] == "conv":
+        choice = "project"  # a conv's default is to refuse
+    if choice != "default":
+        layer["on_mismatch"] = choice
+    if mode == "none" or (mode == "default" and layer["type"] == "conv"):
+        return cout
+    dropped = mismatch and (
+        choice == "drop" or (choice == "default" and layer["type"] == "inverted_residual")
+    )
+    return cout + state.channels if mode == "concat" and not dropped else cout
+
+
+def _repeat_channels(layer: dict[str, Any], cin: int, cout: int) -> int:
+    """Output channels of a later repeat (stride 1, same skip) of a layer."""
+    default = "none" if layer["type"] == "conv" else "add"
+    return cout + cin if layer.get("skip", default) == "concat" else cout
+
+
+@st.composite
+def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
+    kinds = ["conv", "basic", "bottleneck", "inverted_residual", "dense", "norm", "upsample"]
+    kinds.append("act")
+    kinds.append("maxpool")
+    if state.dims < 3 or state.size >= 3:
+        kinds.append("avgpool")  # PyTorch's avg_pool3d wants an input at least the kernel
+    if state.can_shrink:
+        kinds.append("transition")
+    kind = draw(st.sampled_from(kinds))
+    layer: dict[str, Any] = {"type": kind}
+    # A long skip from an earlier output of the size this layer will have.
+    source = None
+    if kind in ("conv", "basic", "norm", "act", "upsample"):
+        out_size = state.size * 2 if kind == "upsample" else state.size
+        sources = [s for s in state.saved if s[2] == out_size]
+        if sources and draw(st.booleans()):
+            source = draw(st.sampled_from(sources))
+    stride = 1
+    if source is None and kind in ("conv", "basic", "bottleneck", "inverted_residual"):
+        stride = draw(st.sampled_from([1, 2])) if state.can_shrink else 1
+        if stride != 1:
+            layer["stride"] = stride
+    if kind in ("maxpool", "avgpool"):
+        if state.can_shrink and draw(st.booleans()):
+            stride = 2  # kernel 2, stride 2: halves
+        else:
+            layer.update(kernel=3, stride=1)
+    repeat = 1
+    if source is None and kind not in ("transition", "upsample") and draw(st.booleans()):
+        shrinking_pool = kind in ("maxpool", "avgpool") and stride == 2
+        repeat = 1 if shrinking_pool else draw(st.integers(1, 2))
+        layer["repeat"] = repeat
+
+    cin, size = state.channels, state.size
+    if kind in ("conv", "basic", "bottleneck", "inverted_residual"):
+        cout = layer["channels"] = draw(st.sampled_from([4, 8]))
+        if kind == "conv":
+            layer["kernel"] = draw(st.sampled_from([1, 3]))
+            if layer["kernel"] == 3 and draw(st.booleans()):
+                layer["dilation"] = 2
+        elif kind == "inverted_residual":
+            layer["expansion"] = draw(st.sampled_from([1.0, 2.0]))
+            layer["kernel"] = draw(st.sampled_from([3, 5]))
+            if draw(st.booleans()):
+                layer["se_ratio"] = 0.5
+        elif draw(st.integers(0, 3)) == 0:
+            layer["dilation"] = 2
+        if kind == "bottleneck":
+            layer["expansion"] = 2
+        if kind != "inverted_residual":
+            if draw(st.booleans()):
+                layer["groups"] = 2
+            if draw(st.booleans()):
+                layer["preact"] = True
+        if kind == "conv" and draw(st.integers(0, 3)) == 0:
+            layer["bias"] = draw(st.booleans())
+        if kind != "conv" and draw(st.integers(0, 3)) == 0:
+            layer["stochastic_depth"] = 0.25
+        _norm_act(draw, layer)
+        if source is not None:
+            channels = cout
+        elif kind != "conv" or draw(st.booleans()):
+            channels = _local_skip(draw, layer, state, cout, stride != 1)
+        else:
+            channels = cout
+        size = _down(size, stride)
+        for _ in range(repeat - 1):
+            channels = _repeat_channels(layer, channels, cout)
+    elif kind == "dense":
+        layer.update(layers=draw(st.integers(1, 2)), growth=2, bn_size=2)
+        if draw(st.booleans()):
+            layer["dropout"] = 0.2
+        _norm_act(draw, layer)
+        channels = cin + repeat * 2 * layer["layers"]
+    elif kind == "norm":
+        _norm_act(draw, layer)
+        channels = cin
+    elif kind == "act":
+        layer["act"] = draw(st.sampled_from(ACTS))
+        channels = cin
+    elif kind in ("maxpool", "avgpool"):
+        channels = cin
+        size = _down(size, stride)
+    elif kind == "transition":
+        if cin % 4 == 0 and draw(st.booleans()):
+            channels = cin // 2
+        else:
+            channels = layer["channels"] = draw(st.sampled_from([4, 8]))
+        layer["pool"] = draw(st.sampled_from(["avg", "max"]))
+        _norm_act(draw, layer)
+        size //= 2
+    else:  # upsample
+        channels = layer["channels"] = draw(st.sampled_from([4, 8]))
+        layer["mode"] = draw(st.sampled_from(["transposed", "nearest", "bilinear"]))
+        if layer["mode"] == "transposed" and draw(st.booleans()):
+            layer["kernel"] = draw(st.sampled_from([3, 4]))
+        _norm_act(draw, layer)
+        size *= 2
+    if source is not None:
+        handle, src_channels, _ = source
+        mode = draw(st.sampled_from(["add", "concat"]))
+        layer["skip"] = {"mode": mode, "from": handle}
+        if mode == "concat":
+            channels += src_channels
+        elif src_channels != channels:
+            layer["on_mismatch"] = draw(st.sampled_from(["project", "drop"]))
+    if draw(st.integers(0, 3)) == 0:
+        layer["name"] = draw(handles.filter(lambda h: h not in state.used))
+        state.used.add(layer["name"])
+    if draw(st.booleans()):
+        layer["id"] = draw(handles.filter(lambda h: h not in state.used))
+        state.used.add(layer["id"])
+    names = [layer[key] for key in ("id", "name") if key in layer]
+    if names:  # a later skip may name this layer by its id or by its name
+        state.saved.append((draw(st.sampled_from(names)), channels, size))
+    state.channels, state.size = channels, size
+    return layer
+
+
+@st.composite
+def specs(draw: st.DrawFn) -> dict[str, Any]:
+    """A small valid spec as a plain dict."""
+    dims = draw(st.sampled_from([1, 2, 3]))
+    channels = draw(st.sampled_from([2, 4]))
+    state = _State(dims, channels, INPUT_SIZE[dims])
+    spec: dict[str, Any] = {
+        "name": draw(class_names),
+        "input": {"channels": channels, "dims": dims, "size": INPUT_SIZE[dims]},
+        "layers": [],
+    }
+    defaults: dict[str, Any] = {}
+    if draw(st.booleans()):
+        defaults["norm"] = draw(st.sampled_from(NORMS))
+    if draw(st.booleans()):
+        defaults["act"] = draw(st.sampled_from(ACTS))
+    if draw(st.integers(0, 3)) == 0:
+        defaults["bias"] = draw(st.booleans())
+    if defaults:
+        spec["defaults"] = defaults
+    for _ in range(draw(st.integers(1, 5))):
+        spec["layers"].append(draw(_layer(state)))
+    ending = draw(st.sampled_from(["none", "classifier", "pool", "pool+classifier"]))
+    if "pool" in ending:
+        spec["layers"].append(
+            {"type": "global_pool", "mode": draw(st.sampled_from(["avg", "max"]))}
+        )
+    if "classifier" in ending:
+        head: dict[str, Any] = {"type": "classifier", "classes": draw(st.integers(1, 5))}
+        if draw(st.booleans()):
+            head["dropout"] = 0.5
+        if draw(st.booleans()):
+            head["pool"] = "max"
+        spec["layers"].append(head)
+    return spec
