@@ -68,8 +68,7 @@ class SkipgenNetwork(nn.Module):
 
     def __init__(self, graph: Graph) -> None:
         super().__init__()
-        self.graph = graph
-        self.network_name = graph.name
+        self._graph = graph
         for stage in graph.stages:
             modules = [instantiate(node.call) for node in stage.nodes]
             module = nn.Sequential(*modules) if stage.sequential else modules[0]
@@ -80,7 +79,7 @@ class SkipgenNetwork(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         saved: dict[str, Tensor] = {}
-        for stage in self.graph.stages:
+        for stage in self._graph.stages:
             x = self.get_submodule(stage.attr)(x)
             skip = stage.long_skip
             if skip is not None and skip.note != "dropped":
@@ -93,7 +92,7 @@ class SkipgenNetwork(nn.Module):
         return x
 
     def extra_repr(self) -> str:
-        return f"name={self.network_name!r}"
+        return f"name={self._graph.name!r}"
 
 
 def build(graph: Graph) -> nn.Module:

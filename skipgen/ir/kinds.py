@@ -79,7 +79,11 @@ class Resolved:
     def norm_params(self, channels: int) -> int:
         return 0 if self.norm.type == "none" else 2 * channels
 
-    def conv_params(self, cin: int, cout: int, k: int, groups: int = 1, bias: bool = False) -> int:
+    def conv_params(
+        self, cin: int, cout: int, k: int, groups: int = 1, bias: bool | None = None
+    ) -> int:
+        """A conv's parameters; by default it has a bias only when no norm follows it."""
+        bias = self.norm.type == "none" if bias is None else bias
         return k**self.dims * (cin // groups) * cout + (cout if bias else 0)
 
     def has_bias(self, explicit: bool | None = None) -> bool:
@@ -99,6 +103,7 @@ class Body:
     stride: int = 1  # a projection shortcut needs this stride
     errors: tuple[tuple[str, str, str | None], ...] = ()  # (field, message, hint)
     normed: tuple[int, ...] = ()  # channel counts that a norm layer normalizes
+    min_input: int = 0  # the smallest input size the layer accepts
 
 
 def same_padding(kernel: int, dilation: int = 1) -> int:
@@ -162,7 +167,8 @@ def lower_basic(b: m.Basic, r: Resolved, cin: int, cout: int, stride: int) -> Bo
     for ch, what in ((cin, "the input"), (cout, "the output")):
         if ch % b.groups:
             errors.append(_groups_error("groups", ch, b.groups, what))
-    params = r.conv_params(cin, cout, 3, b.groups) + r.conv_params(cout, cout, 3, b.groups)
+    # As in skipgen.nn.BasicBlock, groups and dilation apply to conv1 only.
+    params = r.conv_params(cin, cout, 3, b.groups) + r.conv_params(cout, cout, 3)
     params += r.norm_params(cin if b.preact else cout) + r.norm_params(cout)
 
     def make(skip: str, downsample: bool) -> Call:
@@ -251,7 +257,7 @@ def lower_inverted_residual(
     params += r.conv_params(hidden, hidden, b.kernel, hidden) + r.norm_params(hidden)
     if se:
         params += hidden * se + se + se * hidden + hidden
-    params += r.conv_params(hidden, cout, 1, bias=r.norm.type == "none") + r.norm_params(cout)
+    params += r.conv_params(hidden, cout, 1) + r.norm_params(cout)
 
     def make(skip: str, downsample: bool) -> Call:
         return call(
@@ -322,9 +328,10 @@ def lower_pool(b: m.MaxPool, r: Resolved, cin: int, cout: int, stride: int) -> B
             )
         )
     c = call(pool_target(b.type, r.dims), kernel_size=b.kernel, stride=s, padding=pad)
-    return Body(
-        cin, ("conv", b.kernel, s, pad, 1), 0, lambda sk, d: c, stride=s, errors=tuple(errors)
-    )
+    # PyTorch's 3D average pool refuses an input smaller than its kernel, padding or not.
+    least = b.kernel if b.type == "avgpool" and r.dims == 3 else 0
+    op = ("conv", b.kernel, s, pad, 1)
+    return Body(cin, op, 0, lambda sk, d: c, stride=s, errors=tuple(errors), min_input=least)
 
 
 def lower_global_pool(b: m.GlobalPool, r: Resolved, cin: int, cout: int, stride: int) -> Body:

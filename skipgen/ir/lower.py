@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir import kinds
 from skipgen.ir.graph import Call, Graph, LongSkip, Node, Stage
-from skipgen.ir.names import resolve
+from skipgen.ir.names import Names, resolve
 from skipgen.ir.sizes import AXES, Program, describe, keeps_size, valid_sizes
 from skipgen.spec import models as m
 from skipgen.spec.load import Path, Positions
@@ -127,7 +127,7 @@ class _Lowering:
                 channels = self.width(getattr(block, "channels", None) or channels, block)
                 continue
             if source is not None:
-                long_skip, channels = self.long(i, block, source, nodes[0], names.attrs[i])
+                long_skip, channels = self.long(i, block, source, nodes[0], names)
             sequential = repeat > 1 or "repeat" in block.model_fields_set
             outputs[i] = (channels, slot)
             stages.append((names.attrs[i], nodes, sequential, long_skip, names.locals.get(i)))
@@ -166,6 +166,8 @@ class _Lowering:
                         "choose a group count that divides channels",
                     )
                     return None
+        if body.min_input:
+            self.program.minimum(in_slot, body.min_input, self.where(path, block.type))
         out_slot = self.program.op(in_slot, body.op, self.where(path, block.type))
         mode = block.skip.mode if block.skip else rule.skip
         if block.skip and block.skip.from_ and source is None:
@@ -258,7 +260,7 @@ class _Lowering:
         return " and ".join(parts)
 
     def long(
-        self, i: int, block: m._Block, source: _Source, node: _Pending, attr: str
+        self, i: int, block: m._Block, source: _Source, node: _Pending, names: Names
     ) -> tuple[LongSkip | None, int]:
         """The long skip of layer ``i``, and the channels after it."""
         path: Path = ("layers", i, "skip")
@@ -294,7 +296,13 @@ class _Lowering:
             self.where(path, f"{mode} with the shortcut from {source.local!r}"),
         )
         channels = source.channels + out_ch if mode == "concat" else out_ch
-        attr_skip = f"{attr}_skip" if projection else None
+        attr_skip = f"{names.attrs[i]}_skip" if projection else None
+        if attr_skip in names.taken:
+            self.error(
+                path,
+                f"this skip's projection would be named {attr_skip!r}, which a layer already uses",
+                "rename that layer, or this one",
+            )
         return LongSkip(source.local, mode, projection, attr_skip, note, params), channels
 
     # -- sizes -----------------------------------------------------------------------------
@@ -372,7 +380,15 @@ class _Lowering:
         where = self.wheres[failure.where]
         along = f" along dimension {axis + 1}" if dims > 1 else ""
         hint = f"input {AXES[dims]} must be {rule}"
-        if failure.reason == "zero":
+        if failure.reason == "small":
+            least = max(k for k, w in self.program.minimums[failure.slot] if w == failure.where)
+            self.error(
+                where.path,
+                f"{where.what} needs a size of at least {least}, "
+                f"got {vals[failure.slot]}{along} (input size {n})",
+                hint,
+            )
+        elif failure.reason == "zero":
             src = self.program.ops[failure.slot - 1][0]
             self.error(
                 where.path,

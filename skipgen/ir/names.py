@@ -34,6 +34,7 @@ class Names:
     attrs: list[str]  # the attribute name of every layer
     sources: dict[int, int]  # layer index -> index of the earlier layer its skip comes from
     locals: dict[int, str]  # layer index -> the local variable holding its output
+    taken: frozenset[str]  # every attribute name and handle in use
 
 
 def resolve(spec: m.Spec, positions: Positions, report: Report) -> Names:
@@ -93,4 +94,4 @@ def resolve(spec: m.Spec, positions: Positions, report: Report) -> Names:
             sources[i] = j
             earlier = spec.layers[j]
             local_names[j] = earlier.id or earlier.name or source
-    return Names(attrs, sources, local_names)
+    return Names(attrs, sources, local_names, frozenset(taken | set(handles)))

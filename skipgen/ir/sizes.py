@@ -42,6 +42,7 @@ class Program:
     ops: list[tuple[int, Op, int]] = field(default_factory=list)  # (source slot, op, where)
     checks: list[Check] = field(default_factory=list)
     check_after: dict[int, list[Check]] = field(default_factory=dict)  # slot -> checks
+    minimums: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # slot -> (n, where)
 
     def op(self, src: int, op: Op, where: int) -> int:
         """A new slot holding ``op`` applied to slot ``src``; identity ops reuse ``src``."""
@@ -49,6 +50,10 @@ class Program:
             return src
         self.ops.append((src, op, where))
         return len(self.ops)
+
+    def minimum(self, slot: int, least: int, where: int) -> None:
+        """The size in ``slot`` must be at least ``least``."""
+        self.minimums.setdefault(slot, []).append((least, where))
 
     def check(self, a: int, b: int, where: int) -> None:
         if a == b:
@@ -60,11 +65,17 @@ class Program:
     def run(self, n: int) -> tuple[list[int], Failure | None]:
         """All slot values for input size ``n``, stopping at the first failure."""
         values = [n]
+        for least, at in self.minimums.get(0, ()):
+            if n < least:
+                return values, Failure("small", at, 0)
         for slot, (src, op, where) in enumerate(self.ops, start=1):
             value = apply(op, values[src])
             values.append(value)
             if value < 1:
                 return values, Failure("zero", where, slot)
+            for least, at in self.minimums.get(slot, ()):
+                if value < least:
+                    return values, Failure("small", at, slot)
             for check in self.check_after.get(slot, ()):
                 if values[check.a] != values[check.b]:
                     return values, Failure("mismatch", check.where, slot, check)
@@ -76,7 +87,7 @@ class Program:
 
 @dataclass(frozen=True)
 class Failure:
-    reason: str  # "zero" | "mismatch"
+    reason: str  # "zero" | "mismatch" | "small"
     where: int
     slot: int
     check: Check | None = None

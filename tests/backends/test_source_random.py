@@ -32,8 +32,7 @@ def test_random_specs_match_build_model(spec: dict[str, Any], folder: Path) -> N
     text = skipgen.generate_source(spec)
     assert skipgen.generate_source(spec) == text
     module = load_module(text, folder)
-    # count=False: the IR miscounts some parameters (see test_docstring_parameter_count).
-    assert_equivalent(graph, getattr(module, graph.name), input_shape(spec, graph), count=False)
+    assert_equivalent(graph, getattr(module, graph.name), input_shape(spec, graph))
 
 
 @SETTINGS

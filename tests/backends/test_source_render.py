@@ -238,8 +238,9 @@ print("ok")
     assert len(list(out.glob("*.py"))) == len({c.stem for c in CONFIGS})
 
 
-# The IR's parameter count (repeated in the generated docstring) against the real modules.
-MISCOUNTED = {
+# The IR's parameter count (repeated in the generated docstring) against the real modules,
+# for layers whose count once went wrong.
+COUNTED = {
     "basic-groups": {"type": "basic", "channels": 4, "groups": 2},
     "basic-no-norm": {"type": "basic", "channels": 4, "norm": "none"},
     "bottleneck-no-norm": {"type": "bottleneck", "channels": 8, "expansion": 2, "norm": "none"},
@@ -249,12 +250,7 @@ MISCOUNTED = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the lowering counts BasicBlock.conv2 as grouped and leaves out the conv biases "
-    "that skipgen.nn adds when norm is none",
-)
-@pytest.mark.parametrize("layer", MISCOUNTED.values(), ids=MISCOUNTED.keys())
+@pytest.mark.parametrize("layer", COUNTED.values(), ids=COUNTED.keys())
 def test_docstring_parameter_count(layer: dict, tmp_path: Path) -> None:
     from tests.backends.helpers import load_module
 

@@ -88,3 +88,14 @@ def test_the_shipped_schema_is_current() -> None:
     assert {"Conv", "Basic", "Bottleneck", "InvertedResidual", "Dense", "Classifier"} <= (
         layer_kinds
     )
+
+
+def test_reserved_names_cover_every_module_attribute_and_block() -> None:
+    from torch import nn
+
+    from skipgen.nn import REGISTRY
+    from skipgen.spec.models import BLOCK_NAMES, MODULE_ATTRIBUTES
+
+    public = {name for name in dir(nn.Module) if not name.startswith("_")}
+    assert public <= MODULE_ATTRIBUTES
+    assert set(REGISTRY) == BLOCK_NAMES
