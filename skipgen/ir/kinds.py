@@ -366,7 +366,7 @@ def lower_upsample(b: m.Upsample, r: Resolved, cin: int, cout: int, stride: int)
         "UpConv",
         cin,
         cout,
-        b.scale,
+        scale=b.scale,
         mode=b.mode,
         kernel_size=b.kernel,
         bias=b.bias if b.bias is not None else r.bias,

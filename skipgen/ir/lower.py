@@ -238,7 +238,7 @@ class _Lowering:
                 body.make("none", False),
                 cin,
                 body.out_channels,
-                body.stride,
+                stride=body.stride,
                 skip=mode,
                 downsample=downsample,
                 **r.norm_kwargs(),

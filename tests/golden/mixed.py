@@ -936,7 +936,7 @@ class MixedNet(nn.Module):
             ConvNormAct(16, 16, stride=2, act="silu", norm="group", norm_groups=4),
             16,
             16,
-            2,
+            stride=2,
             skip="concat",
             downsample=True,
             norm="group",
@@ -970,7 +970,7 @@ class MixedNet(nn.Module):
         )
         self.denseblock1 = DenseBlock(32, 2, 8, bn_size=2, act="silu", norm="group", norm_groups=4)
         self.transition1 = Transition(48, 24, act="silu", norm="group", norm_groups=4)
-        self.up1 = UpConv(24, 16, 2, mode="bilinear")
+        self.up1 = UpConv(24, 16, mode="bilinear")
         self.up1_skip = projection(32, 16, norm="none")
         self.layer1 = BasicBlock(
             16, 24, act="silu", skip="none", drop_path=0.1, norm="group", norm_groups=4

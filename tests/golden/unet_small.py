@@ -241,9 +241,9 @@ class SmallUNet(nn.Module):
         self.conv2 = nn.Sequential(ConvNormAct(16, 32), ConvNormAct(32, 32))
         self.pool2 = nn.MaxPool2d(kernel_size=2, stride=2, padding=0)
         self.bottom = nn.Sequential(ConvNormAct(32, 64), ConvNormAct(64, 64))
-        self.up1 = UpConv(64, 32, 2)
+        self.up1 = UpConv(64, 32)
         self.conv3 = nn.Sequential(ConvNormAct(64, 32), ConvNormAct(32, 32))
-        self.up2 = UpConv(32, 16, 2)
+        self.up2 = UpConv(32, 16)
         self.conv4 = nn.Sequential(ConvNormAct(32, 16), ConvNormAct(16, 16))
         self.head = nn.Conv2d(16, 2, kernel_size=1)
 
