@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from skipgen.backends.source import library_names
+from skipgen.backends.library import library_names
 from skipgen.spec.models import RESERVED_NAMES
 
 ACTS = ["relu", "relu6", "silu", "gelu", "hardswish", "leaky_relu", "sigmoid", "none"]

@@ -220,7 +220,8 @@ class _Lowering:
                 else:
                     downsample, note = True, "projected"
                     proj_out = body.out_channels if mode == "add" else cin
-                    preact = getattr(block, "preact", False)
+                    # a pre-activated block projects with a bare conv; Shortcut with conv + norm
+                    preact = body.builtin_skip and getattr(block, "preact", False)
                     params += cin * proj_out + (0 if preact else self.proj_norm(r, proj_out))
                     proj_slot = self.program.op(
                         in_slot, ("conv", 1, body.stride, 0, 1), self.where(path, "projection")

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import skipgen
-from skipgen.backends import source
+from skipgen.backends import layout
 from tests.backends.helpers import assert_equivalent, input_shape, load_module, ruff
 from tests.conftest import CONFIGS
 
@@ -27,7 +27,7 @@ def config(request: pytest.FixtureRequest) -> Path:
 
 def one_line_per_statement(path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     with monkeypatch.context() as patch:
-        patch.setattr(source, "LINE_LENGTH", 10**6)
+        patch.setattr(layout, "LINE_LENGTH", 10**6)
         return skipgen.generate_source(path)
 
 

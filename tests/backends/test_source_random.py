@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import skipgen
-from skipgen.backends import source
+from skipgen.backends import layout
 from tests.backends.helpers import assert_equivalent, input_shape, load_module, ruff
 from tests.strategies import specs
 
@@ -41,12 +41,12 @@ def test_random_specs_are_ruff_clean_and_formatted(spec: dict[str, Any]) -> None
     text = skipgen.generate_source(spec)
     check = ruff("check", "--no-cache", "--stdin-filename", "net.py", "-", stdin=text)
     assert check.returncode == 0, check.stdout
-    original = source.LINE_LENGTH
-    source.LINE_LENGTH = 10**6  # every statement on one line, then let ruff split them
+    original = layout.LINE_LENGTH
+    layout.LINE_LENGTH = 10**6  # every statement on one line, then let ruff split them
     try:
         flat = skipgen.generate_source(spec)
     finally:
-        source.LINE_LENGTH = original
+        layout.LINE_LENGTH = original
     formatted = ruff("format", "--stdin-filename", "net.py", "-", stdin=flat)
     assert formatted.returncode == 0, formatted.stderr
     assert SHAPE_COMMENT.sub("", formatted.stdout) == SHAPE_COMMENT.sub("", text)

@@ -15,7 +15,9 @@ import pytest
 
 import skipgen
 from skipgen.backends import source
-from skipgen.backends.source import MARKER, Group, layout, library, literal
+from skipgen.backends.layout import BODY_INDENT, Group, call_expr, flat, layout, literal, statement
+from skipgen.backends.library import SourceError, closure, library
+from skipgen.backends.source import MARKER
 from skipgen.errors import SpecError
 from skipgen.ir.graph import Call
 from tests.backends.helpers import ROOT, ruff
@@ -64,14 +66,14 @@ def test_values_other_than_literals_and_calls_are_refused() -> None:
 
 
 def test_unknown_targets_are_an_internal_error() -> None:
-    with pytest.raises(source.SourceError):
-        source.call_expr(Call("os.system", ("true",)))
-    with pytest.raises(source.SourceError):
-        source.call_expr(Call("nn.Conv2d; import os"))
+    with pytest.raises(SourceError):
+        call_expr(Call("os.system", ("true",)))
+    with pytest.raises(SourceError):
+        call_expr(Call("nn.Conv2d; import os"))
 
 
 def _statement(e: Group, lead: str) -> str:
-    return textwrap.indent(source.statement(e, lead), " " * source.BODY_INDENT)
+    return textwrap.indent(statement(e, lead), " " * BODY_INDENT)
 
 
 LONG_CALLS = [
@@ -93,17 +95,17 @@ LONG_CALLS = [
 @pytest.mark.parametrize("repeat", [1, 2, 3])
 @pytest.mark.parametrize("index", range(len(LONG_CALLS)))
 def test_layout_is_what_ruff_format_makes_of_one_line(index: int, repeat: int) -> None:
-    calls = tuple(("", source.call_expr(LONG_CALLS[index])) for _ in range(repeat))
+    calls = tuple(("", call_expr(LONG_CALLS[index])) for _ in range(repeat))
     group = Group("nn.Sequential", "(", ")", calls)
     lead = "self.a_rather_long_attribute_name = "
     ours = f"class A:\n    def f(self):\n{_statement(group, lead)}\n"
-    one_line = f"class A:\n    def f(self):\n        {lead}{source.flat(group)}\n"
+    one_line = f"class A:\n    def f(self):\n        {lead}{flat(group)}\n"
     result = ruff("format", "--stdin-filename", "a.py", "-", stdin=one_line)
     assert result.stdout == ours
 
 
 def test_layout_keeps_short_calls_on_one_line() -> None:
-    call = source.call_expr(Call("ConvNormAct", (3, 64), (("kernel_size", 7),)))
+    call = call_expr(Call("ConvNormAct", (3, 64), (("kernel_size", 7),)))
     assert layout(call, 8, "self.stem = ") == ["self.stem = ConvNormAct(3, 64, kernel_size=7)"]
 
 
@@ -114,7 +116,7 @@ def test_the_library_holds_every_block_of_the_registry() -> None:
 
 
 def test_helpers_come_before_the_blocks_that_use_them() -> None:
-    definitions = source.closure({"BasicBlock", "InvertedResidual", "DenseBlock"})
+    definitions = closure({"BasicBlock", "InvertedResidual", "DenseBlock"})
     names = [d.names[0] for d in definitions]
     assert len(names) == len(set(names))
     position = {name: i for i, name in enumerate(names)}

@@ -43,6 +43,16 @@ VARIANTS: dict[str, list[dict]] = {
     "conv_local_concat_projected": [
         {"type": "conv", "channels": 4, "stride": 2, "skip": "concat", "on_mismatch": "project"}
     ],
+    "conv_preact_projected": [
+        {
+            "type": "conv",
+            "channels": 4,
+            "kernel": 1,
+            "preact": True,
+            "skip": "add",
+            "on_mismatch": "project",
+        }
+    ],
     "basic": [{"type": "basic", "channels": 16, "stride": 2, "repeat": 2}],
     "basic_preact": [{"type": "basic", "channels": 16, "stride": 2, "preact": True}],
     "basic_group_norm": [{"type": "basic", "channels": 16, "norm": {"type": "group", "groups": 4}}],
