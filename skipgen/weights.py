@@ -5,8 +5,8 @@
 - **by key**, when the weights use exactly the model's own names (in any order);
 - **by order**, otherwise: the two ordered lists of tensors are paired position by position.
   This is how a torchvision checkpoint loads into the matching config, whose tensors have
-  the same shapes in the same order under partly different names (``conv1.weight`` is
-  ``stem.0.weight``).
+  the same shapes in the same order under partly different names (torchvision's
+  ``features.0.0.weight`` is the MobileNetV2 config's ``stem.0.weight``).
 
 Either way every pair must have the same shape, and a floating-point tensor never pairs
 with an integer one. One exception keeps old checkpoints usable: when the weights hold no

@@ -81,7 +81,7 @@ def _write(jobs: list[tuple[Path, str]], force: bool) -> None:
 def build(
     specs: Annotated[
         list[Path],
-        typer.Argument(help=SPECS_HELP, exists=True, dir_okay=False, readable=True),
+        typer.Argument(metavar="SPEC", help=SPECS_HELP, exists=True, dir_okay=False, readable=True),
     ],
     output: Annotated[
         Path | None,

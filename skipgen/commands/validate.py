@@ -57,7 +57,7 @@ def _explain(graph: Graph) -> None:
 def validate(
     specs: Annotated[
         list[Path],
-        typer.Argument(help=SPECS_HELP, exists=True, dir_okay=False, readable=True),
+        typer.Argument(metavar="SPEC", help=SPECS_HELP, exists=True, dir_okay=False, readable=True),
     ],
     explain: Annotated[
         bool,

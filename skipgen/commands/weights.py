@@ -121,9 +121,10 @@ def weights(
     """Load pretrained weights into a spec's model and save the model's state_dict.
 
     Tensors are matched by key when the weights use the model's own names, otherwise by
-    order and shape: a torchvision checkpoint fits the matching config even though a few
-    names differ (conv1.weight is stem.0.weight). Every tensor must fit, or nothing is
-    written and the first tensor that does not fit is named.
+    order and shape: a torchvision checkpoint fits the matching config even where the names
+    differ (torchvision's features.0.0.weight is the MobileNetV2 config's stem.0.weight).
+    Every tensor must fit, or nothing is written and the first tensor that does not fit is
+    named.
 
     The weights file is read with torch.load(weights_only=True): a file holding any other
     pickled Python object is refused, never run. The output is written to a temporary file
