@@ -10,9 +10,7 @@ DenseNet-161/169/201): nothing is special-cased.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,6 +22,7 @@ import yaml
 from torch import nn
 
 import skipgen
+from tests.backends.helpers import load_module
 
 from .fill import fill, make_input
 
@@ -75,18 +74,8 @@ def run(model: nn.Module, input_shape: list[int]) -> torch.Tensor:
 
 def emitted_model(source: str, class_name: str, folder: Path) -> nn.Module:
     """Write generated source to ``folder``, import it like a user would, instantiate it."""
-    module_name = f"generated_{class_name.lower()}"
-    path = folder / f"{module_name}.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-        return getattr(module, class_name)()
-    finally:
-        del sys.modules[module_name]
+    module = load_module(source, folder, f"generated_{class_name.lower()}")
+    return getattr(module, class_name)()
 
 
 @dataclass
