@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from skipgen.commands.common import fail
+from skipgen.output import write_atomic
 from skipgen.spec.models import Spec
 
 
@@ -24,9 +26,16 @@ def schema(
         typer.Option("--output", "-o", help="Write to this file instead of stdout."),
     ] = None,
 ) -> None:
-    """Print the JSON Schema of spec files (editors use it for completion and checks)."""
+    """Print the JSON Schema of spec files (editors use it for completion and checks).
+
+    Point an editor at it with a first line such as
+    `# yaml-language-server: $schema=schemas/skipgen.schema.json`.
+    """
     text = schema_text()
     if output is None:
         typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
+        return
+    try:
+        write_atomic(output, text)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")

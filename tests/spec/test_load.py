@@ -99,3 +99,17 @@ def test_reserved_names_cover_every_module_attribute_and_block() -> None:
     public = {name for name in dir(nn.Module) if not name.startswith("_")}
     assert public <= MODULE_ATTRIBUTES
     assert set(REGISTRY) == BLOCK_NAMES
+
+
+def test_schema_command_prints_and_writes(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from skipgen.cli import app
+
+    printed = CliRunner().invoke(app, ["schema"])
+    assert printed.exit_code == 0 and printed.stdout == schema_text()
+    target = tmp_path / "skipgen.schema.json"
+    assert CliRunner().invoke(app, ["schema", "-o", str(target)]).exit_code == 0
+    assert target.read_text() == schema_text()
+    missing = CliRunner().invoke(app, ["schema", "-o", str(tmp_path / "no" / "x.json")])
+    assert missing.exit_code == 1 and "cannot write" in missing.stderr
