@@ -183,7 +183,7 @@ def lower_basic(b: m.Basic, r: Resolved, cin: int, cout: int, stride: int) -> Bo
             preact=b.preact,
             skip=skip,
             downsample=downsample,
-            drop_path=b.stochastic_depth,
+            drop_path=b.stochastic_depth or 0.0,
             **r.norm_kwargs(),
         )
 
@@ -230,7 +230,7 @@ def lower_bottleneck(b: m.Bottleneck, r: Resolved, cin: int, cout: int, stride: 
             preact=b.preact,
             skip=skip,
             downsample=downsample,
-            drop_path=b.stochastic_depth,
+            drop_path=b.stochastic_depth or 0.0,
             **r.norm_kwargs(),
         )
 
@@ -271,7 +271,7 @@ def lower_inverted_residual(
             act=r.act,
             skip=skip,
             downsample=downsample,
-            drop_path=b.stochastic_depth,
+            drop_path=b.stochastic_depth or 0.0,
             **r.norm_kwargs(),
         )
 

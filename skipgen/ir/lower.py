@@ -52,6 +52,11 @@ class _Where:
     what: str
 
 
+def _residual(block: m._Block) -> bool:
+    """The kinds that a stochastic depth schedule counts (they have a residual branch)."""
+    return block.type in ("basic", "bottleneck", "inverted_residual")
+
+
 class _Lowering:
     def __init__(self, spec: m.Spec, positions: Positions) -> None:
         self.spec = spec
@@ -89,6 +94,9 @@ class _Lowering:
         flat_at: int | None = None
         stages: list[tuple[str, list[_Pending], bool, LongSkip | None, str | None]] = []
         outputs: dict[int, tuple[int, int]] = {}  # layer index -> (channels, slot)
+        repeats = [self.repeats(block) for block in spec.layers]
+        residual = sum(r for b, r in zip(spec.layers, repeats, strict=True) if _residual(b))
+        seen = 0  # residual blocks so far, for the network's stochastic depth schedule
         for i, block in enumerate(spec.layers):
             path: Path = ("layers", i)
             if flat_at is not None:
@@ -98,11 +106,7 @@ class _Lowering:
                     f"move the classifier (layers[{flat_at}]) to the end",
                 )
                 break
-            rule = kinds.KIND_RULES[block.type]
-            repeat = block.repeat
-            scale_depth = block.scale_depth if block.scale_depth is not None else rule.scale_depth
-            if scale_depth and spec.scaling.depth != 1.0:
-                repeat = kinds.scaled_depth(repeat, spec.scaling.depth)
+            repeat = repeats[i]
             source = None
             if i in names.sources and names.sources[i] in outputs:
                 j = names.sources[i]
@@ -117,7 +121,13 @@ class _Lowering:
             nodes: list[_Pending] = []
             long_skip = None
             for r in range(repeat):
-                node = self.block(i, block, r == 0, channels, slot, source)
+                this = block
+                if _residual(block):
+                    if block.stochastic_depth is None:
+                        rate = spec.defaults.stochastic_depth * seen / residual
+                        this = block.model_copy(update={"stochastic_depth": rate})
+                    seen += 1
+                node = self.block(i, this, r == 0, channels, slot, source)
                 if node is None:
                     break
                 nodes.append(node)
@@ -134,6 +144,14 @@ class _Lowering:
             if block.type == "classifier":
                 flat_at = i
         return self.finish(stages, channels, slot, flat_at is not None)
+
+    def repeats(self, block: m._Block) -> int:
+        """How often a layer repeats, after the depth multiplier."""
+        rule = kinds.KIND_RULES[block.type]
+        scale_depth = block.scale_depth if block.scale_depth is not None else rule.scale_depth
+        if scale_depth and self.spec.scaling.depth != 1.0:
+            return kinds.scaled_depth(block.repeat, self.spec.scaling.depth)
+        return block.repeat
 
     def block(
         self,

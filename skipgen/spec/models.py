@@ -191,6 +191,11 @@ class Defaults(_Strict):
     norm: NormSpec = Norm(type="batch")
     act: Act = "relu"
     bias: bool | None = Field(None, description="conv bias; by default only where no norm follows")
+    stochastic_depth: Probability = Field(
+        0.0,
+        description="rate for the residual blocks: of n blocks, the i-th (from 0) drops its "
+        "residual branch with probability rate * i / n while training (EfficientNet's rule)",
+    )
 
 
 class Scaling(_Strict):
@@ -247,7 +252,11 @@ class Basic(_NormAct):
     groups: PositiveInt = 1
     dilation: PositiveInt = 1
     preact: bool = False
-    stochastic_depth: Probability = 0.0
+    stochastic_depth: Probability | None = Field(
+        None,
+        description="drop probability of the residual branch while training; "
+        "default: from defaults.stochastic_depth",
+    )
 
 
 class Bottleneck(_NormAct):
@@ -261,7 +270,11 @@ class Bottleneck(_NormAct):
     base_width: PositiveInt = Field(64, description="ResNeXt/Wide ResNet width per group")
     dilation: PositiveInt = 1
     preact: bool = False
-    stochastic_depth: Probability = 0.0
+    stochastic_depth: Probability | None = Field(
+        None,
+        description="drop probability of the residual branch while training; "
+        "default: from defaults.stochastic_depth",
+    )
 
 
 class InvertedResidual(_NormAct):
@@ -275,7 +288,11 @@ class InvertedResidual(_NormAct):
     se_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
         0.0, description="squeeze-and-excitation channels as a fraction of the input channels"
     )
-    stochastic_depth: Probability = 0.0
+    stochastic_depth: Probability | None = Field(
+        None,
+        description="drop probability of the residual branch while training; "
+        "default: from defaults.stochastic_depth",
+    )
 
 
 class Dense(_NormAct):

@@ -274,3 +274,29 @@ def test_bare_layers_match_the_block_helpers() -> None:
     assert model.conv1.bias is None and model.norm1.eps == 0.001
     assert not model.act1.inplace  # its input may be a saved skip or the caller's tensor
     assert list(model.state_dict())[:2] == ["conv1.weight", "norm1.weight"]
+
+
+def test_stochastic_depth_rises_linearly_over_the_residual_blocks() -> None:
+    graph = skipgen.lower_spec(CONFIGS[0].parent / "efficientnet_b0.yaml")
+    rates = [
+        dict(node.call.kwargs).get("drop_path", 0.0)
+        for stage in graph.stages
+        for node in stage.nodes
+        if node.kind == "inverted_residual"
+    ]
+    assert len(rates) == 16
+    assert rates == pytest.approx([0.2 * i / 16 for i in range(16)])  # torchvision's rule
+    own = spec(
+        2,
+        [
+            {"type": "basic", "channels": 8, "repeat": 2, "stochastic_depth": 0.3},
+            {"type": "basic", "channels": 8, "repeat": 2},
+        ],
+        defaults={"stochastic_depth": 0.4},
+    )
+    rates = [
+        dict(n.call.kwargs).get("drop_path", 0.0)
+        for s in skipgen.lower_spec(own).stages
+        for n in s.nodes
+    ]
+    assert rates == pytest.approx([0.3, 0.3, 0.4 * 2 / 4, 0.4 * 3 / 4])
