@@ -16,7 +16,7 @@ from skipgen.ir.graph import Call
 from skipgen.ir.sizes import Op
 from skipgen.spec import models as m
 
-_NORM = {"dims": 2, "norm": "batch", "norm_groups": 32, "norm_eps": 1e-5}
+_NORM = {"dims": 2, "norm": "batch", "norm_groups": 32, "norm_eps": 1e-5, "norm_momentum": 0.1}
 _SKIP = {"skip": "add", "downsample": False}
 DEFAULTS: dict[str, dict[str, Any]] = {
     "ConvNormAct": {
@@ -74,6 +74,8 @@ class Resolved:
             kw["norm_groups"] = self.norm.groups
         if self.norm.type != "none":
             kw["norm_eps"] = self.norm.eps
+        if self.norm.type in ("batch", "instance"):
+            kw["norm_momentum"] = self.norm.momentum
         return kw
 
     def norm_params(self, channels: int) -> int:
@@ -391,12 +393,14 @@ def bare_conv(
 def bare_norm(r: Resolved, channels: int) -> Call:
     """The same layer that ``norm_layer`` in ``skipgen.nn`` builds."""
     eps = (("eps", r.norm.eps),) if r.norm.eps != 1e-5 else ()
+    momentum = (("momentum", r.norm.momentum),) if r.norm.momentum != 0.1 else ()
     if r.norm.type == "batch":
-        return Call(f"nn.BatchNorm{r.dims}d", (channels,), eps)
+        return Call(f"nn.BatchNorm{r.dims}d", (channels,), (*eps, *momentum))
     if r.norm.type == "group":
         return Call("nn.GroupNorm", (r.norm.groups, channels), eps)
     if r.norm.type == "instance":
-        return Call(f"nn.InstanceNorm{r.dims}d", (channels,), (*eps, ("affine", True)))
+        kwargs = (*eps, *momentum, ("affine", True))
+        return Call(f"nn.InstanceNorm{r.dims}d", (channels,), kwargs)
     return Call("nn.Identity")
 
 

@@ -42,6 +42,7 @@ class ConvNormAct(nn.Sequential):
         preact: bool = False,
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         if padding is None:
             padding = same_padding(kernel_size, dilation)
@@ -58,12 +59,12 @@ class ConvNormAct(nn.Sequential):
             bias=bias,
         )
         if preact:
-            norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+            norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
             # Without a norm in front, an in-place activation would overwrite the input.
             act_module = act_layer(act, inplace=norm_module is not None)
             layers = [norm_module, act_module, conv]
         else:
-            norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
             act_module = act_layer(act)
             layers = [conv, norm_module, act_module]
         super().__init__(*[layer for layer in layers if layer is not None])
@@ -84,8 +85,9 @@ class NormAct(nn.Sequential):
         act: str = "relu",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
-        norm_module = norm_layer(norm, dims, channels, norm_groups, norm_eps)
+        norm_module = norm_layer(norm, dims, channels, norm_groups, norm_eps, norm_momentum)
         act_module = act_layer(act, inplace=norm_module is not None)
         super().__init__(*[layer for layer in (norm_module, act_module) if layer is not None])
 
@@ -112,6 +114,7 @@ class Shortcut(nn.Module):
         norm: str = "batch",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
@@ -126,6 +129,7 @@ class Shortcut(nn.Module):
                 norm=norm,
                 norm_groups=norm_groups,
                 norm_eps=norm_eps,
+                norm_momentum=norm_momentum,
             )
         else:
             self.downsample = None

@@ -25,15 +25,16 @@ class DenseLayer(nn.Module):
         act: str = "relu",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         conv = conv_nd(dims)
         bias = norm == "none"
-        self.norm1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+        self.norm1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
         # Without a norm in front, an in-place activation would overwrite the input.
         self.relu1 = act_layer(act, inplace=self.norm1 is not None)
         self.conv1 = conv(in_channels, bn_size * growth, kernel_size=1, bias=bias)
-        self.norm2 = norm_layer(norm, dims, bn_size * growth, norm_groups, norm_eps)
+        self.norm2 = norm_layer(norm, dims, bn_size * growth, norm_groups, norm_eps, norm_momentum)
         self.relu2 = act_layer(act)
         self.conv2 = conv(bn_size * growth, growth, kernel_size=3, padding=1, bias=bias)
         self.drop_rate = float(drop_rate)
@@ -75,6 +76,7 @@ class DenseBlock(nn.ModuleDict):
         act: str = "relu",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         for i in range(num_layers):
@@ -88,6 +90,7 @@ class DenseBlock(nn.ModuleDict):
                 act=act,
                 norm_groups=norm_groups,
                 norm_eps=norm_eps,
+                norm_momentum=norm_momentum,
             )
             self.add_module(f"denselayer{i + 1}", layer)
 
@@ -116,9 +119,10 @@ class Transition(nn.Sequential):
         act: str = "relu",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
-        norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+        norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
         if norm_module is not None:
             self.add_module("norm", norm_module)
         act_module = act_layer(act, inplace=norm_module is not None)

@@ -28,6 +28,7 @@ def norm_layer(
     channels: int,
     norm_groups: int = 32,
     norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
 ) -> Optional[nn.Module]:  # noqa: UP045
     """Build a normalization layer over ``channels``, or return None for ``norm="none"``.
 
@@ -40,10 +41,10 @@ def norm_layer(
         return None
     if norm == "batch":
         batch_norms = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
-        return batch_norms[dims](channels, eps=norm_eps)
+        return batch_norms[dims](channels, eps=norm_eps, momentum=norm_momentum)
     if norm == "instance":
         instance_norms = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
-        return instance_norms[dims](channels, eps=norm_eps, affine=True)
+        return instance_norms[dims](channels, eps=norm_eps, momentum=norm_momentum, affine=True)
     if norm == "group":
         if norm_groups < 1 or channels % norm_groups != 0:
             raise ValueError(
@@ -127,6 +128,7 @@ def projection(
     norm: str = "batch",
     norm_groups: int = 32,
     norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
     bias: Optional[bool] = None,  # noqa: UP045
 ) -> nn.Sequential:
     """1x1 strided convolution followed by a norm: ResNet's ``downsample`` shortcut.
@@ -138,7 +140,7 @@ def projection(
     layers: list[nn.Module] = [
         conv_nd(dims)(in_channels, out_channels, kernel_size=1, stride=stride, bias=bias)
     ]
-    norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+    norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
     if norm_module is not None:
         layers.append(norm_module)
     return nn.Sequential(*layers)

@@ -73,10 +73,17 @@ class InvertedResidual(nn.Module):
         drop_path: float = 0.0,
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
-        norm_args = {"dims": dims, "norm": norm, "norm_groups": norm_groups, "norm_eps": norm_eps}
+        norm_args = {
+            "dims": dims,
+            "norm": norm,
+            "norm_groups": norm_groups,
+            "norm_eps": norm_eps,
+            "norm_momentum": norm_momentum,
+        }
         layers: list[nn.Module] = []
         if hidden_channels != in_channels:
             layers.append(ConvNormAct(in_channels, hidden_channels, 1, act=act, **norm_args))
@@ -96,7 +103,7 @@ class InvertedResidual(nn.Module):
         layers.append(
             conv_nd(dims)(hidden_channels, out_channels, kernel_size=1, bias=norm == "none")
         )
-        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
         if norm_module is not None:
             layers.append(norm_module)
         self.conv = nn.Sequential(*layers)

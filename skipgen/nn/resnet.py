@@ -33,6 +33,7 @@ class BasicBlock(nn.Module):
         drop_path: float = 0.0,
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
@@ -50,15 +51,15 @@ class BasicBlock(nn.Module):
         )
         conv2 = conv(out_channels, out_channels, kernel_size=3, padding=1, bias=bias)
         if preact:
-            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
             self.conv1 = conv1
-            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
             self.conv2 = conv2
         else:
             self.conv1 = conv1
-            self.bn1 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            self.bn1 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
             self.conv2 = conv2
-            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
         # Pre-activation without a norm would apply the activation to the block input.
         self.relu = act_layer(act, inplace=not (preact and norm == "none"))
         if downsample:
@@ -71,6 +72,7 @@ class BasicBlock(nn.Module):
                 norm="none" if preact else norm,
                 norm_groups=norm_groups,
                 norm_eps=norm_eps,
+                norm_momentum=norm_momentum,
                 bias=False if preact else None,
             )
         else:
@@ -151,6 +153,7 @@ class Bottleneck(nn.Module):
         drop_path: float = 0.0,
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
@@ -169,19 +172,19 @@ class Bottleneck(nn.Module):
         )
         conv3 = conv(width, out_channels, kernel_size=1, bias=bias)
         if preact:
-            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
             self.conv1 = conv1
-            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
             self.conv2 = conv2
-            self.bn3 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.bn3 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
             self.conv3 = conv3
         else:
             self.conv1 = conv1
-            self.bn1 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.bn1 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
             self.conv2 = conv2
-            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
             self.conv3 = conv3
-            self.bn3 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            self.bn3 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
         # Pre-activation without a norm would apply the activation to the block input.
         self.relu = act_layer(act, inplace=not (preact and norm == "none"))
         if downsample:
@@ -194,6 +197,7 @@ class Bottleneck(nn.Module):
                 norm="none" if preact else norm,
                 norm_groups=norm_groups,
                 norm_eps=norm_eps,
+                norm_momentum=norm_momentum,
                 bias=False if preact else None,
             )
         else:

@@ -35,6 +35,7 @@ class UpConv(nn.Sequential):
         act: str = "none",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         if scale < 1:
             raise ValueError(f"scale must be a positive integer, got {scale}")
@@ -82,7 +83,7 @@ class UpConv(nn.Sequential):
             layers = [upsample, conv]
         else:
             raise ValueError(f"mode must be 'transposed', 'nearest' or 'bilinear', got {mode!r}")
-        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
         if norm_module is not None:
             layers.append(norm_module)
         act_module = act_layer(act)

@@ -146,6 +146,9 @@ class Norm(_Strict):
     type: NormKind
     groups: PositiveInt = Field(32, description="group count for group norm")
     eps: PositiveFloat = Field(1e-5, description="added to the variance for stability")
+    momentum: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.1, description="running statistics update rate (batch and instance norm)"
+    )
 
 
 def _norm_shorthand(value: Any) -> Any:

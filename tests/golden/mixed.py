@@ -32,6 +32,7 @@ def norm_layer(
     channels: int,
     norm_groups: int = 32,
     norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
 ) -> Optional[nn.Module]:  # noqa: UP045
     """Build a normalization layer over ``channels``, or return None for ``norm="none"``.
 
@@ -44,10 +45,10 @@ def norm_layer(
         return None
     if norm == "batch":
         batch_norms = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
-        return batch_norms[dims](channels, eps=norm_eps)
+        return batch_norms[dims](channels, eps=norm_eps, momentum=norm_momentum)
     if norm == "instance":
         instance_norms = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
-        return instance_norms[dims](channels, eps=norm_eps, affine=True)
+        return instance_norms[dims](channels, eps=norm_eps, momentum=norm_momentum, affine=True)
     if norm == "group":
         if norm_groups < 1 or channels % norm_groups != 0:
             raise ValueError(
@@ -131,6 +132,7 @@ def projection(
     norm: str = "batch",
     norm_groups: int = 32,
     norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
     bias: Optional[bool] = None,  # noqa: UP045
 ) -> nn.Sequential:
     """1x1 strided convolution followed by a norm: ResNet's ``downsample`` shortcut.
@@ -142,7 +144,7 @@ def projection(
     layers: list[nn.Module] = [
         conv_nd(dims)(in_channels, out_channels, kernel_size=1, stride=stride, bias=bias)
     ]
-    norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+    norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
     if norm_module is not None:
         layers.append(norm_module)
     return nn.Sequential(*layers)
@@ -226,6 +228,7 @@ class ConvNormAct(nn.Sequential):
         preact: bool = False,
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         if padding is None:
             padding = same_padding(kernel_size, dilation)
@@ -242,12 +245,12 @@ class ConvNormAct(nn.Sequential):
             bias=bias,
         )
         if preact:
-            norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+            norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
             # Without a norm in front, an in-place activation would overwrite the input.
             act_module = act_layer(act, inplace=norm_module is not None)
             layers = [norm_module, act_module, conv]
         else:
-            norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
             act_module = act_layer(act)
             layers = [conv, norm_module, act_module]
         super().__init__(*[layer for layer in layers if layer is not None])
@@ -268,8 +271,9 @@ class NormAct(nn.Sequential):
         act: str = "relu",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
-        norm_module = norm_layer(norm, dims, channels, norm_groups, norm_eps)
+        norm_module = norm_layer(norm, dims, channels, norm_groups, norm_eps, norm_momentum)
         act_module = act_layer(act, inplace=norm_module is not None)
         super().__init__(*[layer for layer in (norm_module, act_module) if layer is not None])
 
@@ -296,6 +300,7 @@ class Shortcut(nn.Module):
         norm: str = "batch",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
@@ -310,6 +315,7 @@ class Shortcut(nn.Module):
                 norm=norm,
                 norm_groups=norm_groups,
                 norm_eps=norm_eps,
+                norm_momentum=norm_momentum,
             )
         else:
             self.downsample = None
@@ -344,15 +350,16 @@ class DenseLayer(nn.Module):
         act: str = "relu",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         conv = conv_nd(dims)
         bias = norm == "none"
-        self.norm1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+        self.norm1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
         # Without a norm in front, an in-place activation would overwrite the input.
         self.relu1 = act_layer(act, inplace=self.norm1 is not None)
         self.conv1 = conv(in_channels, bn_size * growth, kernel_size=1, bias=bias)
-        self.norm2 = norm_layer(norm, dims, bn_size * growth, norm_groups, norm_eps)
+        self.norm2 = norm_layer(norm, dims, bn_size * growth, norm_groups, norm_eps, norm_momentum)
         self.relu2 = act_layer(act)
         self.conv2 = conv(bn_size * growth, growth, kernel_size=3, padding=1, bias=bias)
         self.drop_rate = float(drop_rate)
@@ -394,6 +401,7 @@ class DenseBlock(nn.ModuleDict):
         act: str = "relu",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         for i in range(num_layers):
@@ -407,6 +415,7 @@ class DenseBlock(nn.ModuleDict):
                 act=act,
                 norm_groups=norm_groups,
                 norm_eps=norm_eps,
+                norm_momentum=norm_momentum,
             )
             self.add_module(f"denselayer{i + 1}", layer)
 
@@ -435,9 +444,10 @@ class Transition(nn.Sequential):
         act: str = "relu",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
-        norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+        norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
         if norm_module is not None:
             self.add_module("norm", norm_module)
         act_module = act_layer(act, inplace=norm_module is not None)
@@ -537,10 +547,17 @@ class InvertedResidual(nn.Module):
         drop_path: float = 0.0,
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
-        norm_args = {"dims": dims, "norm": norm, "norm_groups": norm_groups, "norm_eps": norm_eps}
+        norm_args = {
+            "dims": dims,
+            "norm": norm,
+            "norm_groups": norm_groups,
+            "norm_eps": norm_eps,
+            "norm_momentum": norm_momentum,
+        }
         layers: list[nn.Module] = []
         if hidden_channels != in_channels:
             layers.append(ConvNormAct(in_channels, hidden_channels, 1, act=act, **norm_args))
@@ -560,7 +577,7 @@ class InvertedResidual(nn.Module):
         layers.append(
             conv_nd(dims)(hidden_channels, out_channels, kernel_size=1, bias=norm == "none")
         )
-        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
         if norm_module is not None:
             layers.append(norm_module)
         self.conv = nn.Sequential(*layers)
@@ -610,6 +627,7 @@ class BasicBlock(nn.Module):
         drop_path: float = 0.0,
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
@@ -627,15 +645,15 @@ class BasicBlock(nn.Module):
         )
         conv2 = conv(out_channels, out_channels, kernel_size=3, padding=1, bias=bias)
         if preact:
-            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
             self.conv1 = conv1
-            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
             self.conv2 = conv2
         else:
             self.conv1 = conv1
-            self.bn1 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            self.bn1 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
             self.conv2 = conv2
-            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
         # Pre-activation without a norm would apply the activation to the block input.
         self.relu = act_layer(act, inplace=not (preact and norm == "none"))
         if downsample:
@@ -648,6 +666,7 @@ class BasicBlock(nn.Module):
                 norm="none" if preact else norm,
                 norm_groups=norm_groups,
                 norm_eps=norm_eps,
+                norm_momentum=norm_momentum,
                 bias=False if preact else None,
             )
         else:
@@ -728,6 +747,7 @@ class Bottleneck(nn.Module):
         drop_path: float = 0.0,
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
@@ -746,19 +766,19 @@ class Bottleneck(nn.Module):
         )
         conv3 = conv(width, out_channels, kernel_size=1, bias=bias)
         if preact:
-            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
             self.conv1 = conv1
-            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
             self.conv2 = conv2
-            self.bn3 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.bn3 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
             self.conv3 = conv3
         else:
             self.conv1 = conv1
-            self.bn1 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.bn1 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
             self.conv2 = conv2
-            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps)
+            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
             self.conv3 = conv3
-            self.bn3 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            self.bn3 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
         # Pre-activation without a norm would apply the activation to the block input.
         self.relu = act_layer(act, inplace=not (preact and norm == "none"))
         if downsample:
@@ -771,6 +791,7 @@ class Bottleneck(nn.Module):
                 norm="none" if preact else norm,
                 norm_groups=norm_groups,
                 norm_eps=norm_eps,
+                norm_momentum=norm_momentum,
                 bias=False if preact else None,
             )
         else:
@@ -865,6 +886,7 @@ class UpConv(nn.Sequential):
         act: str = "none",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         if scale < 1:
             raise ValueError(f"scale must be a positive integer, got {scale}")
@@ -912,7 +934,7 @@ class UpConv(nn.Sequential):
             layers = [upsample, conv]
         else:
             raise ValueError(f"mode must be 'transposed', 'nearest' or 'bilinear', got {mode!r}")
-        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
         if norm_module is not None:
             layers.append(norm_module)
         act_module = act_layer(act)

@@ -31,6 +31,7 @@ def norm_layer(
     channels: int,
     norm_groups: int = 32,
     norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
 ) -> Optional[nn.Module]:  # noqa: UP045
     """Build a normalization layer over ``channels``, or return None for ``norm="none"``.
 
@@ -43,10 +44,10 @@ def norm_layer(
         return None
     if norm == "batch":
         batch_norms = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
-        return batch_norms[dims](channels, eps=norm_eps)
+        return batch_norms[dims](channels, eps=norm_eps, momentum=norm_momentum)
     if norm == "instance":
         instance_norms = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
-        return instance_norms[dims](channels, eps=norm_eps, affine=True)
+        return instance_norms[dims](channels, eps=norm_eps, momentum=norm_momentum, affine=True)
     if norm == "group":
         if norm_groups < 1 or channels % norm_groups != 0:
             raise ValueError(
@@ -115,6 +116,7 @@ class ConvNormAct(nn.Sequential):
         preact: bool = False,
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         if padding is None:
             padding = same_padding(kernel_size, dilation)
@@ -131,12 +133,12 @@ class ConvNormAct(nn.Sequential):
             bias=bias,
         )
         if preact:
-            norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps)
+            norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
             # Without a norm in front, an in-place activation would overwrite the input.
             act_module = act_layer(act, inplace=norm_module is not None)
             layers = [norm_module, act_module, conv]
         else:
-            norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+            norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
             act_module = act_layer(act)
             layers = [conv, norm_module, act_module]
         super().__init__(*[layer for layer in layers if layer is not None])
@@ -170,6 +172,7 @@ class UpConv(nn.Sequential):
         act: str = "none",
         norm_groups: int = 32,
         norm_eps: float = 1e-5,
+        norm_momentum: float = 0.1,
     ) -> None:
         if scale < 1:
             raise ValueError(f"scale must be a positive integer, got {scale}")
@@ -217,7 +220,7 @@ class UpConv(nn.Sequential):
             layers = [upsample, conv]
         else:
             raise ValueError(f"mode must be 'transposed', 'nearest' or 'bilinear', got {mode!r}")
-        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps)
+        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
         if norm_module is not None:
             layers.append(norm_module)
         act_module = act_layer(act)

@@ -102,6 +102,16 @@ VARIANTS: dict[str, list[dict]] = {
         {"type": "norm", "act": "none", "norm": {"type": "batch", "eps": 0.001}},
         {"type": "act", "act": "leaky_relu"},
     ],
+    "batch_norm_momentum": [
+        {
+            "type": "inverted_residual",
+            "channels": 8,
+            "stride": 2,
+            "se_ratio": 0.25,
+            "norm": {"type": "batch", "eps": 0.001, "momentum": 0.01},
+        },
+        {"type": "norm", "act": "none", "norm": {"type": "batch", "momentum": 0.01}},
+    ],
     "bare_group_and_instance_norms": [
         {"type": "norm", "act": "none", "norm": {"type": "group", "groups": 4}},
         {"type": "norm", "act": "none", "norm": "instance"},
@@ -300,3 +310,11 @@ def test_stochastic_depth_rises_linearly_over_the_residual_blocks() -> None:
         for n in s.nodes
     ]
     assert rates == pytest.approx([0.3, 0.3, 0.4 * 2 / 4, 0.4 * 3 / 4])
+
+
+def test_norm_momentum_and_eps_reach_every_norm() -> None:
+    model = skipgen.build_model(spec(2, VARIANTS["batch_norm_momentum"]))
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == 4
+    assert [m.momentum for m in norms] == [0.01] * 4
+    assert [m.eps for m in norms] == [0.001] * 3 + [1e-5]
