@@ -119,3 +119,12 @@ def test_one_wrong_value_in_a_valid_spec_never_crashes(data: st.DataObject) -> N
     layer = data.draw(st.sampled_from(spec["layers"]))
     layer[data.draw(st.sampled_from(KEYS))] = data.draw(values)
     test_lowering_never_crashes.hypothesis.inner_test(spec)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ab: -[]{},&*!<>|'\"\n\t#%@`?1"))))
+def test_any_text_is_a_spec_or_a_located_error(text: str) -> None:
+    try:
+        skipgen.lower_spec(text + "\n")
+    except skipgen.SpecError as error:
+        assert all(d.line >= 1 and d.col >= 1 for d in error.diagnostics)
