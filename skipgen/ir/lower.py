@@ -167,9 +167,7 @@ class _Lowering:
         r = self.resolved(block, rule.own_norm_act)
         channels = getattr(block, "channels", None)
         cout = self.width(channels, block) if channels else 0
-        stride = getattr(block, "stride", 1) if first else 1
-        if block.type in ("maxpool", "avgpool"):
-            stride = 1
+        stride = getattr(block, "stride", 1) if first else 1  # pools use their own stride
         body = rule.lower(block, r, cin, cout, stride or 1)
         for field, message, hint in body.errors:
             self.error((*path, field), message, hint)
@@ -231,7 +229,7 @@ class _Lowering:
                 elif body.op[0] != "conv":
                     self.error(
                         (*path, "on_mismatch"),
-                        f"cannot project a shortcut across a {block.type} ({problem})",
+                        f"cannot project a shortcut across this {block.type} layer ({problem})",
                         "use `on_mismatch: drop` or `skip: none`",
                     )
                     return None
