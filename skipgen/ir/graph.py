@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 Value = Any  # int | float | str | bool | None | Call | tuple[Value, ...]
 
+AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
 
 @dataclass(frozen=True)
 class Call:
@@ -85,6 +87,11 @@ class Graph:
     out_size: tuple[int, ...] | None
     flat: bool  # ends with a classifier: output is (batch, classes)
     size_rule: str  # which spatial input sizes work, in words
+    out_scale: tuple[int, int] | None = None  # unsized input: output = input * num / den
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        return AXIS_LETTERS[self.dims]
 
     @property
     def params(self) -> int:
@@ -94,14 +101,27 @@ class Graph:
         )
 
     def output_shape(self, batch: int | str = "N") -> tuple[int | str, ...]:
+        """The output's shape; with no input size, in terms of the input's (``H/4``)."""
         if self.flat:
             return (batch, self.out_channels)
-        spatial: tuple[int | str, ...] = self.out_size or tuple("?" for _ in range(self.dims))
-        return (batch, self.out_channels, *spatial)
+        if self.out_size is not None:
+            return (batch, self.out_channels, *self.out_size)
+        if self.out_scale is None:
+            return (batch, self.out_channels, *("?" for _ in self.axes))
+        num, den = self.out_scale
+        if num == den:
+            scale = ""
+        elif den == 1:
+            scale = f"*{num}"
+        elif num == 1:
+            scale = f"/{den}"
+        else:
+            scale = f"*{num}/{den}"
+        return (batch, self.out_channels, *(f"{axis}{scale}" for axis in self.axes))
 
     def input_shape(self, batch: int | str = "N") -> tuple[int | str, ...]:
-        spatial: tuple[int | str, ...] = self.input_size or tuple("?" for _ in range(self.dims))
-        return (batch, self.in_channels, *spatial)
+        """The input's shape; with no size given, its axes by name (``H``, ``W``)."""
+        return (batch, self.in_channels, *(self.input_size or self.axes))
 
     def targets(self) -> set[str]:
         found: set[str] = set()

@@ -8,6 +8,7 @@ plain Python, without torch. All errors are collected and raised together.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir import kinds
@@ -391,7 +392,18 @@ class _Lowering:
             out_size=None if flat else sizes_of(slot),
             flat=flat,
             size_rule=f"{AXES[dims]}: {rule()}",
+            out_scale=self.out_scale(slot) if size is None and not flat else None,
         )
+
+    def out_scale(self, slot: int) -> tuple[int, int] | None:
+        """The output size as one fixed fraction of every working input size, if it is."""
+        pairs = [(n, self.program.run(n)[0][slot]) for n in valid_sizes(self.program)[:32]]
+        if not pairs:
+            return None
+        ratio = Fraction(pairs[0][1], pairs[0][0])
+        if any(Fraction(out, n) != ratio for n, out in pairs):
+            return None
+        return ratio.numerator, ratio.denominator
 
     def size_error(self, failure, vals, n: int, axis: int, dims: int, rule: str) -> None:
         where = self.wheres[failure.where]

@@ -318,3 +318,33 @@ def test_norm_momentum_and_eps_reach_every_norm() -> None:
     assert len(norms) == 4
     assert [m.momentum for m in norms] == [0.01] * 4
     assert [m.eps for m in norms] == [0.001] * 3 + [1e-5]
+
+
+def test_unsized_output_shapes_follow_the_input() -> None:
+    unet = skipgen.lower_spec(CONFIGS[0].parent / "unet.yaml")
+    assert unet.input_shape() == ("N", 3, "H", "W")
+    assert unet.output_shape() == ("N", 2, "H", "W")
+    down = spec(3, [{"type": "conv", "channels": 4, "stride": 2}, {"type": "maxpool"}], None)
+    assert skipgen.lower_spec(down).output_shape() == ("N", 4, "?", "?", "?")  # rounding
+    pooled = spec(1, [{"type": "maxpool"}, {"type": "maxpool"}], None)
+    assert skipgen.lower_spec(pooled).output_shape() == ("N", 8, "?")  # floor(L/4)
+    aligned = spec(
+        1,
+        [  # the concat admits only multiples of 4, so the output is exactly L/4
+            {"type": "conv", "channels": 4, "id": "a"},
+            {"type": "maxpool"},
+            {"type": "maxpool"},
+            {
+                "type": "upsample",
+                "channels": 4,
+                "scale": 4,
+                "skip": {"mode": "concat", "from": "a"},
+            },
+            {"type": "maxpool"},
+            {"type": "maxpool"},
+        ],
+        None,
+    )
+    assert skipgen.lower_spec(aligned).output_shape() == ("N", 8, "L/4")
+    up = spec(2, [{"type": "upsample", "channels": 4, "scale": 3}], None)
+    assert skipgen.lower_spec(up).output_shape() == ("N", 4, "H*3", "W*3")
