@@ -94,7 +94,7 @@ def test_reserved_names_cover_every_module_attribute_and_block() -> None:
     from torch import nn
 
     from skipgen.nn import REGISTRY
-    from skipgen.spec.models import BLOCK_NAMES, MODULE_ATTRIBUTES
+    from skipgen.spec.reserved import BLOCK_NAMES, MODULE_ATTRIBUTES
 
     public = {name for name in dir(nn.Module) if not name.startswith("_")}
     assert public <= MODULE_ATTRIBUTES
