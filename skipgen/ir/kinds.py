@@ -1,123 +1,27 @@
 """One lowering rule per block kind: its output channels, its effect on the spatial size,
 its parameter count and the constructor call of its ``skipgen.nn`` class.
 
-The keyword defaults below mirror the signatures in ``skipgen/nn`` (a test checks that they
-agree), so a call spells out only what differs from the default.
+The vocabulary they share (calls, resolved defaults, the lowered body) is in
+:mod:`skipgen.ir.common`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from skipgen.ir.common import (
+    ACTIVATIONS,
+    Body,
+    Resolved,
+    bare_conv,
+    bare_norm,
+    call,
+    groups_error,
+    same_padding,
+)
 from skipgen.ir.graph import Call
-from skipgen.ir.sizes import Op
 from skipgen.spec import models as m
-
-_NORM = {"dims": 2, "norm": "batch", "norm_groups": 32, "norm_eps": 1e-5, "norm_momentum": 0.1}
-_SKIP = {"skip": "add", "downsample": False}
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "ConvNormAct": {
-        **{"kernel_size": 3, "stride": 1, "padding": None, "dilation": 1, "groups": 1},
-        **{"bias": None, "act": "relu", "preact": False, **_NORM},
-    },
-    "BasicBlock": {
-        **{"stride": 1, "groups": 1, "dilation": 1, "act": "relu", "preact": False},
-        **{"drop_path": 0.0, **_SKIP, **_NORM},
-    },
-    "Bottleneck": {
-        **{"stride": 1, "groups": 1, "dilation": 1, "act": "relu", "preact": False},
-        **{"drop_path": 0.0, **_SKIP, **_NORM},
-    },
-    "InvertedResidual": {
-        **{"stride": 1, "kernel_size": 3, "se_channels": 0, "act": "relu6"},
-        **{"drop_path": 0.0, **_SKIP, **_NORM},
-    },
-    "DenseBlock": {"bn_size": 4, "drop_rate": 0.0, "act": "relu", **_NORM},
-    "Transition": {"pool": "avg", "act": "relu", **_NORM},
-    "NormAct": {"act": "relu", **_NORM},
-    "UpConv": {
-        **{"scale": 2, "mode": "transposed", "kernel_size": None, "bias": None},
-        **{**_NORM, "norm": "none", "act": "none"},
-    },
-    "Shortcut": {"stride": 1, **_SKIP, **_NORM},
-    "Classifier": {"dropout": 0.0, "pool": "avg", "dims": 2},
-    "projection": {"stride": 1, **_NORM},
-}
-
-
-def call(target: str, *args: Any, **kwargs: Any) -> Call:
-    """A call that spells out only the keyword arguments that differ from the defaults."""
-    defaults = DEFAULTS.get(target, {})
-    kept = tuple(
-        (k, v)
-        for k, v in kwargs.items()
-        if k not in defaults or v != defaults[k] or type(v) is not type(defaults[k])
-    )
-    return Call(target, args, kept)
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """What a block inherits: its norm, activation and conv bias after defaults."""
-
-    dims: int
-    norm: m.Norm
-    act: str
-    bias: bool | None
-
-    def norm_kwargs(self) -> dict[str, Any]:
-        kw: dict[str, Any] = {"dims": self.dims, "norm": self.norm.type}
-        if self.norm.type == "group":
-            kw["norm_groups"] = self.norm.groups
-        if self.norm.type != "none":
-            kw["norm_eps"] = self.norm.eps
-        if self.norm.type in ("batch", "instance"):
-            kw["norm_momentum"] = self.norm.momentum
-        return kw
-
-    def norm_params(self, channels: int) -> int:
-        return 0 if self.norm.type == "none" else 2 * channels
-
-    def conv_params(
-        self, cin: int, cout: int, k: int, groups: int = 1, bias: bool | None = None
-    ) -> int:
-        """A conv's parameters; by default it has a bias only when no norm follows it."""
-        bias = self.norm.type == "none" if bias is None else bias
-        return k**self.dims * (cin // groups) * cout + (cout if bias else 0)
-
-    def has_bias(self, explicit: bool | None = None) -> bool:
-        chosen = explicit if explicit is not None else self.bias
-        return chosen if chosen is not None else self.norm.type == "none"
-
-
-@dataclass(frozen=True)
-class Body:
-    """A lowered block before its skip is decided."""
-
-    out_channels: int
-    op: Op  # its effect on one spatial dimension
-    params: int
-    make: Callable[[str, bool], Call]  # (skip, downsample) -> call; ignored unless builtin
-    builtin_skip: bool = False  # the block class combines the shortcut itself
-    stride: int = 1  # a projection shortcut needs this stride
-    errors: tuple[tuple[str, str, str | None], ...] = ()  # (field, message, hint)
-    normed: tuple[int, ...] = ()  # channel counts that a norm layer normalizes
-    min_input: int = 0  # the smallest input size the layer accepts
-
-
-def same_padding(kernel: int, dilation: int = 1) -> int:
-    return dilation * (kernel - 1) // 2
-
-
-def _groups_error(field: str, channels: int, groups: int, what: str) -> tuple[str, str, str]:
-    return (
-        field,
-        f"{what} has {channels} channels, which {groups} groups do not divide",
-        "choose channels and groups so that groups divides both in and out channels",
-    )
 
 
 def lower_conv(b: m.Conv, r: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -125,7 +29,7 @@ def lower_conv(b: m.Conv, r: Resolved, cin: int, cout: int, stride: int) -> Body
     errors = []
     for ch, what in ((cin, "the input"), (cout, "the output")):
         if ch % b.groups:
-            errors.append(_groups_error("groups", ch, b.groups, what))
+            errors.append(groups_error("groups", ch, b.groups, what))
     bias = r.has_bias(b.bias)
     params = r.conv_params(cin, cout, b.kernel, b.groups, bias)
     params += r.norm_params(cin if b.preact else cout)
@@ -168,7 +72,7 @@ def lower_basic(b: m.Basic, r: Resolved, cin: int, cout: int, stride: int) -> Bo
     errors = []
     for ch, what in ((cin, "the input"), (cout, "the output")):
         if ch % b.groups:
-            errors.append(_groups_error("groups", ch, b.groups, what))
+            errors.append(groups_error("groups", ch, b.groups, what))
     # As in skipgen.nn.BasicBlock, groups and dilation apply to conv1 only.
     params = r.conv_params(cin, cout, 3, b.groups) + r.conv_params(cout, cout, 3)
     params += r.norm_params(cin if b.preact else cout) + r.norm_params(cout)
@@ -213,7 +117,7 @@ def lower_bottleneck(b: m.Bottleneck, r: Resolved, cin: int, cout: int, stride: 
         )
     width = int((cout // b.expansion) * (b.base_width / 64.0)) * b.groups
     if width % b.groups or width == 0:
-        errors.append(_groups_error("groups", width, b.groups, "the 3x3 conv"))
+        errors.append(groups_error("groups", width, b.groups, "the 3x3 conv"))
     params = r.conv_params(cin, width, 1) + r.conv_params(width, width, 3, b.groups)
     params += r.conv_params(width, cout, 1)
     params += r.norm_params(cin if b.preact else width) + r.norm_params(width)
@@ -378,46 +282,6 @@ def lower_upsample(b: m.Upsample, r: Resolved, cin: int, cout: int, stride: int)
     return Body(cout, ("up", b.scale), params, lambda s, d: c, errors=tuple(errors), normed=(cout,))
 
 
-def bare_conv(
-    dims: int, cin: int, cout: int, k: int, stride: int, pad: int, dil: int, groups: int, bias: bool
-) -> Call:
-    kwargs: list[tuple[str, Any]] = [("kernel_size", k)]
-    kwargs += [("stride", stride)] if stride != 1 else []
-    kwargs += [("padding", pad)] if pad else []
-    kwargs += [("dilation", dil)] if dil != 1 else []
-    kwargs += [("groups", groups)] if groups != 1 else []
-    kwargs += [("bias", False)] if not bias else []
-    return Call(f"nn.Conv{dims}d", (cin, cout), tuple(kwargs))
-
-
-def bare_norm(r: Resolved, channels: int) -> Call:
-    """The same layer that ``norm_layer`` in ``skipgen.nn`` builds."""
-    eps = (("eps", r.norm.eps),) if r.norm.eps != 1e-5 else ()
-    momentum = (("momentum", r.norm.momentum),) if r.norm.momentum != 0.1 else ()
-    if r.norm.type == "batch":
-        return Call(f"nn.BatchNorm{r.dims}d", (channels,), (*eps, *momentum))
-    if r.norm.type == "group":
-        return Call("nn.GroupNorm", (r.norm.groups, channels), eps)
-    if r.norm.type == "instance":
-        kwargs = (*eps, *momentum, ("affine", True))
-        return Call(f"nn.InstanceNorm{r.dims}d", (channels,), kwargs)
-    return Call("nn.Identity")
-
-
-# The same layers that ``act_layer`` in ``skipgen.nn`` builds; never in place, as a bare
-# activation's input may be a saved skip or the caller's tensor.
-ACTIVATIONS = {
-    "relu": "nn.ReLU",
-    "relu6": "nn.ReLU6",
-    "silu": "nn.SiLU",
-    "gelu": "nn.GELU",
-    "hardswish": "nn.Hardswish",
-    "leaky_relu": "nn.LeakyReLU",
-    "sigmoid": "nn.Sigmoid",
-    "none": "nn.Identity",
-}
-
-
 def lower_act(b: m.Activation, r: Resolved, cin: int, cout: int, stride: int) -> Body:
     c = Call(ACTIVATIONS[b.act])
     return Body(cin, ("conv", 1, 1, 0, 1), 0, lambda s, d: c)
@@ -461,16 +325,3 @@ KIND_RULES: dict[str, Kind] = {
     "act": Kind(lower_act, "none", "error", False, False),
     "classifier": Kind(lower_classifier, "none", "error", False, False),
 }
-
-
-def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
-    """Round channels to a multiple of ``divisor``, never more than 10% down (MobileNet)."""
-    min_value = min_value or divisor
-    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
-
-
-def scaled_depth(repeat: int, depth: float) -> int:
-    return math.ceil(repeat * depth)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from skipgen.errors import Diagnostic, SpecError
-from skipgen.ir import kinds
+from skipgen.ir import common, kinds
 from skipgen.ir.graph import Call, Graph, LongSkip, Node, Stage
 from skipgen.ir.names import Names, resolve
 from skipgen.ir.sizes import AXES, Program, describe, keeps_size, valid_sizes
@@ -74,17 +74,17 @@ class _Lowering:
         self.wheres.append(_Where(path, what))
         return len(self.wheres) - 1
 
-    def resolved(self, block: m._Block, own: bool) -> kinds.Resolved:
+    def resolved(self, block: m._Block, own: bool) -> common.Resolved:
         d = self.spec.defaults
         norm = getattr(block, "norm", None) or (m.Norm(type="none") if own else d.norm)
         act = getattr(block, "act", None) or ("none" if own else d.act)
-        return kinds.Resolved(self.spec.input.dims, norm, act, d.bias)
+        return common.Resolved(self.spec.input.dims, norm, act, d.bias)
 
     def width(self, channels: int, block: m._Block) -> int:
         s = self.spec.scaling
         if s.width == 1.0 or not block.scale_width:
             return channels
-        return kinds.make_divisible(channels * s.width, s.divisor)
+        return common.make_divisible(channels * s.width, s.divisor)
 
     # -- the walk --------------------------------------------------------------------------
     def run(self) -> Graph:
@@ -151,7 +151,7 @@ class _Lowering:
         rule = kinds.KIND_RULES[block.type]
         scale_depth = block.scale_depth if block.scale_depth is not None else rule.scale_depth
         if scale_depth and self.spec.scaling.depth != 1.0:
-            return kinds.scaled_depth(block.repeat, self.spec.scaling.depth)
+            return common.scaled_depth(block.repeat, self.spec.scaling.depth)
         return block.repeat
 
     def block(
@@ -251,7 +251,7 @@ class _Lowering:
         if body.builtin_skip or mode == "none":
             c = body.make(mode, downsample)
         else:
-            c = kinds.call(
+            c = common.call(
                 "Shortcut",
                 body.make("none", False),
                 cin,
@@ -265,7 +265,7 @@ class _Lowering:
         return _Pending(block.type, c, cin, out_ch, in_slot, out_slot, mode, note, params, path)
 
     @staticmethod
-    def proj_norm(r: kinds.Resolved, channels: int) -> int:
+    def proj_norm(r: common.Resolved, channels: int) -> int:
         return channels if r.norm.type == "none" else 2 * channels  # a bias when no norm
 
     @staticmethod
@@ -305,7 +305,7 @@ class _Lowering:
             if on_mismatch == "drop":
                 return LongSkip(source.local, "add", None, None, "dropped", 0), out_ch
             r = self.resolved(block, rule.own_norm_act)
-            projection = kinds.call("projection", source.channels, out_ch, **r.norm_kwargs())
+            projection = common.call("projection", source.channels, out_ch, **r.norm_kwargs())
             params = source.channels * out_ch + self.proj_norm(r, out_ch)
             note = "projected"
         self.program.check(

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import skipgen
-from skipgen.ir.kinds import DEFAULTS, make_divisible, scaled_depth
+from skipgen.ir.common import DEFAULTS, make_divisible, scaled_depth
 from skipgen.nn import REGISTRY
 from tests.conftest import CONFIGS
 
