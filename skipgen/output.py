@@ -12,7 +12,9 @@ import difflib
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from skipgen.backends.source import MARKER
 
@@ -46,6 +48,17 @@ def write_atomic(path: Path, text: str) -> None:
 
     On any failure the temporary file is removed and ``path`` is left untouched.
     """
+    replace_atomic(path, lambda file: file.write(text.encode("utf-8")))
+
+
+def replace_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Replace ``path`` with what ``write`` writes to a binary file, in one step.
+
+    ``write`` fills a temporary file in the same folder, which is then renamed over
+    ``path``. A new file gets the usual permissions (not the temporary file's private
+    ones); a replaced file keeps its own. On any failure the temporary file is removed and
+    ``path`` is left untouched.
+    """
     folder = path.parent
     existing = path.stat().st_mode if path.is_file() else None
     mode = stat.S_IMODE(existing) if existing is not None else _new_file_mode()
@@ -55,7 +68,7 @@ def write_atomic(path: Path, text: str) -> None:
             "wb", dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
         ) as tmp:
             tmp_name = tmp.name
-            tmp.write(text.encode("utf-8"))
+            write(tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
         os.chmod(tmp_name, mode)

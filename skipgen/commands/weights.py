@@ -5,10 +5,7 @@ torch is imported only when the command runs, so the CLI starts without it.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +14,7 @@ import typer
 from skipgen.api import build_model, lower_spec
 from skipgen.commands.common import count, fail, report
 from skipgen.errors import SpecError
+from skipgen.output import replace_atomic
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -71,30 +69,10 @@ def read_weights(path: Path) -> dict[str, Tensor]:
 
 
 def save_atomically(state: dict[str, Tensor], output: Path) -> None:
-    """``torch.save`` to a temporary file next to ``output``, then rename it into place.
-
-    A new file gets the usual permissions (not the temporary file's private ones); a
-    replaced file keeps its own. On any failure the temporary file is removed.
-    """
+    """``torch.save`` to ``output`` atomically (see :func:`skipgen.output.replace_atomic`)."""
     import torch
 
-    if output.is_file():
-        mode = stat.S_IMODE(output.stat().st_mode)
-    else:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    handle, temp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(state, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, output)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    replace_atomic(output, lambda file: torch.save(state, file))
 
 
 def weights(
