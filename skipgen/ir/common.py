@@ -106,7 +106,8 @@ class Body:
     builtin_skip: bool = False  # the block class combines the shortcut itself
     stride: int = 1  # a projection shortcut needs this stride
     errors: tuple[tuple[str, str, str | None], ...] = ()  # (field, message, hint)
-    normed: tuple[int, ...] = ()  # channel counts that a norm layer normalizes
+    # (channels, "in" or "out") of each norm layer: its channels and which size it sees
+    normed: tuple[tuple[int, str], ...] = ()
     min_input: int = 0  # the smallest input size the layer accepts
 
 
@@ -171,5 +172,9 @@ def make_divisible(value: float, divisor: int, min_value: int | None = None) -> 
     return rounded
 
 
-def scaled_depth(repeat: int, depth: float) -> int:
-    return math.ceil(repeat * depth)
+def scaled_depth(repeat: int, depth: float, most: int | None = None) -> int:
+    """``repeat`` times the depth multiplier, rounded up (EfficientNet); at most ``most``."""
+    scaled = repeat * depth
+    if most is not None and not scaled <= most:  # also for an infinite or NaN product
+        return most
+    return math.ceil(scaled)

@@ -10,9 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from skipgen.ir.sizes import SizeSet
+
 Value = Any  # int | float | str | bool | None | Call | tuple[Value, ...]
 
 AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+FLOAT32_BYTES = 4  # parameters are float32 unless the caller chooses another dtype
+
+
+def format_bytes(count: int) -> str:
+    """A memory size for people: ``44.6 MiB``, ``1.2 GiB``."""
+    if count < 1024:
+        return f"{count} B"
+    size, unit = count / 1024, "KiB"
+    for larger in ("MiB", "GiB", "TiB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, larger
+    return f"{size:,.1f} {unit}"
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,7 @@ class Graph:
     flat: bool  # ends with a classifier: output is (batch, classes)
     size_rule: str  # which spatial input sizes work, in words
     out_scale: tuple[int, int] | None = None  # unsized input: output = input * num / den
+    sizes: SizeSet | None = None  # the input sizes (along one dimension) that work
 
     @property
     def axes(self) -> tuple[str, ...]:
@@ -99,6 +115,11 @@ class Graph:
             sum(n.params for n in s.nodes) + (s.long_skip.params if s.long_skip else 0)
             for s in self.stages
         )
+
+    @property
+    def param_bytes(self) -> int:
+        """The memory that the parameters take in float32."""
+        return self.params * FLOAT32_BYTES
 
     def output_shape(self, batch: int | str = "N") -> tuple[int | str, ...]:
         """The output's shape; with no input size, in terms of the input's (``H/4``)."""

@@ -64,7 +64,7 @@ def lower_conv(b: m.Conv, r: Resolved, cin: int, cout: int, stride: int) -> Body
         lambda s, d: c,
         stride=stride,
         errors=tuple(errors),
-        normed=(cin if b.preact else cout,),
+        normed=((cin, "in") if b.preact else (cout, "out"),),
     )
 
 
@@ -101,7 +101,7 @@ def lower_basic(b: m.Basic, r: Resolved, cin: int, cout: int, stride: int) -> Bo
         True,
         stride,
         tuple(errors),
-        (cin if b.preact else cout, cout),
+        ((cin, "in") if b.preact else (cout, "out"), (cout, "out")),
     )
 
 
@@ -116,8 +116,16 @@ def lower_bottleneck(b: m.Bottleneck, r: Resolved, cin: int, cout: int, stride: 
             )
         )
     width = int((cout // b.expansion) * (b.base_width / 64.0)) * b.groups
-    if width % b.groups or width == 0:
-        errors.append(groups_error("groups", width, b.groups, "the 3x3 conv"))
+    if width == 0:
+        errors.append(
+            (
+                "base_width",
+                f"the bottleneck's 3x3 conv would have 0 channels "
+                f"({cout} // {b.expansion} * {b.base_width} / 64, rounded down)",
+                "raise channels or base_width: its width is "
+                "channels // expansion * base_width / 64 * groups",
+            )
+        )
     params = r.conv_params(cin, width, 1) + r.conv_params(width, width, 3, b.groups)
     params += r.conv_params(width, cout, 1)
     params += r.norm_params(cin if b.preact else width) + r.norm_params(width)
@@ -148,7 +156,11 @@ def lower_bottleneck(b: m.Bottleneck, r: Resolved, cin: int, cout: int, stride: 
         True,
         stride,
         tuple(errors),
-        (cin if b.preact else width, width, width if b.preact else cout),
+        (
+            (cin, "in") if b.preact else (width, "in"),
+            (width, "out"),
+            (width if b.preact else cout, "out"),
+        ),
     )
 
 
@@ -182,9 +194,9 @@ def lower_inverted_residual(
         )
 
     pad = same_padding(b.kernel)
-    return Body(
-        cout, ("conv", b.kernel, stride, pad, 1), params, make, True, stride, normed=(hidden, cout)
-    )
+    expand = ((hidden, "in"),) if hidden != cin else ()
+    normed = (*expand, (hidden, "out"), (cout, "out"))
+    return Body(cout, ("conv", b.kernel, stride, pad, 1), params, make, True, stride, normed=normed)
 
 
 def lower_dense(b: m.Dense, r: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -204,7 +216,7 @@ def lower_dense(b: m.Dense, r: Resolved, cin: int, cout: int, stride: int) -> Bo
         act=r.act,
         **r.norm_kwargs(),
     )
-    normed = (*tuple(cin + i * b.growth for i in range(b.layers)), width)
+    normed = (*((cin + i * b.growth, "in") for i in range(b.layers)), (width, "in"))
     return Body(
         cin + b.layers * b.growth, ("conv", 1, 1, 0, 1), params, lambda s, d: c, normed=normed
     )
@@ -212,9 +224,22 @@ def lower_dense(b: m.Dense, r: Resolved, cin: int, cout: int, stride: int) -> Bo
 
 def lower_transition(b: m.Transition, r: Resolved, cin: int, cout: int, stride: int) -> Body:
     cout = cout or int(cin * b.compression)
+    errors = []
+    if cout == 0:
+        errors.append(
+            (
+                "compression",
+                f"a transition from {cin} channels with compression {b.compression} "
+                "would have 0 channels",
+                "raise compression, or give `channels`",
+            )
+        )
     params = r.norm_params(cin) + r.conv_params(cin, cout, 1)
     c = call("Transition", cin, cout, pool=b.pool, act=r.act, **r.norm_kwargs())
-    return Body(cout, ("conv", 2, 2, 0, 1), params, lambda s, d: c, stride=2, normed=(cin,))
+    op = ("conv", 2, 2, 0, 1)
+    return Body(
+        cout, op, params, lambda s, d: c, stride=2, errors=tuple(errors), normed=((cin, "in"),)
+    )
 
 
 def pool_target(kind: str, dims: int) -> str:
@@ -250,12 +275,12 @@ def lower_upsample(b: m.Upsample, r: Resolved, cin: int, cout: int, stride: int)
     transposed = b.mode == "transposed"
     kernel = b.kernel if b.kernel is not None else (b.scale if transposed else 3)
     errors = []
-    if transposed and kernel < b.scale:
+    if transposed and (kernel < b.scale or (b.scale == 1 and kernel % 2 == 0)):
         errors.append(
             (
                 "kernel",
-                f"a transposed conv with kernel {kernel} cannot upsample by {b.scale}",
-                "use a kernel of at least the scale",
+                f"a transposed conv with kernel {kernel} cannot upsample by {b.scale} exactly",
+                "use a kernel of at least the scale (an odd kernel for scale 1)",
             )
         )
     if not transposed and kernel % 2 == 0:
@@ -279,7 +304,8 @@ def lower_upsample(b: m.Upsample, r: Resolved, cin: int, cout: int, stride: int)
         act=r.act,
         **r.norm_kwargs(),
     )
-    return Body(cout, ("up", b.scale), params, lambda s, d: c, errors=tuple(errors), normed=(cout,))
+    normed = ((cout, "out"),)
+    return Body(cout, ("up", b.scale), params, lambda s, d: c, errors=tuple(errors), normed=normed)
 
 
 def lower_act(b: m.Activation, r: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -290,9 +316,12 @@ def lower_act(b: m.Activation, r: Resolved, cin: int, cout: int, stride: int) ->
 def lower_norm(b: m.NormAct, r: Resolved, cin: int, cout: int, stride: int) -> Body:
     if r.act == "none":
         bare = bare_norm(r, cin)
-        return Body(cin, ("conv", 1, 1, 0, 1), r.norm_params(cin), lambda s, d: bare, normed=(cin,))
+        normed = ((cin, "in"),)
+        return Body(cin, ("conv", 1, 1, 0, 1), r.norm_params(cin), lambda s, d: bare, normed=normed)
     c = call("NormAct", cin, act=r.act, **r.norm_kwargs())
-    return Body(cin, ("conv", 1, 1, 0, 1), r.norm_params(cin), lambda s, d: c, normed=(cin,))
+    return Body(
+        cin, ("conv", 1, 1, 0, 1), r.norm_params(cin), lambda s, d: c, normed=((cin, "in"),)
+    )
 
 
 def lower_classifier(b: m.Classifier, r: Resolved, cin: int, cout: int, stride: int) -> Body:

@@ -8,13 +8,20 @@ plain Python, without torch. All errors are collected and raised together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir import common, kinds
 from skipgen.ir.graph import Call, Graph, LongSkip, Node, Stage
 from skipgen.ir.names import Names, resolve
-from skipgen.ir.sizes import AXES, Program, describe, keeps_size, valid_sizes
+from skipgen.ir.sizes import (
+    AXES,
+    Program,
+    SizeSet,
+    describe,
+    exact_scale,
+    keeps_size,
+    working_sizes,
+)
 from skipgen.spec import models as m
 from skipgen.spec.load import Path, Positions
 from skipgen.spec.locate import format_path
@@ -51,6 +58,9 @@ class _Where:
 
     path: Path
     what: str
+
+
+MAX_BLOCKS = 10_000  # blocks after depth scaling (a dense block counts each of its layers)
 
 
 def _residual(block: m._Block) -> bool:
@@ -96,6 +106,7 @@ class _Lowering:
         stages: list[tuple[str, list[_Pending], bool, LongSkip | None, str | None]] = []
         outputs: dict[int, tuple[int, int]] = {}  # layer index -> (channels, slot)
         repeats = [self.repeats(block) for block in spec.layers]
+        self.check_block_count(repeats)
         residual = sum(r for b, r in zip(spec.layers, repeats, strict=True) if _residual(b))
         seen = 0  # residual blocks so far, for the network's stochastic depth schedule
         for i, block in enumerate(spec.layers):
@@ -108,6 +119,13 @@ class _Lowering:
                 )
                 break
             repeat = repeats[i]
+            if block.type == "classifier" and repeat > 1:
+                self.error(
+                    (*path, "repeat"),
+                    "a classifier cannot repeat: its output is flat",
+                    "remove `repeat`: one classifier ends the network",
+                )
+                repeat = 1
             source = None
             if i in names.sources and names.sources[i] in outputs:
                 j = names.sources[i]
@@ -147,12 +165,32 @@ class _Lowering:
         return self.finish(stages, channels, slot, flat_at is not None)
 
     def repeats(self, block: m._Block) -> int:
-        """How often a layer repeats, after the depth multiplier."""
+        """How often a layer repeats, after the depth multiplier (at most ``MAX_BLOCKS + 1``)."""
         rule = kinds.KIND_RULES[block.type]
         scale_depth = block.scale_depth if block.scale_depth is not None else rule.scale_depth
         if scale_depth and self.spec.scaling.depth != 1.0:
-            return common.scaled_depth(block.repeat, self.spec.scaling.depth)
-        return block.repeat
+            return common.scaled_depth(block.repeat, self.spec.scaling.depth, MAX_BLOCKS + 1)
+        return min(block.repeat, MAX_BLOCKS + 1)
+
+    def check_block_count(self, repeats: list[int]) -> None:
+        """Refuse, before expanding anything, a network of more than ``MAX_BLOCKS`` blocks."""
+        total = unscaled = 0
+        for i, (block, repeat) in enumerate(zip(self.spec.layers, repeats, strict=True)):
+            size = block.layers if isinstance(block, m.Dense) else 1
+            total += repeat * size
+            unscaled += block.repeat * size
+            if total > MAX_BLOCKS:
+                scaled = unscaled <= MAX_BLOCKS
+                dense_only = size > 1 and "repeat" not in block.model_fields_set
+                field = "layers" if dense_only else "repeat"
+                self.error(
+                    ("scaling", "depth") if scaled else ("layers", i, field),
+                    f"the network reaches more than {MAX_BLOCKS:,} blocks at layers[{i}]"
+                    + (" after depth scaling" if scaled else ""),
+                    f"skipgen builds at most {MAX_BLOCKS:,} blocks (each layer of a dense "
+                    "block counts); lower `repeat` or `scaling.depth`",
+                )
+                raise SpecError(self.diags)
 
     def block(
         self,
@@ -174,18 +212,13 @@ class _Lowering:
             self.error((*path, field), message, hint)
         if body.errors:
             return None
-        if r.norm.type == "group":
-            for ch in body.normed:
-                if ch % r.norm.groups:
-                    self.error(
-                        (*path, "norm") if getattr(block, "norm", None) else ("defaults", "norm"),
-                        f"group norm with {r.norm.groups} groups cannot split {ch} channels",
-                        "choose a group count that divides channels",
-                    )
-                    return None
         if body.min_input:
             self.program.minimum(in_slot, body.min_input, self.where(path, block.type))
         out_slot = self.program.op(in_slot, body.op, self.where(path, block.type))
+        slots = {"in": in_slot, "out": out_slot}
+        normed = [(channels, slots[at]) for channels, at in body.normed]
+        if not self.norms(path, block, r, normed):
+            return None
         mode = block.skip.mode if block.skip else rule.skip
         if block.skip and block.skip.from_ and source is None:
             mode = "none"  # its reference is broken and already reported
@@ -243,6 +276,9 @@ class _Lowering:
                     proj_slot = self.program.op(
                         in_slot, ("conv", 1, body.stride, 0, 1), self.where(path, "projection")
                     )
+                    shortcut = [] if preact else [(proj_out, proj_slot)]
+                    if not self.norms(path, block, r, shortcut, " in the projected shortcut"):
+                        return None
                     self.program.check(
                         proj_slot,
                         out_slot,
@@ -263,6 +299,31 @@ class _Lowering:
             )
         out_ch = body.out_channels + (proj_out if mode == "concat" else 0)
         return _Pending(block.type, c, cin, out_ch, in_slot, out_slot, mode, note, params, path)
+
+    def norms(
+        self,
+        path: Path,
+        block: m._Block,
+        r: common.Resolved,
+        normed: list[tuple[int, int]],
+        where: str = "",
+    ) -> bool:
+        """Check the norm layers over ``(channels, size slot)``; False after an error."""
+        if r.norm.type == "group":
+            for channels, _ in normed:
+                if channels % r.norm.groups:
+                    self.error(
+                        (*path, "norm") if getattr(block, "norm", None) else ("defaults", "norm"),
+                        f"group norm with {r.norm.groups} groups cannot split "
+                        f"{channels} channels{where}",
+                        "choose a group count that divides channels",
+                    )
+                    return False
+        if r.norm.type == "instance":  # it normalizes over positions: one is not enough
+            what = f"the instance norm{where or ' of this ' + block.type}"
+            for slot in sorted({slot for _, slot in normed}):
+                self.program.minimum(slot, 2, self.where(path, what))
+        return True
 
     @staticmethod
     def proj_norm(r: common.Resolved, channels: int) -> int:
@@ -305,6 +366,9 @@ class _Lowering:
             if on_mismatch == "drop":
                 return LongSkip(source.local, "add", None, None, "dropped", 0), out_ch
             r = self.resolved(block, rule.own_norm_act)
+            normed = [(out_ch, node.out_slot)]
+            if not self.norms(("layers", i), block, r, normed, " in the projected shortcut"):
+                return None, out_ch
             projection = common.call("projection", source.channels, out_ch, **r.norm_kwargs())
             params = source.channels * out_ch + self.proj_norm(r, out_ch)
             note = "projected"
@@ -329,13 +393,13 @@ class _Lowering:
         dims = spec.input.dims
         size = spec.input.size
         values: list[list[int]] | None = None
-        rule_words: str | None = None
+        working: SizeSet | None = None
 
         def rule() -> str:
-            nonlocal rule_words
-            if rule_words is None:
-                rule_words = describe(valid_sizes(self.program))
-            return rule_words
+            nonlocal working
+            if working is None:
+                working = working_sizes(self.program)
+            return describe(working)
 
         if size is not None and len(size) not in (1, dims):
             self.error(
@@ -349,14 +413,15 @@ class _Lowering:
             for axis, n in enumerate(sizes):
                 vals, failure = self.program.run(n)
                 if failure is not None:
-                    self.size_error(failure, vals, n, axis, dims, rule())
+                    along = f" along dimension {axis + 1}" if dims > 1 else ""
+                    self.size_error(failure, vals, n, along, rule())
                     values = None
                     break
                 values.append(vals)
         elif size is None and not self.diags and rule().startswith("no size"):
             vals, failure = self.program.run(224)  # explain the failure at a typical size
             if failure is not None:
-                self.size_error(failure, vals, 224, 0, 1, rule())
+                self.size_error(failure, vals, 224, "", rule())
         if self.diags:
             raise SpecError(self.diags)
 
@@ -392,23 +457,25 @@ class _Lowering:
             out_size=None if flat else sizes_of(slot),
             flat=flat,
             size_rule=f"{AXES[dims]}: {rule()}",
-            out_scale=self.out_scale(slot) if size is None and not flat else None,
+            out_scale=self.out_scale(slot, working) if size is None and not flat else None,
+            sizes=working,
         )
 
-    def out_scale(self, slot: int) -> tuple[int, int] | None:
+    def out_scale(self, slot: int, sizes: SizeSet | None) -> tuple[int, int] | None:
         """The output size as one fixed fraction of every working input size, if it is."""
-        pairs = [(n, self.program.run(n)[0][slot]) for n in valid_sizes(self.program)[:32]]
-        if not pairs:
-            return None
-        ratio = Fraction(pairs[0][1], pairs[0][0])
-        if any(Fraction(out, n) != ratio for n, out in pairs):
+        ratio = None if sizes is None else exact_scale(self.program, slot, sizes)
+        if not ratio:
             return None
         return ratio.numerator, ratio.denominator
 
-    def size_error(self, failure, vals, n: int, axis: int, dims: int, rule: str) -> None:
+    def size_error(self, failure, vals, n: int, along: str, rule: str) -> None:
+        """Word a size failure at input size ``n``; ``along`` names the dimension, if any."""
         where = self.wheres[failure.where]
-        along = f" along dimension {axis + 1}" if dims > 1 else ""
-        hint = f"input {AXES[dims]} must be {rule}"
+        hint = f"input {AXES[self.spec.input.dims]} must be {rule}"
+        if rule == "no size":
+            hint = "no input size works: change this layer or the layers before it"
+        elif rule.startswith("no size"):
+            hint = f"input {AXES[self.spec.input.dims]}: {rule}"
         if failure.reason == "small":
             least = max(k for k, w in self.program.minimums[failure.slot] if w == failure.where)
             self.error(

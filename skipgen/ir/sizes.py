@@ -1,17 +1,33 @@
 """Spatial size inference along one dimension.
 
 Every layer in skipgen treats each spatial dimension the same way, so the lowering records a
-small program over one dimension — the layers that change a size, and the pairs of sizes
-that an add or a concat needs equal — and runs it for the input size given, or for every
-candidate size to tell the user which input sizes work.
+small program over one dimension — the layers that change a size, the pairs of sizes that an
+add or a concat needs equal, and the least size some layers accept — and runs it for the
+input size given.
+
+With no size given, the set of input sizes that work is found exactly, for every size. Each
+layer maps a size ``n`` to ``(n + c) // stride``, ``n * scale`` or ``1``, so the size in a
+slot grows by a fixed step when the input grows by the product ``P`` of the strides on its
+path: ``v(n + P) = v(n) + P * rate``. With ``L`` the least common multiple of those
+products over the slots that a condition reads, running the program once for
+``n = 1 .. L`` tells, for each residue of ``n`` modulo ``L``, from which multiple of ``L``
+on every condition holds (or the one size where two sizes that grow at different rates
+are equal). Every layer maps a larger size to a size at least as large, so a slot's least
+size that input size 1 already meets is met by every size, and is no condition.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 # ("conv", kernel, stride, padding, dilation) | ("up", scale) | ("global",)
 Op = tuple
+
+SCAN = 512  # sizes tried, one by one, when the exact rule would cost too much
+MAX_PERIOD = 1 << 16  # the largest period solved exactly
+BUDGET = 1 << 21  # slot values computed at most to solve the rule (period * slots)
 
 
 def apply(op: Op, n: int) -> int:
@@ -35,6 +51,14 @@ class Check:
     a: int
     b: int
     where: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    reason: str  # "zero" | "mismatch" | "small"
+    where: int
+    slot: int
+    check: Check | None = None
 
 
 @dataclass
@@ -62,6 +86,13 @@ class Program:
         self.checks.append(check)
         self.check_after.setdefault(max(a, b), []).append(check)
 
+    def evaluate(self, n: int) -> list[int]:
+        """Every slot's value for input size ``n``, failing or not."""
+        values = [n]
+        for src, op, _ in self.ops:
+            values.append(apply(op, values[src]))
+        return values
+
     def run(self, n: int) -> tuple[list[int], Failure | None]:
         """All slot values for input size ``n``, stopping at the first failure."""
         values = [n]
@@ -84,42 +115,195 @@ class Program:
                 return values, Failure("mismatch", check.where, 0, check)
         return values, None
 
+    def growth(self) -> tuple[list[int], list[Fraction]]:
+        """Every slot's stride product ``P`` and rate: ``v(n + P) = v(n) + P * rate``."""
+        strides, rates = [1], [Fraction(1)]
+        for src, op, _ in self.ops:
+            if op[0] == "conv":
+                strides.append(strides[src] * op[2])
+                rates.append(rates[src] / op[2])
+            elif op[0] == "up":
+                strides.append(strides[src])
+                rates.append(rates[src] * op[1])
+            else:
+                strides.append(1)
+                rates.append(Fraction(0))
+        return strides, rates
+
+    def least_sizes(self) -> dict[int, int]:
+        """The least size of every slot that input size 1 does not already give.
+
+        Every layer maps a larger size to a size at least as large, so a slot that is big
+        enough for input size 1 is big enough for all.
+        """
+        least = {slot: 1 for slot in range(len(self.ops) + 1)}
+        for slot, pairs in self.minimums.items():
+            least[slot] = max([least[slot], *(n for n, _ in pairs)])
+        smallest = self.evaluate(1)
+        return {slot: n for slot, n in least.items() if smallest[slot] < n}
+
 
 @dataclass(frozen=True)
-class Failure:
-    reason: str  # "zero" | "mismatch" | "small"
-    where: int
-    slot: int
-    check: Check | None = None
+class SizeSet:
+    """The input sizes (along one dimension) that work.
+
+    ``n`` works when it is one of ``points``, or when ``n >= tails[r]`` where ``r`` is ``n``
+    modulo ``period``. With ``checked_up_to`` set, the sizes above it were not checked and
+    ``points`` lists every working size up to it.
+    """
+
+    period: int
+    tails: dict[int, int]  # residue modulo period -> the least working size of that residue
+    points: frozenset[int]
+    checked_up_to: int | None = None
+
+    def __contains__(self, n: object) -> bool:
+        if not isinstance(n, int) or n < 1:
+            return False
+        tail = self.tails.get(n % self.period)
+        return n in self.points or (tail is not None and n >= tail)
+
+    def smallest(self, count: int, limit: int = 1 << 20) -> list[int]:
+        """The ``count`` smallest working sizes (those below ``limit``)."""
+        found = []
+        candidates = sorted({*self.points, *self.tails.values()})
+        n = candidates[0] if candidates else limit
+        while len(found) < count and n < limit:
+            if n in self:
+                found.append(n)
+            n += 1
+        return found
 
 
-SCAN = 512  # candidate sizes tried when the spec gives none
+def _residue_tail(
+    program: Program, r: int, period: int, rates: list[Fraction], least: dict[int, int]
+) -> tuple[int | None, bool]:
+    """For sizes ``r + q * period``: the least ``q`` from which all work, or the only ``q``
+    that works (then ``True``); ``None`` when none works."""
+    values = program.evaluate(r)
+    low, only = 0, None
+    for slot, need in least.items():
+        step = int(period * rates[slot])
+        if step == 0:
+            if values[slot] < need:
+                return None, False
+        else:
+            low = max(low, -((values[slot] - need) // step))
+    for check in program.checks:
+        diff = values[check.a] - values[check.b]
+        step = int(period * (rates[check.a] - rates[check.b]))
+        if step == 0:
+            if diff != 0:
+                return None, False
+            continue
+        q, rest = divmod(-diff, step)
+        if rest or q < 0 or (only is not None and q != only):
+            return None, False
+        only = q
+    if only is not None:
+        return (only, True) if only >= low else (None, False)
+    return low, False
 
 
-def valid_sizes(program: Program, limit: int = SCAN) -> list[int]:
-    return [n for n in range(1, limit + 1) if program.run(n)[1] is None]
+def working_sizes(program: Program) -> SizeSet:
+    """Exactly the input sizes that work, or those up to :data:`SCAN` when too costly."""
+    strides, rates = program.growth()
+    least = program.least_sizes()
+    checked = {slot for check in program.checks for slot in (check.a, check.b)}
+    period = math.lcm(*(strides[slot] for slot in {*least, *checked}))
+    if period > MAX_PERIOD or period * (len(program.ops) + 1) > BUDGET:
+        limit = max(16, min(SCAN, BUDGET // (len(program.ops) + 1)))
+        found = frozenset(n for n in range(1, limit + 1) if program.run(n)[1] is None)
+        return SizeSet(1, {}, found, checked_up_to=limit)
+    tails: dict[int, int] = {}
+    points = set()
+    for r in range(1, period + 1):
+        q, single = _residue_tail(program, r, period, rates, least)
+        if q is None:
+            continue
+        if single:
+            points.add(r + q * period)
+        else:
+            tails[r % period] = r + q * period
+    return SizeSet(period, tails, frozenset(points))
 
 
-def describe(valid: list[int], limit: int = SCAN) -> str:
+def exact_scale(program: Program, slot: int, sizes: SizeSet) -> Fraction | None:
+    """The fixed ratio ``v(n) / n`` of ``slot`` over every working size ``n``, if there is one."""
+    if sizes.checked_up_to is not None or not (sizes.tails or sizes.points):
+        return None
+    strides, rates = program.growth()
+    # v(n) - rate * n repeats with the slot's stride product: one working size per residue
+    period = math.lcm(sizes.period, strides[slot])
+    if period * (len(program.ops) + 1) > BUDGET:
+        return None
+    samples = set(sizes.points)
+    for r in range(period):
+        tail = sizes.tails.get(r % sizes.period)
+        if tail is not None:
+            samples.add(tail + (r - tail) % period)
+    rate = rates[slot]
+    return rate if all(program.evaluate(n)[slot] == rate * n for n in samples) else None
+
+
+# -- the rule in words ------------------------------------------------------------------------
+
+
+def _listed(sizes: list[int]) -> str:
+    if len(sizes) <= 6:
+        return ", ".join(map(str, sizes))
+    return ", ".join(map(str, sizes[:5])) + f", ... ({len(sizes)} sizes, up to {sizes[-1]})"
+
+
+def _least_period(period: int, residues: set[int]) -> int:
+    for p in range(1, period + 1):
+        if period % p == 0 and all((r + p) % period in residues for r in residues):
+            return p
+    return period
+
+
+def _pattern(period: int, classes: list[int], first: int) -> str:
+    """Words for ``{n >= first : n % period in classes}``; ``first`` is in that set."""
+    if period == 1:
+        return "any size" if first == 1 else f"at least {first}"
+    if classes == [0]:
+        return f"a multiple of {period}" + (f" (at least {first})" if first > period else "")
+    if len(classes) == 1:
+        return f"{first} plus a multiple of {period}"
+    named = ", ".join(map(str, classes[:-1])) + f" or {classes[-1]}"
+    return f"{named} plus a multiple of {period} (at least {first})"
+
+
+def _scanned(sizes: SizeSet) -> str:
+    found, limit = sorted(sizes.points), sizes.checked_up_to
+    unchecked = f" (sizes above {limit} not checked)"
+    if not found:
+        return f"no size up to {limit}{unchecked}"
+    low = found[0]
+    if found == list(range(low, limit + 1)):
+        return f"from {low} to {limit}{unchecked}"
+    return f"one of {_listed(found)}{unchecked}"
+
+
+def describe(sizes: SizeSet) -> str:
     """Put the set of working sizes into words, e.g. 'a multiple of 16'."""
-    if not valid:
-        return f"no size from 1 to {limit}"
-    low = valid[0]
-    if valid == list(range(low, limit + 1)):
-        return "any size" if low == 1 else f"at least {low}"
-    for period in range(2, limit // 2 + 1):
-        if valid == list(range(low, limit + 1, period)):
-            if low % period == 0:
-                more = f" (at least {low})" if low > period else ""
-                return f"a multiple of {period}{more}"
-            return f"{low} plus a multiple of {period}"
-    shown = ", ".join(str(v) for v in valid[:6])
-    return f"one of {shown}, ..." if len(valid) > 6 else f"one of {shown}"
+    if sizes.checked_up_to is not None:
+        return _scanned(sizes)
+    if not sizes.tails:
+        return f"one of {_listed(sorted(sizes.points))}" if sizes.points else "no size"
+    period = _least_period(sizes.period, set(sizes.tails))
+    classes = sorted({r % period for r in sizes.tails})
+    # Below the last size that breaks the pattern, list the working sizes one by one.
+    breaks = [tail - sizes.period for tail in sizes.tails.values() if tail > sizes.period]
+    start = max([*breaks, *sizes.points, 0]) + 1
+    first = next(n for n in range(start, start + period) if n % period in classes)
+    pattern = _pattern(period, classes, first)
+    early = [n for n in range(1, min(start, 1 << 16)) if n in sizes]
+    if not early:
+        return pattern
+    if start > 1 << 16:
+        return f"from {start}: {pattern}; below that, some sizes (not listed)"
+    return f"{_listed(early)}, or {pattern}"
 
 
 AXES = {1: "length", 2: "height and width", 3: "depth, height and width"}
-
-
-def size_rule(program: Program, dims: int) -> str:
-    text = describe(valid_sizes(program))
-    return f"{AXES[dims]}: {text}"
