@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir.graph import Graph
 from skipgen.ir.lower import lower
-from skipgen.spec.load import Positions, load_yaml
+from skipgen.spec.load import Positions, decode, load_yaml
 from skipgen.spec.locate import diagnostics_from
 from skipgen.spec.models import Spec
 
@@ -27,7 +27,10 @@ SpecLike = Spec | str | os.PathLike[str] | dict[str, Any]
 def _is_file(source: str) -> bool:
     if "\n" in source:
         return False
-    return source.endswith((".yaml", ".yml")) or Path(source).is_file()
+    try:
+        return source.endswith((".yaml", ".yml")) or Path(source).is_file()
+    except OSError:  # not a possible path (too long, say): YAML text
+        return False
 
 
 def read_source(source: str | os.PathLike[str] | dict[str, Any]) -> tuple[Any, Positions, str]:
@@ -37,10 +40,11 @@ def read_source(source: str | os.PathLike[str] | dict[str, Any]) -> tuple[Any, P
     if isinstance(source, os.PathLike) or _is_file(source):
         path = os.fspath(source)
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
             raise SpecError([Diagnostic(path, 1, 1, f"cannot read the spec: {reason}")]) from None
+        text = decode(raw, path)
         data, positions = load_yaml(text, path)
         return data, positions, text
     data, positions = load_yaml(source, "<string>")
@@ -76,7 +80,11 @@ def lower_spec(source: SpecLike) -> Graph:
 
 
 def build_model(source: SpecLike | Graph) -> nn.Module:
-    """A ``torch.nn.Module`` for a spec (or an already lowered graph)."""
+    """A ``torch.nn.Module`` for a spec (or an already lowered graph).
+
+    Raises :class:`SpecError` for an invalid spec, and before allocating anything for a
+    network whose parameters need more memory than the machine has.
+    """
     from skipgen.backends.torch import build
 
     graph = source if isinstance(source, Graph) else lower_spec(source)

@@ -6,12 +6,14 @@ list of ``torch.nn`` layers — so no spec text is ever used to look up code.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from skipgen.ir.graph import Call, Graph
+from skipgen.errors import Diagnostic, SpecError
+from skipgen.ir.graph import Call, Graph, format_bytes
 from skipgen.nn import REGISTRY
 
 TORCH_LAYERS: dict[str, type[nn.Module]] = {
@@ -95,5 +97,31 @@ class SkipgenNetwork(nn.Module):
         return f"name={self._graph.name!r}"
 
 
+def physical_memory() -> int | None:
+    """This machine's memory in bytes, or None where the system does not say (not POSIX)."""
+    try:
+        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+    return pages * page_size if pages > 0 and page_size > 0 else None
+
+
+def check_memory(graph: Graph) -> None:
+    """Refuse, before allocating anything, parameters that this machine cannot hold."""
+    memory = physical_memory()
+    need = graph.params * torch.get_default_dtype().itemsize
+    if memory is None or need <= memory:
+        return
+    largest = max((node for stage in graph.stages for node in stage.nodes), key=lambda n: n.params)
+    message = (
+        f"the network's {graph.params:,} parameters need {format_bytes(need)}, "
+        f"more than this machine's {format_bytes(memory)} of memory"
+    )
+    hint = f"the largest block, here, has {largest.params:,}; lower channels, repeat or scaling"
+    raise SpecError([Diagnostic(graph.file, largest.line, largest.col, message, hint)])
+
+
 def build(graph: Graph) -> nn.Module:
+    """The module for ``graph``; a :class:`SpecError` when its parameters cannot fit in memory."""
+    check_memory(graph)
     return SkipgenNetwork(graph)

@@ -10,7 +10,7 @@ import typer
 from skipgen.api import lower_spec
 from skipgen.commands.common import SPECS_HELP, count, report
 from skipgen.errors import SpecError
-from skipgen.ir.graph import Graph
+from skipgen.ir.graph import Graph, format_bytes
 
 
 def _shape(shape: tuple[int | str, ...]) -> str:
@@ -69,7 +69,7 @@ def validate(
         ),
     ] = False,
 ) -> None:
-    """Check specs and print, for each, its output shape and parameter count.
+    """Check specs and print, for each, its output shape, parameter count and memory.
 
     Every problem is reported as FILE:LINE:COL with a hint. Exit code 0 when all specs are
     valid, 1 when any is not, 2 for usage errors.
@@ -83,7 +83,8 @@ def validate(
             failed = True
             continue
         line = f"{path}: {graph.name} {_shape(graph.input_shape())} -> "
-        line += f"{_shape(graph.output_shape())}, {count(graph.params)} parameters"
+        line += f"{_shape(graph.output_shape())}, {count(graph.params)} parameters "
+        line += f"({format_bytes(graph.param_bytes)})"
         if graph.input_size is None:
             line += f"; input {graph.size_rule}"
         typer.echo(line)
