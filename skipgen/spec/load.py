@@ -1,8 +1,13 @@
 """Read YAML safely, keeping the line and column of every node.
 
 Only PyYAML's safe constructors run: a ``!!python/object`` or any other constructor tag is
-reported as an error, never executed. A key given twice in one mapping is an error too
-(PyYAML itself would silently keep the last one).
+reported as an error, never executed. Plain scalars are read by the YAML 1.2 core schema
+(see :mod:`skipgen.spec.yaml12`). A key given twice in one mapping is an error too (PyYAML
+itself would silently keep the last one). Before a document is composed, its events are
+checked for what would make composing it fail or explode: nesting deeper than
+:data:`~skipgen.spec.limits.MAX_DEPTH`, an alias inside the node it refers to (an endless
+structure), and more than :data:`~skipgen.spec.limits.MAX_NODES` nodes, counting what aliases
+expand to.
 """
 
 from __future__ import annotations
@@ -13,11 +18,10 @@ from typing import Any
 import yaml
 
 from skipgen.errors import Diagnostic, SpecError
+from skipgen.spec.limits import MAX_DEPTH, MAX_NODES
+from skipgen.spec.yaml12 import Yaml12Loader
 
 Path = tuple[str | int, ...]
-
-# Expanding aliases can turn a small file into a huge tree ("billion laughs"): cap it.
-MAX_NODES = 200_000
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
@@ -60,18 +64,14 @@ def _pos(mark: yaml.Mark) -> tuple[int, int]:
 class _Builder:
     def __init__(self, file: str) -> None:
         self.positions = Positions(file)
-        self.constructor = yaml.SafeLoader("")
+        self.constructor = Yaml12Loader("")
         self.errors: list[Diagnostic] = []
-        self.count = 0
 
     def error(self, node: yaml.Node, message: str, hint: str | None = None) -> None:
         line, col = _pos(node.start_mark)
         self.errors.append(Diagnostic(self.positions.file, line, col, message, hint))
 
     def build(self, node: yaml.Node, path: Path) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise _TooBig(node)
         self.positions.values[path] = _pos(node.start_mark)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -121,12 +121,93 @@ class _Builder:
         return result
 
 
-class _TooBig(Exception):
-    def __init__(self, node: yaml.Node) -> None:
-        self.node = node
-
-
 _TAG_HINT = "skipgen reads plain YAML only: remove the '!!' tag and write the value itself"
+
+
+class _Refused(Exception):
+    """A document that cannot be composed safely, and where."""
+
+    def __init__(self, mark: yaml.Mark, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.mark, self.message, self.hint = mark, message, hint
+
+
+def _check_events(text: str) -> None:
+    """Refuse, from the event stream alone, a document too deep, cyclic or large to compose.
+
+    PyYAML composes (and we build) recursively, so depth is checked here, iteratively. Each
+    alias counts as the nodes of its anchor, as it will once expanded.
+    """
+    open_anchors: list[str | None] = []  # the anchors of the collections around this event
+    starts: list[int] = []  # the expanded count where each of those collections began
+    sizes: dict[str, int] = {}  # an anchor's expanded size, in nodes
+    plain = expanded = 0
+    for event in yaml.parse(text, Loader=Yaml12Loader):
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in open_anchors:
+                raise _Refused(event.start_mark, _CYCLE, _CYCLE_HINT)
+            plain, expanded = plain + 1, expanded + sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
+            plain, expanded = plain + 1, expanded + 1
+            if isinstance(event, yaml.ScalarEvent) and event.anchor:
+                sizes[event.anchor] = 1
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_anchors) == MAX_DEPTH:
+                raise _Refused(event.start_mark, _DEEP, _DEEP_HINT)
+            open_anchors.append(event.anchor)
+            starts.append(expanded - 1)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor = open_anchors.pop()
+            begun = starts.pop()
+            if anchor:
+                sizes[anchor] = expanded - begun
+        if plain > MAX_NODES:
+            raise _Refused(event.start_mark, _LARGE, _LARGE_HINT)
+        if expanded > MAX_NODES:
+            raise _Refused(event.start_mark, _EXPANDS, _EXPANDS_HINT)
+
+
+_CYCLE = "this alias refers to the node that contains it"
+_CYCLE_HINT = "the node would contain itself without end: refer to a node defined before"
+_DEEP = f"the document is nested more than {MAX_DEPTH} levels deep"
+_DEEP_HINT = "a spec needs about five levels (layers, a layer, its skip): flatten the nesting"
+_LARGE = f"the document has over {MAX_NODES} nodes, the most a spec may have"
+_LARGE_HINT = "a network of a thousand blocks needs about ten thousand"
+_EXPANDS = f"aliases expand the document to over {MAX_NODES} nodes"
+_EXPANDS_HINT = "each alias repeats the whole node it refers to: use fewer or smaller ones"
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, file: str) -> Diagnostic:
+    """A diagnostic for PyYAML's own errors: malformed YAML or a forbidden character."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - text.rfind("\n", 0, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        message = f"character U+{code:04X} is not allowed in YAML"
+        hint = "remove it, or write it as an escape sequence in a double-quoted string"
+        return Diagnostic(file, line, col, message, hint)
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return Diagnostic(file, 1, 1, f"malformed YAML: {exc}")
+    mark = exc.problem_mark or exc.context_mark
+    line, col = _pos(mark) if mark else (1, 1)
+    problem = exc.problem or exc.context or "malformed YAML"
+    if exc.context and exc.context_mark and exc.problem:
+        start = _pos(exc.context_mark)
+        problem += f" ({exc.context} started at line {start[0]}, column {start[1]})"
+    return Diagnostic(file, line, col, f"malformed YAML: {problem}")
+
+
+def decode(raw: bytes, file: str) -> str:
+    """The text of a spec file, or a :class:`SpecError` at its first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = len(raw[line_start : exc.start].decode("utf-8")) + 1
+        message = f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded"
+        hint = "save the file as UTF-8"
+        raise SpecError([Diagnostic(file, line, col, message, hint)]) from None
 
 
 def load_yaml(text: str, file: str = "<string>") -> tuple[Any, Positions]:
@@ -134,28 +215,18 @@ def load_yaml(text: str, file: str = "<string>") -> tuple[Any, Positions]:
 
     Raises :class:`SpecError` with every problem found.
     """
-    builder = _Builder(file)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = _pos(mark) if mark else (1, 1)
-        problem = exc.problem or exc.context or "malformed YAML"
-        if exc.context and exc.context_mark and exc.problem:
-            start = _pos(exc.context_mark)
-            problem += f" ({exc.context} started at line {start[0]}, column {start[1]})"
-        raise SpecError([Diagnostic(file, line, col, f"malformed YAML: {problem}")]) from None
+        _check_events(text)
+        root = yaml.compose(text, Loader=Yaml12Loader)
+    except _Refused as exc:
+        line, col = _pos(exc.mark)
+        raise SpecError([Diagnostic(file, line, col, exc.message, exc.hint)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Diagnostic(file, 1, 1, f"malformed YAML: {exc}")]) from None
+        raise SpecError([_yaml_error(exc, text, file)]) from None
     if root is None:
         raise SpecError([Diagnostic(file, 1, 1, "the file is empty", "see configs/ for examples")])
-    try:
-        data = builder.build(root, ())
-    except _TooBig as exc:
-        line, col = _pos(exc.node.start_mark)
-        raise SpecError(
-            [Diagnostic(file, line, col, f"the document expands to over {MAX_NODES} nodes")]
-        ) from None
+    builder = _Builder(file)
+    data = builder.build(root, ())
     if builder.errors:
         raise SpecError(builder.errors)
     return data, builder.positions

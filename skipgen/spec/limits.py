@@ -1,0 +1,51 @@
+"""The largest count or size each key of a spec may give.
+
+Every bound lies far beyond any published network, so that no real spec meets one; they
+keep a typo such as ``channels: 640000`` or ``repeat: 1000000000000`` from turning into a
+network that cannot be built, or a validation that never ends. The models in
+:mod:`skipgen.spec.models` read their maximums from this one table, and the JSON Schema
+shows each as the key's ``maximum``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+MAX_CHANNELS = 65_536  # the widest published CNNs use a few thousand
+MAX_SIZE = 1_048_576  # per spatial dimension: a minute of 16 kHz audio is 960,000 samples
+
+# The most a key may say, by key name (the same in every block kind that has the key).
+LIMITS: dict[str, int | float] = {
+    "channels": MAX_CHANNELS,  # input channels and every block's output channels
+    "groups": MAX_CHANNELS,  # conv groups and group norm groups
+    "growth": MAX_CHANNELS,
+    "base_width": MAX_CHANNELS,
+    "classes": 1_000_000,
+    "repeat": 1_000,
+    "layers": 1_000,  # layers of one dense block
+    "kernel": 128,
+    "stride": 64,
+    "dilation": 1_024,  # WaveNet's 1D dilations reach 512
+    "padding": 1_024,
+    "scale": 64,
+    "expansion": 64,
+    "bn_size": 64,
+    "size": MAX_SIZE,
+    "width": 16.0,  # scaling.width; EfficientNet-L2 uses 4.3
+    "depth": 16.0,  # scaling.depth; EfficientNet-L2 uses 5.3
+    "divisor": 1_024,
+}
+
+# YAML and pydantic work recursively: a document nested deeper than this is refused before
+# it is composed, well inside Python's recursion limit. A spec needs five levels.
+MAX_DEPTH = 64
+# The most nodes a document may have, counting each alias as the nodes it stands for (so an
+# alias bomb is refused); a network of a thousand blocks needs about ten thousand.
+MAX_NODES = 200_000
+
+
+def bounded(key: str, default: Any = ..., description: str = "", minimum: int = 1) -> Any:
+    """A pydantic field that holds a count or size between ``minimum`` and ``LIMITS[key]``."""
+    return Field(default, ge=minimum, le=LIMITS[key], description=description)

@@ -1,0 +1,65 @@
+"""PyYAML's safe loader with the scalars of the YAML 1.2 core schema.
+
+PyYAML reads YAML 1.1, where ``yes``, ``no``, ``on``, ``off``, ``y`` and ``n`` are booleans,
+``1_000`` and ``1:30`` are numbers and ``2024-01-01`` is a date. Editors read specs through a
+YAML 1.2 language server, so skipgen reads them the same way: only ``true``/``false`` are
+booleans, only ``null``/``~`` (or nothing) is null, and numbers are written as in JSON, plus
+``0o``/``0x`` integers and ``.inf``/``.nan``. Everything else is a string.
+
+The rules are PyYAML's own mechanism: a loader class with its own implicit resolvers (which
+tag a plain scalar gets) and constructors (what a tag becomes).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import ClassVar
+
+import yaml
+
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+
+# The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), tried in order.
+# Each rule: a tag, its pattern and the first characters a match can start with ("": empty).
+_RESOLVERS: list[tuple[str, str, str | list[str]]] = [
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        _FLOAT,
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+    ("tag:yaml.org,2002:merge", r"^<<$", "<"),  # `<<: *anchor`, as editors also read it
+]
+
+
+class Yaml12Loader(yaml.SafeLoader):
+    """A safe loader that resolves plain scalars by the YAML 1.2 core schema."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text)
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    text = loader.construct_scalar(node).lower()
+    if text.endswith(".inf"):
+        return -math.inf if text.startswith("-") else math.inf
+    if text == ".nan":
+        return math.nan
+    return float(text)
+
+
+for _tag, _pattern, _first in _RESOLVERS:
+    Yaml12Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+Yaml12Loader.add_constructor(_INT, _construct_int)
+Yaml12Loader.add_constructor(_FLOAT, _construct_float)
