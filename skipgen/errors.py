@@ -16,10 +16,22 @@ class Diagnostic:
     hint: str | None = None
 
     def format(self) -> str:
-        text = f"{self.file}:{self.line}:{self.col}: error: {self.message}"
+        """``file:line:col: error: message``, then an indented hint line if there is one.
+
+        Characters that are not printable (a newline, a terminal escape) are written as
+        escapes, so a file name or a quoted value can never start a line of its own.
+        """
+        text = f"{_printable(self.file)}:{self.line}:{self.col}: error: {_printable(self.message)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {_printable(self.hint)}"
         return text
+
+
+def _printable(text: str) -> str:
+    """``text`` with every non-printable character as its Python escape (``\\n``, ``\\x1b``)."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 class SpecError(Exception):
