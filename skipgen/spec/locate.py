@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from skipgen.errors import Diagnostic
+from skipgen.spec.limits import LIMITS
 from skipgen.spec.load import Path, Positions
 from skipgen.spec.models import KINDS, Defaults, Input, Norm, Scaling, Skip, Spec
 
@@ -69,42 +70,130 @@ def _fields(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
+def shown(value: Any) -> str:
+    """A value as YAML writes it, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, float) and value.is_integer():
+        return str(value)
+    return repr(value)
+
+
+def _number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _is_number_text(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _type_hint(expected: str, value: Any) -> str | None:
+    """What to write instead of ``value`` where ``expected`` (a type word) is required."""
+    if expected == "true or false":
+        if isinstance(value, str) and value.lower() in _YAML11_BOOLEANS:
+            return f"{value!r} is a string in YAML 1.2, which skipgen reads: use true or false"
+        return "use true or false"
+    if _is_number_text(value):
+        return f"drop the quotes: {value!r} is a string, {value.strip()} a number"
+    if isinstance(value, bool):
+        return "true and false are booleans: write a number"
+    if expected == "an integer" and isinstance(value, float) and value.is_integer():
+        return f"write {int(value)}"
+    return None
+
+
+_YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
+_EXPECTED = {
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+    "model_type": "a mapping (key: value)",
+    "dict_type": "a mapping (key: value)",
+}
+_BOUNDS = {
+    "greater_than_equal": ("ge", "must be at least"),
+    "less_than_equal": ("le", "must be at most"),
+    "greater_than": ("gt", "must be greater than"),
+    "less_than": ("lt", "must be less than"),
+}
+
+
+def _bound(err: Any, path: Path) -> tuple[str, str | None]:
+    name, words = _BOUNDS[err["type"]]
+    limit = err["ctx"][name]
+    key = next((part for part in reversed(path) if isinstance(part, str)), "")
+    hint = None
+    if name == "le" and LIMITS.get(key) == limit:
+        hint = f"skipgen's limit for {key}, far beyond any published network"
+    return f"{words} {_number(limit)}", hint
+
+
+def _message(err: Any, path: Path, data: Any) -> tuple[str, str | None]:
+    """The message and hint for one pydantic error (not a missing or unknown key)."""
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind in _EXPECTED:
+        expected = _EXPECTED[kind]
+        return f"expected {expected}, got {shown(err['input'])}", _type_hint(expected, err["input"])
+    if kind in _BOUNDS:
+        return _bound(err, path)
+    if kind == "finite_number":
+        return "must be a finite number", ".inf and .nan are not allowed here"
+    if kind == "union_tag_invalid":
+        tag = ctx["tag"]
+        hint = did_you_mean(tag, list(KINDS)) or ("block types: " + ", ".join(KINDS))
+        return f"unknown block type {tag!r}", hint
+    if kind == "union_tag_not_found":
+        return "a layer needs a 'type'", "block types: " + ", ".join(KINDS)
+    if kind == "literal_error":
+        expected = re.findall(r"'([^']*)'", ctx["expected"])
+        return _lowered(err["msg"]), did_you_mean(err["input"], expected)
+    if kind == "too_short":
+        return f"needs at least {ctx['min_length']} item", None
+    return _lowered(re.sub(r"^Value error, ", "", err["msg"])), ctx.get("hint")
+
+
+def _lowered(msg: str) -> str:
+    return msg[0].lower() + msg[1:]
+
+
 def diagnostics_from(error: ValidationError, data: Any, positions: Positions) -> list[Diagnostic]:
     result = []
     for err in error.errors():
         path = _data_path(data, err["loc"])
-        kind = err["type"]
-        msg = err["msg"]
-        msg = msg[0].lower() + msg[1:]
-        if kind == "value_error":
-            msg = re.sub(r"^value error, ", "", msg)
-        hint = None
-        key = False
-        if kind == "extra_forbidden":
-            key = True
-            msg = f"unknown key {path[-1]!r}"
-            model = _model_at(data, path[:-1])
-            if model is not None:
-                hint = did_you_mean(path[-1], _fields(model)) or (
-                    "allowed keys: " + ", ".join(sorted(_fields(model)))
-                )
-        elif kind == "missing":
-            msg = f"missing required key {path[-1]!r}"
-            path_for_pos = path[:-1]
-            result.append(positions.diagnostic(path_for_pos, f"{format_path(path)}: {msg}"))
+        if err["type"] == "missing":
+            message = f"{format_path(path)}: missing required key {path[-1]!r}"
+            result.append(positions.diagnostic(path[:-1], message))
             continue
-        elif kind == "union_tag_invalid":
-            tag = err["ctx"]["tag"]
-            msg = f"unknown block type {tag!r}"
+        key = err["type"] == "extra_forbidden"
+        if key:
+            msg, hint = f"unknown key {path[-1]!r}", _key_hint(data, path)
+        else:
+            msg, hint = _message(err, path, data)
+        if err["type"] == "union_tag_invalid":
             path = (*path, "type")
-            hint = did_you_mean(tag, list(KINDS)) or ("block types: " + ", ".join(KINDS))
-        elif kind == "union_tag_not_found":
-            msg = "a layer needs a 'type'"
-            hint = "block types: " + ", ".join(KINDS)
-        elif kind == "literal_error":
-            expected = re.findall(r"'([^']*)'", err["ctx"]["expected"])
-            hint = did_you_mean(err["input"], expected)
-        elif kind == "model_type" or kind == "dict_type":
-            msg = f"expected a mapping (key: value), got {type(err['input']).__name__}"
         result.append(positions.diagnostic(path, f"{format_path(path)}: {msg}", hint, key=key))
     return result
+
+
+def _key_hint(data: Any, path: Path) -> str | None:
+    model = _model_at(data, path[:-1])
+    if model is None:
+        return None
+    return did_you_mean(path[-1], _fields(model)) or (
+        "allowed keys: " + ", ".join(sorted(_fields(model)))
+    )

@@ -1,12 +1,17 @@
 """The spec language: pydantic models, one per block kind, tagged by ``type``.
 
-Every model forbids unknown keys. Strings that reach generated source (``name``, ``id``,
-the network's ``name``) must be Python identifiers that are not keywords.
+Every model forbids unknown keys and validates strictly: a number must be written as a
+number (``"64"`` is a string, ``true`` is not 1), floats must be finite, and every count and
+size is bounded by :data:`skipgen.spec.limits.LIMITS`. Strings that reach generated source
+(``name``, ``id``, the network's ``name``) must be ASCII Python identifiers that are not
+keywords, builtins or names the generated module uses.
+
+Each model's docstring is what the JSON Schema (and so an editor's hover) says about it; a
+block kind's docstring also describes its ``type`` value.
 """
 
 from __future__ import annotations
 
-import keyword
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -14,14 +19,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
     PrivateAttr,
     field_validator,
 )
+from pydantic_core import PydanticCustomError, PydanticKnownError
 
-from skipgen.spec.reserved import RESERVED_NAMES
+from skipgen.spec.limits import LIMITS, bounded
+from skipgen.spec.reserved import RESERVED_NAMES as RESERVED_NAMES  # re-exported
+from skipgen.spec.reserved import name_problem
 
 Act = Literal["relu", "relu6", "silu", "gelu", "hardswish", "leaky_relu", "sigmoid", "none"]
 NormKind = Literal["batch", "group", "instance", "none"]
@@ -29,31 +34,38 @@ SkipMode = Literal["add", "concat", "none"]
 OnMismatch = Literal["project", "drop", "error"]
 Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 
+_ACT = "activation: relu, relu6, silu, gelu, hardswish, leaky_relu, sigmoid or none"
+_STOCHASTIC_DEPTH = (
+    "drop probability of the residual branch while training; "
+    "default: from defaults.stochastic_depth"
+)
+
 
 def check_identifier(value: str, what: str) -> str:
-    if not value.isidentifier():
-        raise ValueError(f"{what} {value!r} is not a Python identifier (letters, digits, _)")
-    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
-        raise ValueError(f"{what} {value!r} is a Python keyword")
-    if value.startswith("_"):
-        raise ValueError(f"{what} {value!r} starts with '_': such names are private in Python")
-    if value in RESERVED_NAMES:
-        raise ValueError(f"{what} {value!r} is reserved by the generated module")
+    """``value`` if it can be the ``what`` (a name or id) in generated source."""
+    problem = name_problem(value, what)
+    if problem is not None:
+        message, hint = problem
+        raise PydanticCustomError("identifier", "{message}", {"message": message, "hint": hint})
     return value
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, strict=True, allow_inf_nan=False
+    )
 
 
 class Norm(_Strict):
-    """A normalization layer: ``batch``, ``group`` (with ``groups``), ``instance`` or ``none``."""
+    """A normalization layer: `batch`, `group` (with `groups`), `instance` or `none`."""
 
-    type: NormKind
-    groups: PositiveInt = Field(32, description="group count for group norm")
-    eps: PositiveFloat = Field(1e-5, description="added to the variance for stability")
-    momentum: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
-        0.1, description="running statistics update rate (batch and instance norm)"
+    type: NormKind = Field(
+        description="batch: BatchNorm, group: GroupNorm, instance: InstanceNorm, none: no norm"
+    )
+    groups: int = bounded("groups", 32, "group count for group norm; must divide the channels")
+    eps: float = Field(1e-5, gt=0.0, le=1.0, description="added to the variance for stability")
+    momentum: float = Field(
+        0.1, gt=0.0, le=1.0, description="running statistics update rate (batch, instance norm)"
     )
 
 
@@ -67,7 +79,9 @@ NormSpec = Annotated[Norm, BeforeValidator(_norm_shorthand, json_schema_input_ty
 class Skip(_Strict):
     """How a block's output is combined with a shortcut."""
 
-    mode: SkipMode
+    mode: SkipMode = Field(
+        description="add: residual sum, concat: channel concatenation (dense), none: no skip"
+    )
     from_: str | None = Field(
         None,
         alias="from",
@@ -87,18 +101,37 @@ def _size_shorthand(value: Any) -> Any:
     return [value] if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _exact_int(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticKnownError("int_type")  # a Literal alone would take true as 1
+    return value
+
+
+Extent = Annotated[int, Field(ge=1, le=LIMITS["size"])]
+
+
 class Input(_Strict):
-    channels: PositiveInt
-    dims: Literal[1, 2, 3] = Field(2, description="1: signals, 2: images, 3: volumes")
+    """What the network reads: channels, spatial dimensions and, optionally, the size."""
+
+    channels: int = bounded("channels", description="input channels (3 for RGB images)")
+    dims: Annotated[Literal[1, 2, 3], BeforeValidator(_exact_int)] = Field(
+        2, description="spatial dimensions: 1 for signals, 2 for images, 3 for volumes"
+    )
     size: Annotated[
-        list[PositiveInt] | None,
-        BeforeValidator(_size_shorthand, json_schema_input_type=PositiveInt | list[PositiveInt]),
-    ] = Field(None, description="spatial size: one number for every dimension, or one each")
+        list[Extent] | None,
+        BeforeValidator(_size_shorthand, json_schema_input_type=Extent | list[Extent] | None),
+    ] = Field(
+        None,
+        description="spatial size: one number for every dimension, or one each; "
+        "when given, every layer's output size is checked",
+    )
 
 
 class Defaults(_Strict):
-    norm: NormSpec = Norm(type="batch")
-    act: Act = "relu"
+    """Settings for every layer that does not set its own."""
+
+    norm: NormSpec = Field(Norm(type="batch"), description="normalization of every layer")
+    act: Act = Field("relu", description=_ACT)
     bias: bool | None = Field(None, description="conv bias; by default only where no norm follows")
     stochastic_depth: Probability = Field(
         0.0,
@@ -108,21 +141,39 @@ class Defaults(_Strict):
 
 
 class Scaling(_Strict):
-    width: PositiveFloat = Field(1.0, description="channel multiplier (EfficientNet's width)")
-    depth: PositiveFloat = Field(1.0, description="repeat multiplier, rounded up")
-    divisor: PositiveInt = Field(8, description="scaled channels are rounded to a multiple")
+    """EfficientNet-style compound scaling of channels and repeats."""
+
+    width: float = Field(
+        1.0, gt=0.0, le=LIMITS["width"], description="channel multiplier (EfficientNet's width)"
+    )
+    depth: float = Field(
+        1.0, gt=0.0, le=LIMITS["depth"], description="repeat multiplier, rounded up"
+    )
+    divisor: int = bounded("divisor", 8, "scaled channels are rounded to a multiple of this")
 
 
 class _Block(_Strict):
-    name: str | None = Field(None, description="attribute name of the module")
-    id: str | None = Field(None, description="handle for `skip: {from: ...}` references")
-    repeat: PositiveInt = Field(1, description="stride applies to the first repeat only")
-    skip: SkipSpec | None = None
-    on_mismatch: OnMismatch | None = Field(
-        None, description="what to do when the shortcut's shape differs from the output's"
+    name: str | None = Field(
+        None, description="attribute name of the module (its state_dict prefix)"
     )
-    scale_width: bool = True
-    scale_depth: bool | None = None
+    id: str | None = Field(
+        None, description="handle for `skip: {from: ...}` references from later layers"
+    )
+    repeat: int = bounded("repeat", 1, "how many times in a row; stride applies to the first")
+    skip: SkipSpec | None = Field(
+        None, description="add, concat or none, or {mode, from} to take an earlier output"
+    )
+    on_mismatch: OnMismatch | None = Field(
+        None,
+        description="when the shortcut's shape differs from the output's: project (1x1 conv), "
+        "drop the skip, or error; default: the kind's",
+    )
+    scale_width: bool = Field(True, description="whether scaling.width applies to this layer")
+    scale_depth: bool | None = Field(
+        None, description="whether scaling.depth applies; default: for the residual kinds"
+    )
+
+    model_config = ConfigDict(json_schema_extra=lambda schema: _describe_type(schema))
 
     @field_validator("name", "id")
     @classmethod
@@ -130,152 +181,167 @@ class _Block(_Strict):
         return None if value is None else check_identifier(value, info.field_name)
 
 
+def _describe_type(schema: dict[str, Any]) -> None:
+    """A kind's `type` value says what the kind is (its docstring), for editors' hovers."""
+    description = " ".join(schema.get("description", "").split())
+    schema["description"] = schema["properties"]["type"]["description"] = description
+
+
 class _NormAct(_Block):
-    norm: NormSpec | None = None
-    act: Act | None = None
+    norm: NormSpec | None = Field(
+        None,
+        description="batch, group, instance or none, or {type, groups, eps, momentum}; "
+        "default: defaults.norm",
+    )
+    act: Act | None = Field(None, description=_ACT + "; default: defaults.act")
+
+
+def _channels(description: str = "output channels") -> Any:
+    return bounded("channels", description=description)
 
 
 class Conv(_NormAct):
-    """conv → norm → act (or norm → act → conv with ``preact``).
-
-    With ``norm: none`` and ``act: none`` it is a bare convolution module.
-    """
+    """conv → norm → act (`preact: true`: norm → act → conv); with `norm: none, act: none`,
+    the bare conv layer"""
 
     type: Literal["conv"]
-    channels: PositiveInt
-    kernel: PositiveInt = 3
-    stride: PositiveInt = 1
-    padding: NonNegativeInt | None = Field(None, description="default: keeps the size at stride 1")
-    groups: PositiveInt = 1
-    dilation: PositiveInt = 1
-    bias: bool | None = None
-    preact: bool = False
+    channels: int = _channels()
+    kernel: int = bounded("kernel", 3, "kernel size")
+    stride: int = bounded("stride", 1, "step of the kernel: 2 halves the size")
+    padding: int | None = bounded(
+        "padding", None, "zeros added on each side; default: keeps the size at stride 1", 0
+    )
+    groups: int = bounded("groups", 1, "grouped conv: input and output channels divide by it")
+    dilation: int = bounded("dilation", 1, "spacing between kernel taps")
+    bias: bool | None = Field(None, description="conv bias; default: only when no norm follows")
+    preact: bool = Field(False, description="norm → act → conv instead of conv → norm → act")
 
 
 class Basic(_NormAct):
-    """ResNet's basic block: two 3x3 convs and a residual add."""
+    """ResNet basic block"""
 
     type: Literal["basic"]
-    channels: PositiveInt
-    stride: PositiveInt = 1
-    groups: PositiveInt = 1
-    dilation: PositiveInt = 1
-    preact: bool = False
-    stochastic_depth: Probability | None = Field(
-        None,
-        description="drop probability of the residual branch while training; "
-        "default: from defaults.stochastic_depth",
-    )
+    channels: int = _channels()
+    stride: int = bounded("stride", 1, "stride of the first conv (and of the projection)")
+    groups: int = bounded("groups", 1, "groups of both convs")
+    dilation: int = bounded("dilation", 1, "dilation of both convs")
+    preact: bool = Field(False, description="pre-activation block (ResNet v2)")
+    stochastic_depth: Probability | None = Field(None, description=_STOCHASTIC_DEPTH)
 
 
 class Bottleneck(_NormAct):
-    """ResNet's bottleneck: 1x1 → 3x3 (strided, grouped) → 1x1 and a residual add."""
+    """ResNet bottleneck; ResNeXt/Wide ResNet via `groups`, `base_width`"""
 
     type: Literal["bottleneck"]
-    channels: PositiveInt = Field(description="output channels (torchvision: planes * expansion)")
-    expansion: PositiveInt = 4
-    stride: PositiveInt = 1
-    groups: PositiveInt = 1
-    base_width: PositiveInt = Field(64, description="ResNeXt/Wide ResNet width per group")
-    dilation: PositiveInt = 1
-    preact: bool = False
-    stochastic_depth: Probability | None = Field(
-        None,
-        description="drop probability of the residual branch while training; "
-        "default: from defaults.stochastic_depth",
-    )
+    channels: int = _channels("output channels (torchvision: planes * expansion)")
+    expansion: int = bounded("expansion", 4, "output channels over the inner width (planes)")
+    stride: int = bounded("stride", 1, "stride of the 3x3 conv (and of the projection)")
+    groups: int = bounded("groups", 1, "groups of the 3x3 conv (ResNeXt's cardinality)")
+    base_width: int = bounded("base_width", 64, "ResNeXt/Wide ResNet width per group")
+    dilation: int = bounded("dilation", 1, "dilation of the 3x3 conv")
+    preact: bool = Field(False, description="pre-activation block (ResNet v2)")
+    stochastic_depth: Probability | None = Field(None, description=_STOCHASTIC_DEPTH)
 
 
 class InvertedResidual(_NormAct):
-    """MobileNetV2/EfficientNet MBConv: expand 1x1 → depthwise → (SE) → linear 1x1."""
+    """MobileNetV2/EfficientNet MBConv; linear bottleneck; no expand conv at expansion 1"""
 
     type: Literal["inverted_residual"]
-    channels: PositiveInt
-    expansion: Annotated[float, Field(ge=1.0)] = 6.0
-    kernel: PositiveInt = 3
-    stride: PositiveInt = 1
-    se_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
-        0.0, description="squeeze-and-excitation channels as a fraction of the input channels"
+    channels: int = _channels()
+    expansion: float = Field(
+        6.0, ge=1.0, le=LIMITS["expansion"], description="inner width over the input channels"
     )
-    stochastic_depth: Probability | None = Field(
-        None,
-        description="drop probability of the residual branch while training; "
-        "default: from defaults.stochastic_depth",
+    kernel: int = bounded("kernel", 3, "kernel size of the depthwise conv")
+    stride: int = bounded("stride", 1, "stride of the depthwise conv")
+    se_ratio: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="squeeze-and-excitation channels as a fraction of the input channels",
     )
+    stochastic_depth: Probability | None = Field(None, description=_STOCHASTIC_DEPTH)
 
 
 class Dense(_NormAct):
-    """DenseNet's dense block: pre-activation layers, each concatenated to its input."""
+    """DenseNet dense block (pre-activation, concatenating)"""
 
     type: Literal["dense"]
-    layers: PositiveInt
-    growth: PositiveInt
-    bn_size: PositiveInt = Field(4, description="bottleneck width as a multiple of growth")
-    dropout: Probability = 0.0
+    layers: int = bounded("layers", description="dense layers in the block")
+    growth: int = bounded("growth", description="channels each dense layer adds")
+    bn_size: int = bounded("bn_size", 4, "bottleneck width as a multiple of growth")
+    dropout: Probability = Field(0.0, description="dropout rate after each dense layer")
 
 
 class Transition(_NormAct):
-    """DenseNet's transition: norm → act → 1x1 conv → 2x2 pool."""
+    """DenseNet transition: norm → act → 1x1 conv → 2x2 pool"""
 
     type: Literal["transition"]
-    compression: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
-    channels: PositiveInt | None = Field(None, description="default: input channels * compression")
-    pool: Literal["avg", "max"] = "avg"
+    compression: float = Field(
+        0.5, gt=0.0, le=1.0, description="output channels as a fraction of the input channels"
+    )
+    channels: int | None = bounded("channels", None, "default: input channels * compression")
+    pool: Literal["avg", "max"] = Field("avg", description="avg or max pooling")
 
 
 class MaxPool(_Block):
+    """max pooling (padding defaults to `(kernel - 1) // 2`)"""
+
     type: Literal["maxpool"]
-    kernel: PositiveInt = 2
-    stride: PositiveInt | None = Field(None, description="default: the kernel size")
-    padding: NonNegativeInt | None = Field(None, description="default: (kernel - 1) // 2")
+    kernel: int = bounded("kernel", 2, "window size")
+    stride: int | None = bounded("stride", None, "step of the window; default: the kernel size")
+    padding: int | None = bounded(
+        "padding", None, "padding on each side; default: (kernel - 1) // 2", 0
+    )
 
 
 class AvgPool(MaxPool):
+    """average pooling (padding defaults to `(kernel - 1) // 2`)"""
+
     type: Literal["avgpool"]  # type: ignore[assignment]
 
 
 class GlobalPool(_Block):
+    """adaptive pooling to size 1"""
+
     type: Literal["global_pool"]
-    mode: Literal["avg", "max"] = "avg"
+    mode: Literal["avg", "max"] = Field("avg", description="avg or max pooling")
 
 
 class Upsample(_NormAct):
-    """Transposed conv, or nearest/bilinear interpolation then a conv.
-
-    Unlike other kinds it has no norm or activation unless the block sets them.
-    """
+    """transposed conv, or `nearest`/`bilinear` interpolation then a conv; no norm or act
+    unless set on the block"""
 
     type: Literal["upsample"]
-    channels: PositiveInt
-    mode: Literal["transposed", "nearest", "bilinear"] = "transposed"
-    scale: PositiveInt = 2
-    kernel: PositiveInt | None = Field(None, description="default: scale (transposed), 3")
-    bias: bool | None = None
+    channels: int = _channels()
+    mode: Literal["transposed", "nearest", "bilinear"] = Field(
+        "transposed", description="transposed conv, or interpolation then a conv"
+    )
+    scale: int = bounded("scale", 2, "factor by which every spatial dimension grows")
+    kernel: int | None = bounded("kernel", None, "kernel size; default: scale (transposed), 3")
+    bias: bool | None = Field(None, description="conv bias; default: only when no norm follows")
 
 
 class NormAct(_NormAct):
-    """A norm and an activation on their own (DenseNet's final norm5 + relu).
-
-    With ``act: none`` it is a bare normalization module.
-    """
+    """a norm and an activation alone (DenseNet's final norm); with `act: none`, the bare
+    norm layer"""
 
     type: Literal["norm"]
 
 
 class Activation(_Block):
-    """An activation on its own (torchvision's ``relu`` after a bare ``bn1``)."""
+    """an activation alone"""
 
     type: Literal["act"]
-    act: Act
+    act: Act = Field(description=_ACT)
 
 
 class Classifier(_Block):
-    """Global pool → dropout → linear. Must be the last layer."""
+    """global pool → dropout → linear; must come last"""
 
     type: Literal["classifier"]
-    classes: PositiveInt
-    dropout: Probability = 0.0
-    pool: Literal["avg", "max"] = "avg"
+    classes: int = bounded("classes", description="output classes (features of the linear layer)")
+    dropout: Probability = Field(0.0, description="dropout rate before the linear layer")
+    pool: Literal["avg", "max"] = Field("avg", description="avg or max global pooling")
 
 
 BLOCK_MODELS: tuple[type[_Block], ...] = (
@@ -317,14 +383,14 @@ Block = Annotated[
 
 
 class Spec(_Strict):
-    """A whole network."""
+    """A network: its class name, input, defaults, scaling and layers, in order."""
 
-    name: str = Field(description="class name of the network (a Python identifier)")
-    description: str | None = None
-    input: Input
-    defaults: Defaults = Defaults()
-    scaling: Scaling = Scaling()
-    layers: list[Block] = Field(min_length=1)
+    name: str = Field(description="class name of the network (an ASCII Python identifier)")
+    description: str | None = Field(None, description="free text about the network")
+    input: Input = Field(description="what the network reads")
+    defaults: Defaults = Field(Defaults(), description="settings for every layer")
+    scaling: Scaling = Field(Scaling(), description="width and depth multipliers")
+    layers: list[Block] = Field(min_length=1, description="the blocks, from input to output")
 
     # Where each value came from, for errors found after validation (set by load_spec).
     _positions: Any = PrivateAttr(default=None)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
+import keyword
+import unicodedata
+
 # Names a generated network class or its forward() already uses: every public attribute of
 # torch.nn.Module in recent PyTorch releases (a test keeps this list complete), the names
 # the emitted file imports or defines, and forward's own variable.
@@ -91,9 +95,44 @@ BLOCK_NAMES = frozenset(
         "drop_path",
     ]
 )
-RESERVED_NAMES = (
+GENERATED_NAMES = (
     MODULE_ATTRIBUTES
     | BLOCK_NAMES
     | {"x", "self", "torch", "nn", "F", "Tensor", "Optional", "math", "typing", "input", "super"}
     | {"l", "O", "I"}  # easily mistaken for 1 and 0; linters reject them
 )
+# The emitted file calls builtins (`super`, `range`, `len`, `isinstance`, ...): a network or a
+# forward() local of the same name would shadow one. All of them are reserved, not only the
+# ones used today.
+BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
+RESERVED_NAMES = GENERATED_NAMES | BUILTIN_NAMES
+
+_ASCII_HINT = (
+    "a name becomes Python source: use ASCII letters, digits and _, starting with a letter"
+)
+
+
+def name_problem(value: str, what: str) -> tuple[str, str] | None:
+    """Why ``value`` cannot be the ``what`` (a name or id) in generated source, and a hint."""
+    if not value.isascii():
+        # Python reads identifiers in NFKC form: '\uff46orward' (fullwidth f) is 'forward'.
+        read_as = unicodedata.normalize("NFKC", value)
+        also = f" (Python would read it as {read_as!r})" if read_as != value else ""
+        return f"{what} {value!r} has characters outside ASCII{also}", _ASCII_HINT
+    if not value.isidentifier():
+        return (
+            f"{what} {value!r} is not a Python identifier (ASCII letters, digits, _)",
+            _ASCII_HINT,
+        )
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        return f"{what} {value!r} is a Python keyword", "choose another name"
+    if value.startswith("_"):
+        message = f"{what} {value!r} starts with '_': such names are private in Python"
+        return message, "start the name with a letter"
+    if value in GENERATED_NAMES:
+        message = f"{what} {value!r} is reserved by the generated module"
+        return message, "the generated module defines or uses this name itself: choose another"
+    if value in BUILTIN_NAMES:
+        message = f"{what} {value!r} is a Python builtin"
+        return message, "the generated module may call it, and this name would shadow it"
+    return None
