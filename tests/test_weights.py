@@ -1,53 +1,24 @@
-"""Bringing pretrained weights: ``skipgen.transfer_weights`` and ``skipgen weights``."""
+"""``skipgen.transfer_weights``: by key, the rest by order, and refusals that change nothing.
+
+The command line (``skipgen weights``) is tested in ``test_cli_weights.py``.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import torch
-from click.testing import Result
 from torch import Tensor, nn
-from typer.testing import CliRunner
 
 import skipgen
-from skipgen.cli import app
-from skipgen.weights import WeightsMismatchError
+from skipgen.weights import WeightsMismatchError, match_weights
 from tests.reference.fill import fill_value, make_input
+from tests.weights_helpers import STEM, tiny, torchvision_names
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "tests" / "reference" / "data"
-
-SPEC = """\
-name: TinyResNet
-input: {channels: 3, size: 32}
-layers:
-  - {type: conv, channels: 8, kernel: 3, stride: 2, name: stem}
-  - {type: basic, channels: 8, name: layer1}
-  - {type: basic, channels: 16, stride: 2, name: layer2}
-  - {type: classifier, classes: 10, name: fc}
-"""
-STEM = {"stem.0.weight": "conv1.weight"} | {
-    f"stem.1.{leaf}": f"bn1.{leaf}"
-    for leaf in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
-}
-
-
-def tiny(seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    model = skipgen.build_model(SPEC)
-    with torch.no_grad():  # make the batch norm statistics differ between seeds too
-        for name, t in model.state_dict().items():
-            if t.is_floating_point() and "running" in name:
-                t.uniform_(0.5, 1.5)
-    return model
-
-
-def torchvision_names(state: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Our state dict under torchvision's ResNet names (``conv1``/``bn1`` for the stem)."""
-    return {STEM.get(k, k): v for k, v in state.items()}
 
 
 def snapshot(model: nn.Module) -> dict[str, Tensor]:
@@ -61,7 +32,15 @@ def assert_state(model: nn.Module, expected: list[Tensor]) -> None:
         assert torch.equal(ours, theirs.to(ours.dtype))
 
 
-# -- transfer_weights --------------------------------------------------------------------
+def assert_by_name(model: nn.Module, source: dict[str, Tensor]) -> None:
+    """Every entry of the model equals the source's entry of the same name."""
+    state = model.state_dict()
+    assert set(state) == set(source)
+    for key, value in state.items():
+        assert torch.equal(value, source[key]), key
+
+
+# -- matching by key, then by order ------------------------------------------------------
 
 
 def test_by_key_in_any_order() -> None:
@@ -71,12 +50,41 @@ def test_by_key_in_any_order() -> None:
     assert_state(model, list(source.values()))
 
 
-def test_by_order_with_torchvision_names() -> None:
-    model, source = tiny(0), torchvision_names(tiny(1).state_dict())
-    assert "conv1.weight" in source and "stem.0.weight" not in source
-    skipgen.transfer_weights(model, source)
-    assert_state(model, list(source.values()))
+def test_keys_sorted_by_name_load_exactly() -> None:
+    """safetensors stores keys sorted: a norm's bias then comes before its weight, which
+    pairing by position would swap (both have shape (8,)). Every name is the model's own,
+    so every tensor goes to its own entry."""
+    model, source = tiny(0), dict(tiny(1).state_dict())
+    ordered = sorted(source)
+    assert ordered != list(source)
+    assert ordered.index("stem.1.bias") < ordered.index("stem.1.weight")
+    skipgen.transfer_weights(model, {k: source[k] for k in ordered})
+    assert_by_name(model, source)
+
+
+def test_a_partial_rename_matches_names_by_key_and_the_rest_by_order() -> None:
+    model, source = tiny(0), tiny(1).state_dict()
+    renamed = torchvision_names(source)
+    assert "conv1.weight" in renamed and "stem.0.weight" not in renamed
+    plan = match_weights(model.state_dict(), renamed)
+    assert plan.by == "key and order"
+    assert plan.by_order == STEM  # model key -> the weights' key paired with it
+    assert plan.by_key == [k for k in source if k not in STEM]
+    skipgen.transfer_weights(model, renamed)
+    assert_by_name(model, source)
     assert next(iter(model.state_dict())) == "stem.0.weight"  # the model keeps its own names
+
+
+def test_renamed_tensors_may_stand_anywhere_in_the_file() -> None:
+    """Only the renamed tensors are paired by position, among themselves: put at the end
+    of the file, the stem's tensors still go to the stem."""
+    model, source = tiny(0), tiny(1).state_dict()
+    renamed = torchvision_names(source)
+    stem_last = {k: v for k, v in renamed.items() if k not in STEM.values()}
+    stem_last |= {k: v for k, v in renamed.items() if k in STEM.values()}
+    assert next(iter(stem_last)) == "layer1.conv1.weight"
+    skipgen.transfer_weights(model, stem_last)
+    assert_by_name(model, source)
 
 
 def test_values_are_cast_to_the_model_dtype() -> None:
@@ -127,14 +135,24 @@ def test_shape_mismatch_by_order_names_both_sides() -> None:
     model = tiny(0)
     before = snapshot(model)
     source = torchvision_names(tiny(1).state_dict())
-    source["layer2.conv2.weight"] = torch.zeros(16, 16, 1, 1)
-    with pytest.raises(WeightsMismatchError, match="by order") as info:
+    source["bn1.weight"] = torch.zeros(9)
+    with pytest.raises(WeightsMismatchError, match="paired by order") as info:
         skipgen.transfer_weights(model, source)
     message = str(info.value)
-    assert "'layer2.conv2.weight'" in message
-    assert "(16, 16, 3, 3)" in message and "(16, 16, 1, 1)" in message
-    assert "'stem.0.weight' is not among the weights' keys" in message  # why by order
+    assert "the model's 'stem.1.weight' (paired with the weights' 'bn1.weight')" in message
+    assert "(8) in the model, (9) in the weights" in message
+    assert "6 of the model's names are not in the weights" in message  # why by order
+    assert (info.value.model_key, info.value.weights_key) == ("stem.1.weight", "bn1.weight")
     assert_state(model, list(before.values()))
+
+
+def test_a_renamed_file_still_matches_the_other_names_by_key() -> None:
+    model = tiny(0)
+    source = torchvision_names(tiny(1).state_dict())
+    source["layer2.conv2.weight"] = torch.zeros(16, 16, 1, 1)
+    with pytest.raises(WeightsMismatchError, match="matched by key") as info:
+        skipgen.transfer_weights(model, source)
+    assert "'layer2.conv2.weight' has shape (16, 16, 3, 3) in the model" in str(info.value)
 
 
 def test_different_names_and_shapes_name_the_pair() -> None:
@@ -191,141 +209,75 @@ def test_a_torchvision_checkpoint_gives_torchvision_outputs() -> None:
     assert (out - expected).abs().max() <= 1e-6 * expected.abs().max()
 
 
-# -- skipgen weights ---------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["mobilenet_v2", "efficientnet_b0", "densenet121", "unet"])
+def test_a_checkpoint_under_other_names_loads_by_order(name: str) -> None:
+    """torchvision's names differ from the config's almost everywhere; the tensors follow
+    the file's order, each to the model entry at the same position."""
+    ref = json.loads((REFERENCE / f"{name}.json").read_text(encoding="utf-8"))
+    model = skipgen.build_model(ROOT / "configs" / f"{name}.yaml")
+    checkpoint = {}
+    for i, (key, shape) in enumerate(ref["state_dict"]):
+        dtype = torch.int64 if key.endswith("num_batches_tracked") else torch.float32
+        checkpoint[key] = fill_value(i, key, shape, dtype)
+    assert set(checkpoint) != set(model.state_dict())
+    plan = match_weights(model.state_dict(), checkpoint)
+    assert plan.by in ("order", "key and order")
+    skipgen.transfer_weights(model, checkpoint)
+    assert_state(model, list(checkpoint.values()))
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    (tmp_path / "tiny.yaml").write_text(SPEC, encoding="utf-8")
-    return tmp_path
+# -- ambiguous order: refused, nothing changed -------------------------------------------
 
 
-def invoke(*args: str | os.PathLike[str]) -> Result:
-    return CliRunner().invoke(app, ["weights", *map(str, args)])
+def assert_ambiguous(model: nn.Module, source: dict[str, Tensor], reason: str) -> str:
+    before = snapshot(model)
+    with pytest.raises(WeightsMismatchError, match="the weights are ambiguous") as info:
+        skipgen.transfer_weights(model, source)
+    message = str(info.value)
+    assert reason in message and "nothing was changed" in message
+    assert_state(model, list(before.values()))
+    return message
 
 
-def load(path: Path) -> dict[str, Tensor]:
-    return torch.load(path, weights_only=True, map_location="cpu")
-
-
-def test_cli_roundtrip(folder: Path) -> None:
+def test_sorted_keys_with_renamed_tensors_are_ambiguous() -> None:
+    """The names that match show the file is not in the model's order (fc.bias before
+    fc.weight), so the positions of the renamed stem tensors mean nothing."""
     source = torchvision_names(tiny(1).state_dict())
-    torch.save(source, folder / "tv.pth")
-    result = invoke(folder / "tiny.yaml", folder / "tv.pth", "-o", folder / "out.pt")
-    assert result.exit_code == 0, result.output
-    assert "matched by order" in result.output
-    saved = load(folder / "out.pt")
-    assert list(saved) == list(skipgen.build_model(SPEC).state_dict())
-    for ours, theirs in zip(saved.values(), source.values(), strict=True):
-        assert torch.equal(ours, theirs)
-    model = skipgen.build_model(SPEC)
-    model.load_state_dict(saved)  # the output loads straight into the spec's model
-    assert sorted(p.name for p in folder.iterdir()) == ["out.pt", "tiny.yaml", "tv.pth"]
+    ordered = {k: source[k] for k in sorted(source)}
+    message = assert_ambiguous(tiny(0), ordered, "come in another order than the model's")
+    assert "'fc.bias' before 'fc.weight'" in message
+    assert "6 of their tensors have names the model does not use" in message
+    assert "first 'bn1.bias', where the model has 'stem.0.weight'" in message
 
 
-@pytest.mark.parametrize("entry", ["state_dict", "model"])
-def test_cli_reads_a_checkpoint_dict(folder: Path, entry: str) -> None:
-    source = tiny(1).state_dict()
-    torch.save({entry: source, "epoch": 90, "optimizer": {"lr": 0.1}}, folder / "ckpt.pt")
-    result = invoke(folder / "tiny.yaml", folder / "ckpt.pt", "--output", folder / "out.pt")
-    assert result.exit_code == 0, result.output
-    assert "matched by key" in result.output
-    for ours, theirs in zip(load(folder / "out.pt").values(), source.values(), strict=True):
-        assert torch.equal(ours, theirs)
+def test_sorted_keys_that_all_differ_are_ambiguous() -> None:
+    """No name matches; sorting put a bias where the model has a weight."""
+    source = {f"net.{k}": v for k, v in tiny(1).state_dict().items()}
+    ordered = {k: source[k] for k in sorted(source)}
+    assert_ambiguous(
+        tiny(0), ordered, "the model's 'stem.0.weight' would take the weights' 'net.fc.bias'"
+    )
 
 
-def test_cli_mismatch_writes_nothing(folder: Path) -> None:
-    source = tiny(1).state_dict()
-    source["layer2.bn1.weight"] = torch.ones(32)
-    torch.save(source, folder / "bad.pt")
-    out = folder / "out.pt"
-    out.write_bytes(b"previous")
-    result = invoke(folder / "tiny.yaml", folder / "bad.pt", "-o", out)
-    assert result.exit_code == 1
-    assert "'layer2.bn1.weight'" in result.output and "(16)" in result.output
-    assert "(32)" in result.output and "bad.pt" in result.output
-    assert out.read_bytes() == b"previous"
-    assert sorted(p.name for p in folder.iterdir()) == ["bad.pt", "out.pt", "tiny.yaml"]
+def stack(n: int) -> nn.Module:
+    """``n`` same-shape layers without biases: only the numbering tells them apart."""
+    return nn.Sequential(*(nn.Linear(4, 4, bias=False) for _ in range(n)))
 
 
-class RunsCode:
-    """Unpickling this would create a directory: the file must be refused, not run."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        return (os.mkdir, (str(self.marker),))
+def numbered(order: list[int]) -> dict[str, Tensor]:
+    return {f"blocks.{i}.weight": torch.full((4, 4), float(i)) for i in order}
 
 
-def test_cli_refuses_a_pickle_that_would_run_code(folder: Path) -> None:
-    marker = folder / "ran"
-    payload = dict(tiny(1).state_dict()) | {"payload": RunsCode(marker)}
-    torch.save(payload, folder / "evil.pt")
-    result = invoke(folder / "tiny.yaml", folder / "evil.pt", "-o", folder / "out.pt")
-    assert result.exit_code == 1
-    assert "refusing to load" in result.output and "evil.pt" in result.output
-    assert "mkdir" in result.output
-    assert not marker.exists()
-    assert not (folder / "out.pt").exists()
+def test_numbered_modules_in_order_load_by_order() -> None:
+    model = stack(12)
+    skipgen.transfer_weights(model, numbered(list(range(12))))
+    assert [layer.weight[0, 0].item() for layer in model] == list(range(12))
 
 
-def test_cli_unreadable_weights(folder: Path) -> None:
-    spec = folder / "tiny.yaml"
-    result = invoke(spec, folder / "missing.pt", "-o", folder / "out.pt")
-    assert result.exit_code == 1 and "cannot read" in result.output
-    assert "missing.pt" in result.output
-    (folder / "junk.pt").write_bytes(b"not a weights file\n" * 10)
-    result = invoke(spec, folder / "junk.pt", "-o", folder / "out.pt")
-    assert result.exit_code == 1 and "junk.pt" in result.output
-    torch.save([1, 2, 3], folder / "list.pt")
-    result = invoke(spec, folder / "list.pt", "-o", folder / "out.pt")
-    assert result.exit_code == 1 and "list.pt holds no state dict" in result.output
-    assert not (folder / "out.pt").exists()
-
-
-def test_cli_invalid_spec(folder: Path) -> None:
-    torch.save(tiny(1).state_dict(), folder / "w.pt")
-    bad = folder / "bad.yaml"
-    bad.write_text(SPEC.replace("channels: 16", "channels: -16"), encoding="utf-8")
-    result = invoke(bad, folder / "w.pt", "-o", folder / "out.pt")
-    assert result.exit_code == 1
-    assert "bad.yaml:6:" in result.output
-    assert not (folder / "out.pt").exists()
-
-
-def test_cli_missing_output_folder(folder: Path) -> None:
-    torch.save(tiny(1).state_dict(), folder / "w.pt")
-    result = invoke(folder / "tiny.yaml", folder / "w.pt", "-o", folder / "no" / "out.pt")
-    assert result.exit_code == 1 and "does not exist" in result.output
-
-
-def test_cli_usage() -> None:
-    assert invoke("only-one-argument.yaml").exit_code == 2
-    assert invoke("a.yaml", "b.pt").exit_code == 2  # -o is required
-    help_text = invoke("--help").output
-    assert "Example:" in help_text and "weights_only" in help_text
-
-
-def test_saving_leaves_no_temporary_file_behind(tmp_path: Path, monkeypatch) -> None:
-    from skipgen.commands.weights import save_atomically
-
-    out = tmp_path / "out.pt"
-    save_atomically({"w": torch.ones(2)}, out)
-    assert out.stat().st_mode & 0o777 == 0o666 & ~current_umask()
-    assert torch.equal(load(out)["w"], torch.ones(2))
-
-    def broken_save(obj: object, file: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError, match="No space"):
-        save_atomically({"w": torch.zeros(2)}, out)
-    assert torch.equal(load(out)["w"], torch.ones(2))  # the old file is untouched
-    assert [p.name for p in tmp_path.iterdir()] == ["out.pt"]
-
-
-def current_umask() -> int:
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
+def test_numbered_modules_sorted_as_text_are_ambiguous() -> None:
+    """Sorted as text, blocks.10 comes before blocks.2: same shapes and leaf names, so
+    only the numbering shows that layer 2 would get layer 10's weights."""
+    order = sorted(range(12), key=str)
+    assert order[:4] == [0, 1, 10, 11]
+    message = assert_ambiguous(stack(12), numbered(order), "sorted as text")
+    assert "'blocks.11.weight' comes before 'blocks.2.weight'" in message
