@@ -7,6 +7,8 @@ other commands (links, FIFOs, folders, temporary files) in ``test_output.py``.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,6 +150,19 @@ def test_cli_unusable_weights_are_named_with_the_reason(folder: Path, case: str)
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and str(weights) in result.stderr
     assert reason in result.stderr
+    assert not (folder / "out.pt").exists()
+
+
+def test_cli_a_fifo_as_weights_is_refused_without_waiting(folder: Path) -> None:
+    fifo = folder / "fifo.pt"
+    os.mkfifo(fifo)
+    command = [sys.executable, "-m", "skipgen", "weights", str(folder / "tiny.yaml"), str(fifo)]
+    # In a process of its own, so that a regression (waiting for a writer) fails, not hangs.
+    result = subprocess.run(
+        [*command, "-o", str(folder / "out.pt")], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert f"error: cannot read {fifo}: not a regular file" in result.stderr
     assert not (folder / "out.pt").exists()
 
 
