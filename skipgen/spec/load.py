@@ -132,48 +132,59 @@ class _Refused(Exception):
         self.mark, self.message, self.hint = mark, message, hint
 
 
-def _check_events(text: str) -> None:
-    """Refuse, from the event stream alone, a document too deep, cyclic or large to compose.
+class _CheckedLoader(Yaml12Loader):
+    """Checks every event as the composer takes it, before the composer acts on it.
 
-    PyYAML composes (and we build) recursively, so depth is checked here, iteratively. Each
-    alias counts as the nodes of its anchor, as it will once expanded.
+    PyYAML composes (and we build) recursively, one call per level, so the depth is checked
+    here, one event at a time. Each alias counts as the nodes of its anchor, as it will once
+    expanded. One pass: the events are not parsed twice.
     """
-    open_anchors: list[str | None] = []  # the anchors of the collections around this event
-    starts: list[int] = []  # the expanded count where each of those collections began
-    sizes: dict[str, int] = {}  # an anchor's expanded size, in nodes
-    plain = expanded = 0
-    for event in yaml.parse(text, Loader=Yaml12Loader):
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.open_anchors: list[str | None] = []  # anchors of the collections around here
+        self.starts: list[int] = []  # the expanded count where each of those began
+        self.sizes: dict[str, int] = {}  # an anchor's expanded size, in nodes
+        self.plain = self.expanded = 0
+
+    def get_event(self) -> yaml.Event:
+        event = super().get_event()
         if isinstance(event, yaml.AliasEvent):
-            if event.anchor in open_anchors:
+            if event.anchor in self.open_anchors:
                 raise _Refused(event.start_mark, _CYCLE, _CYCLE_HINT)
-            plain, expanded = plain + 1, expanded + sizes.get(event.anchor, 1)
-        elif isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
-            plain, expanded = plain + 1, expanded + 1
-            if isinstance(event, yaml.ScalarEvent) and event.anchor:
-                sizes[event.anchor] = 1
-        if isinstance(event, yaml.CollectionStartEvent):
-            if len(open_anchors) == MAX_DEPTH:
-                raise _Refused(event.start_mark, _DEEP, _DEEP_HINT)
-            open_anchors.append(event.anchor)
-            starts.append(expanded - 1)
+            self._count(event, self.sizes.get(event.anchor, 1))
+        elif isinstance(event, yaml.ScalarEvent):
+            self._count(event, 1)
+            if event.anchor:
+                self.sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            if len(self.open_anchors) == MAX_DEPTH:
+                raise _Refused(event.start_mark, _DEEP.format(MAX_DEPTH), _DEEP_HINT)
+            self._count(event, 1)
+            self.open_anchors.append(event.anchor)
+            self.starts.append(self.expanded - 1)
         elif isinstance(event, yaml.CollectionEndEvent):
-            anchor = open_anchors.pop()
-            begun = starts.pop()
+            anchor, begun = self.open_anchors.pop(), self.starts.pop()
             if anchor:
-                sizes[anchor] = expanded - begun
-        if plain > MAX_NODES:
-            raise _Refused(event.start_mark, _LARGE, _LARGE_HINT)
-        if expanded > MAX_NODES:
-            raise _Refused(event.start_mark, _EXPANDS, _EXPANDS_HINT)
+                self.sizes[anchor] = self.expanded - begun
+        return event
+
+    def _count(self, event: yaml.Event, nodes: int) -> None:
+        self.plain += 1
+        self.expanded += nodes
+        if self.plain > MAX_NODES:
+            raise _Refused(event.start_mark, _LARGE.format(MAX_NODES), _LARGE_HINT)
+        if self.expanded > MAX_NODES:
+            raise _Refused(event.start_mark, _EXPANDS.format(MAX_NODES), _EXPANDS_HINT)
 
 
 _CYCLE = "this alias refers to the node that contains it"
 _CYCLE_HINT = "the node would contain itself without end: refer to a node defined before"
-_DEEP = f"the document is nested more than {MAX_DEPTH} levels deep"
+_DEEP = "the document is nested more than {} levels deep"
 _DEEP_HINT = "a spec needs about five levels (layers, a layer, its skip): flatten the nesting"
-_LARGE = f"the document has over {MAX_NODES} nodes, the most a spec may have"
+_LARGE = "the document has over {} nodes, the most a spec may have"
 _LARGE_HINT = "a network of a thousand blocks needs about ten thousand"
-_EXPANDS = f"aliases expand the document to over {MAX_NODES} nodes"
+_EXPANDS = "aliases expand the document to over {} nodes"
 _EXPANDS_HINT = "each alias repeats the whole node it refers to: use fewer or smaller ones"
 
 
@@ -216,8 +227,7 @@ def load_yaml(text: str, file: str = "<string>") -> tuple[Any, Positions]:
     Raises :class:`SpecError` with every problem found.
     """
     try:
-        _check_events(text)
-        root = yaml.compose(text, Loader=Yaml12Loader)
+        root = yaml.compose(text, Loader=_CheckedLoader)
     except _Refused as exc:
         line, col = _pos(exc.mark)
         raise SpecError([Diagnostic(file, line, col, exc.message, exc.hint)]) from None

@@ -12,6 +12,7 @@ from skipgen.errors import Diagnostic
 from skipgen.spec.limits import LIMITS
 from skipgen.spec.load import Path, Positions
 from skipgen.spec.models import KINDS, Defaults, Input, Norm, Scaling, Skip, Spec
+from skipgen.spec.yaml12 import is_number
 
 _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "input": Input,
@@ -80,23 +81,11 @@ def shown(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    if isinstance(value, float) and value.is_integer():
-        return str(value)
     return repr(value)
 
 
 def _number(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
-def _is_number_text(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        float(value.strip())
-    except ValueError:
-        return False
-    return True
 
 
 def _type_hint(expected: str, value: Any) -> str | None:
@@ -105,8 +94,10 @@ def _type_hint(expected: str, value: Any) -> str | None:
         if isinstance(value, str) and value.lower() in _YAML11_BOOLEANS:
             return f"{value!r} is a string in YAML 1.2, which skipgen reads: use true or false"
         return "use true or false"
-    if _is_number_text(value):
+    if isinstance(value, str) and is_number(value.strip()):
         return f"drop the quotes: {value!r} is a string, {value.strip()} a number"
+    if isinstance(value, str) and is_number(value.replace("_", "")):
+        return f"YAML 1.2 numbers have no '_': write {value.replace('_', '')}"
     if isinstance(value, bool):
         return "true and false are booleans: write a number"
     if expected == "an integer" and isinstance(value, float) and value.is_integer():
@@ -142,7 +133,7 @@ def _bound(err: Any, path: Path) -> tuple[str, str | None]:
     return f"{words} {_number(limit)}", hint
 
 
-def _message(err: Any, path: Path, data: Any) -> tuple[str, str | None]:
+def _message(err: Any, path: Path) -> tuple[str, str | None]:
     """The message and hint for one pydantic error (not a missing or unknown key)."""
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -183,7 +174,7 @@ def diagnostics_from(error: ValidationError, data: Any, positions: Positions) ->
         if key:
             msg, hint = f"unknown key {path[-1]!r}", _key_hint(data, path)
         else:
-            msg, hint = _message(err, path, data)
+            msg, hint = _message(err, path)
         if err["type"] == "union_tag_invalid":
             path = (*path, "type")
         result.append(positions.diagnostic(path, f"{format_path(path)}: {msg}", hint, key=key))

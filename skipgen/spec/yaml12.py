@@ -61,5 +61,11 @@ def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
 
 for _tag, _pattern, _first in _RESOLVERS:
     Yaml12Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+_NUMBERS = [re.compile(pattern) for tag, pattern, _ in _RESOLVERS if tag in (_INT, _FLOAT)]
 Yaml12Loader.add_constructor(_INT, _construct_int)
 Yaml12Loader.add_constructor(_FLOAT, _construct_float)
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text``, written without quotes, is a number in YAML 1.2."""
+    return any(pattern.match(text) for pattern in _NUMBERS)
