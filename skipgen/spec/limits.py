@@ -9,7 +9,7 @@ shows each as the key's ``maximum``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
 from pydantic import Field
 
@@ -46,6 +46,23 @@ MAX_DEPTH = 64
 MAX_NODES = 200_000
 
 
-def bounded(key: str, default: Any = ..., description: str = "", minimum: int = 1) -> Any:
-    """A pydantic field that holds a count or size between ``minimum`` and ``LIMITS[key]``."""
-    return Field(default, ge=minimum, le=LIMITS[key], description=description)
+# The bounded types the models use, one per key of the table.
+Channels = Annotated[int, Field(ge=1, le=LIMITS["channels"])]
+Groups = Annotated[int, Field(ge=1, le=LIMITS["groups"])]
+Growth = Annotated[int, Field(ge=1, le=LIMITS["growth"])]
+BaseWidth = Annotated[int, Field(ge=1, le=LIMITS["base_width"])]
+Classes = Annotated[int, Field(ge=1, le=LIMITS["classes"])]
+Repeat = Annotated[int, Field(ge=1, le=LIMITS["repeat"])]
+DenseLayers = Annotated[int, Field(ge=1, le=LIMITS["layers"])]
+Kernel = Annotated[int, Field(ge=1, le=LIMITS["kernel"])]
+Stride = Annotated[int, Field(ge=1, le=LIMITS["stride"])]
+Dilation = Annotated[int, Field(ge=1, le=LIMITS["dilation"])]
+Padding = Annotated[int, Field(ge=0, le=LIMITS["padding"])]
+Scale = Annotated[int, Field(ge=1, le=LIMITS["scale"])]
+Expansion = Annotated[int, Field(ge=1, le=LIMITS["expansion"])]
+ExpansionRatio = Annotated[float, Field(ge=1.0, le=LIMITS["expansion"])]
+BnSize = Annotated[int, Field(ge=1, le=LIMITS["bn_size"])]
+Extent = Annotated[int, Field(ge=1, le=LIMITS["size"])]
+Width = Annotated[float, Field(gt=0.0, le=LIMITS["width"])]
+Depth = Annotated[float, Field(gt=0.0, le=LIMITS["depth"])]
+Divisor = Annotated[int, Field(ge=1, le=LIMITS["divisor"])]

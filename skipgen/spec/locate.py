@@ -63,7 +63,7 @@ def _model_at(data: Any, path: Path) -> type[BaseModel] | None:
     for part in path:
         node = node[part]
     if isinstance(node, dict) and path[-2:-1] == ("layers",):
-        return KINDS.get(node.get("type"))
+        return KINDS.get(str(node.get("type")))
     return _SECTION_MODELS.get(str(path[-1]))
 
 
@@ -151,8 +151,8 @@ def _message(err: Any, path: Path) -> tuple[str, str | None]:
     if kind == "union_tag_not_found":
         return "a layer needs a 'type'", "block types: " + ", ".join(KINDS)
     if kind == "literal_error":
-        expected = re.findall(r"'([^']*)'", ctx["expected"])
-        return _lowered(err["msg"]), did_you_mean(err["input"], expected)
+        choices = re.findall(r"'([^']*)'", ctx["expected"])
+        return _lowered(err["msg"]), did_you_mean(err["input"], choices)
     if kind == "too_short":
         return f"needs at least {ctx['min_length']} item", None
     return _lowered(re.sub(r"^Value error, ", "", err["msg"])), ctx.get("hint")

@@ -15,86 +15,49 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
     field_validator,
 )
-from pydantic_core import PydanticCustomError, PydanticKnownError
+from pydantic_core import PydanticKnownError
 
-from skipgen.spec.limits import LIMITS, bounded
-from skipgen.spec.reserved import RESERVED_NAMES as RESERVED_NAMES  # re-exported
-from skipgen.spec.reserved import name_problem
-
-Act = Literal["relu", "relu6", "silu", "gelu", "hardswish", "leaky_relu", "sigmoid", "none"]
-NormKind = Literal["batch", "group", "instance", "none"]
-SkipMode = Literal["add", "concat", "none"]
-OnMismatch = Literal["project", "drop", "error"]
-Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
-
-_ACT = "activation: relu, relu6, silu, gelu, hardswish, leaky_relu, sigmoid or none"
-_STOCHASTIC_DEPTH = (
-    "drop probability of the residual branch while training; "
-    "default: from defaults.stochastic_depth"
+from skipgen.spec.limits import (
+    BaseWidth,
+    BnSize,
+    Channels,
+    Classes,
+    DenseLayers,
+    Depth,
+    Dilation,
+    Divisor,
+    Expansion,
+    ExpansionRatio,
+    Extent,
+    Groups,
+    Growth,
+    Kernel,
+    Padding,
+    Repeat,
+    Scale,
+    Stride,
+    Width,
 )
-
-
-def check_identifier(value: str, what: str) -> str:
-    """``value`` if it can be the ``what`` (a name or id) in generated source."""
-    problem = name_problem(value, what)
-    if problem is not None:
-        message, hint = problem
-        raise PydanticCustomError("identifier", "{message}", {"message": message, "hint": hint})
-    return value
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, strict=True, allow_inf_nan=False
-    )
-
-
-class Norm(_Strict):
-    """A normalization layer: `batch`, `group` (with `groups`), `instance` or `none`."""
-
-    type: NormKind = Field(
-        description="batch: BatchNorm, group: GroupNorm, instance: InstanceNorm, none: no norm"
-    )
-    groups: int = bounded("groups", 32, "group count for group norm; must divide the channels")
-    eps: float = Field(1e-5, gt=0.0, le=1.0, description="added to the variance for stability")
-    momentum: float = Field(
-        0.1, gt=0.0, le=1.0, description="running statistics update rate (batch, instance norm)"
-    )
-
-
-def _norm_shorthand(value: Any) -> Any:
-    return {"type": value} if isinstance(value, str) else value
-
-
-NormSpec = Annotated[Norm, BeforeValidator(_norm_shorthand, json_schema_input_type=NormKind | Norm)]
-
-
-class Skip(_Strict):
-    """How a block's output is combined with a shortcut."""
-
-    mode: SkipMode = Field(
-        description="add: residual sum, concat: channel concatenation (dense), none: no skip"
-    )
-    from_: str | None = Field(
-        None,
-        alias="from",
-        description="take the shortcut from this earlier node (its id or name) "
-        "instead of the block's input",
-    )
-
-
-def _skip_shorthand(value: Any) -> Any:
-    return {"mode": value} if isinstance(value, str) else value
-
-
-SkipSpec = Annotated[Skip, BeforeValidator(_skip_shorthand, json_schema_input_type=SkipMode | Skip)]
+from skipgen.spec.reserved import RESERVED_NAMES as RESERVED_NAMES  # re-exported
+from skipgen.spec.vocabulary import (
+    ACT_DESCRIPTION,
+    STOCHASTIC_DEPTH_DESCRIPTION,
+    Act,
+    NormSpec,
+    OnMismatch,
+    Probability,
+    SkipSpec,
+    StrictModel,
+    check_identifier,
+)
+from skipgen.spec.vocabulary import Norm as Norm  # re-exported
+from skipgen.spec.vocabulary import Skip as Skip  # re-exported
 
 
 def _size_shorthand(value: Any) -> Any:
@@ -107,70 +70,71 @@ def _exact_int(value: Any) -> Any:
     return value
 
 
-Extent = Annotated[int, Field(ge=1, le=LIMITS["size"])]
-
-
-class Input(_Strict):
+class Input(StrictModel):
     """What the network reads: channels, spatial dimensions and, optionally, the size."""
 
-    channels: int = bounded("channels", description="input channels (3 for RGB images)")
+    channels: Channels = Field(description="input channels (3 for RGB images)")
     dims: Annotated[Literal[1, 2, 3], BeforeValidator(_exact_int)] = Field(
-        2, description="spatial dimensions: 1 for signals, 2 for images, 3 for volumes"
+        default=2, description="spatial dimensions: 1 for signals, 2 for images, 3 for volumes"
     )
     size: Annotated[
         list[Extent] | None,
         BeforeValidator(_size_shorthand, json_schema_input_type=Extent | list[Extent] | None),
     ] = Field(
-        None,
+        default=None,
         description="spatial size: one number for every dimension, or one each; "
         "when given, every layer's output size is checked",
     )
 
 
-class Defaults(_Strict):
+class Defaults(StrictModel):
     """Settings for every layer that does not set its own."""
 
-    norm: NormSpec = Field(Norm(type="batch"), description="normalization of every layer")
-    act: Act = Field("relu", description=_ACT)
-    bias: bool | None = Field(None, description="conv bias; by default only where no norm follows")
+    norm: NormSpec = Field(default=Norm(type="batch"), description="normalization of every layer")
+    act: Act = Field(default="relu", description=ACT_DESCRIPTION)
+    bias: bool | None = Field(
+        default=None, description="conv bias; by default only where no norm follows"
+    )
     stochastic_depth: Probability = Field(
-        0.0,
+        default=0.0,
         description="rate for the residual blocks: of n blocks, the i-th (from 0) drops its "
         "residual branch with probability rate * i / n while training (EfficientNet's rule)",
     )
 
 
-class Scaling(_Strict):
+class Scaling(StrictModel):
     """EfficientNet-style compound scaling of channels and repeats."""
 
-    width: float = Field(
-        1.0, gt=0.0, le=LIMITS["width"], description="channel multiplier (EfficientNet's width)"
+    width: Width = Field(default=1.0, description="channel multiplier (EfficientNet's width)")
+    depth: Depth = Field(default=1.0, description="repeat multiplier, rounded up")
+    divisor: Divisor = Field(
+        default=8, description="scaled channels are rounded to a multiple of this"
     )
-    depth: float = Field(
-        1.0, gt=0.0, le=LIMITS["depth"], description="repeat multiplier, rounded up"
-    )
-    divisor: int = bounded("divisor", 8, "scaled channels are rounded to a multiple of this")
 
 
-class _Block(_Strict):
+class _Block(StrictModel):
     name: str | None = Field(
-        None, description="attribute name of the module (its state_dict prefix)"
+        default=None, description="attribute name of the module (its state_dict prefix)"
     )
     id: str | None = Field(
-        None, description="handle for `skip: {from: ...}` references from later layers"
+        default=None, description="handle for `skip: {from: ...}` references from later layers"
     )
-    repeat: int = bounded("repeat", 1, "how many times in a row; stride applies to the first")
+    repeat: Repeat = Field(
+        default=1, description="how many times in a row; stride applies to the first"
+    )
     skip: SkipSpec | None = Field(
-        None, description="add, concat or none, or {mode, from} to take an earlier output"
+        default=None, description="add, concat or none, or {mode, from} to take an earlier output"
     )
     on_mismatch: OnMismatch | None = Field(
-        None,
+        default=None,
         description="when the shortcut's shape differs from the output's: project (1x1 conv), "
         "drop the skip, or error; default: the kind's",
     )
-    scale_width: bool = Field(True, description="whether scaling.width applies to this layer")
+    scale_width: bool = Field(
+        default=True, description="whether scaling.width applies to this layer"
+    )
     scale_depth: bool | None = Field(
-        None, description="whether scaling.depth applies; default: for the residual kinds"
+        default=None, description="whether scaling.depth applies; default: for the residual kinds"
     )
 
     model_config = ConfigDict(json_schema_extra=lambda schema: _describe_type(schema))
@@ -189,15 +153,11 @@ def _describe_type(schema: dict[str, Any]) -> None:
 
 class _NormAct(_Block):
     norm: NormSpec | None = Field(
-        None,
+        default=None,
         description="batch, group, instance or none, or {type, groups, eps, momentum}; "
         "default: defaults.norm",
     )
-    act: Act | None = Field(None, description=_ACT + "; default: defaults.act")
-
-
-def _channels(description: str = "output channels") -> Any:
-    return bounded("channels", description=description)
+    act: Act | None = Field(default=None, description=ACT_DESCRIPTION + "; default: defaults.act")
 
 
 class Conv(_NormAct):
@@ -205,71 +165,87 @@ class Conv(_NormAct):
     the bare conv layer"""
 
     type: Literal["conv"]
-    channels: int = _channels()
-    kernel: int = bounded("kernel", 3, "kernel size")
-    stride: int = bounded("stride", 1, "step of the kernel: 2 halves the size")
-    padding: int | None = bounded(
-        "padding", None, "zeros added on each side; default: keeps the size at stride 1", 0
+    channels: Channels = Field(description="output channels")
+    kernel: Kernel = Field(default=3, description="kernel size")
+    stride: Stride = Field(default=1, description="step of the kernel: 2 halves the size")
+    padding: Padding | None = Field(
+        default=None, description="zeros added on each side; default: keeps the size at stride 1"
     )
-    groups: int = bounded("groups", 1, "grouped conv: input and output channels divide by it")
-    dilation: int = bounded("dilation", 1, "spacing between kernel taps")
-    bias: bool | None = Field(None, description="conv bias; default: only when no norm follows")
-    preact: bool = Field(False, description="norm → act → conv instead of conv → norm → act")
+    groups: Groups = Field(
+        default=1, description="grouped conv: input and output channels divide by it"
+    )
+    dilation: Dilation = Field(default=1, description="spacing between kernel taps")
+    bias: bool | None = Field(
+        default=None, description="conv bias; default: only when no norm follows"
+    )
+    preact: bool = Field(
+        default=False, description="norm → act → conv instead of conv → norm → act"
+    )
 
 
 class Basic(_NormAct):
     """ResNet basic block"""
 
     type: Literal["basic"]
-    channels: int = _channels()
-    stride: int = bounded("stride", 1, "stride of the first conv (and of the projection)")
-    groups: int = bounded("groups", 1, "groups of both convs")
-    dilation: int = bounded("dilation", 1, "dilation of both convs")
-    preact: bool = Field(False, description="pre-activation block (ResNet v2)")
-    stochastic_depth: Probability | None = Field(None, description=_STOCHASTIC_DEPTH)
+    channels: Channels = Field(description="output channels")
+    stride: Stride = Field(
+        default=1, description="stride of the first conv (and of the projection)"
+    )
+    groups: Groups = Field(default=1, description="groups of both convs")
+    dilation: Dilation = Field(default=1, description="dilation of both convs")
+    preact: bool = Field(default=False, description="pre-activation block (ResNet v2)")
+    stochastic_depth: Probability | None = Field(
+        default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
+    )
 
 
 class Bottleneck(_NormAct):
     """ResNet bottleneck; ResNeXt/Wide ResNet via `groups`, `base_width`"""
 
     type: Literal["bottleneck"]
-    channels: int = _channels("output channels (torchvision: planes * expansion)")
-    expansion: int = bounded("expansion", 4, "output channels over the inner width (planes)")
-    stride: int = bounded("stride", 1, "stride of the 3x3 conv (and of the projection)")
-    groups: int = bounded("groups", 1, "groups of the 3x3 conv (ResNeXt's cardinality)")
-    base_width: int = bounded("base_width", 64, "ResNeXt/Wide ResNet width per group")
-    dilation: int = bounded("dilation", 1, "dilation of the 3x3 conv")
-    preact: bool = Field(False, description="pre-activation block (ResNet v2)")
-    stochastic_depth: Probability | None = Field(None, description=_STOCHASTIC_DEPTH)
+    channels: Channels = Field(description="output channels (torchvision: planes * expansion)")
+    expansion: Expansion = Field(
+        default=4, description="output channels over the inner width (planes)"
+    )
+    stride: Stride = Field(default=1, description="stride of the 3x3 conv (and of the projection)")
+    groups: Groups = Field(default=1, description="groups of the 3x3 conv (ResNeXt's cardinality)")
+    base_width: BaseWidth = Field(default=64, description="ResNeXt/Wide ResNet width per group")
+    dilation: Dilation = Field(default=1, description="dilation of the 3x3 conv")
+    preact: bool = Field(default=False, description="pre-activation block (ResNet v2)")
+    stochastic_depth: Probability | None = Field(
+        default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
+    )
 
 
 class InvertedResidual(_NormAct):
     """MobileNetV2/EfficientNet MBConv; linear bottleneck; no expand conv at expansion 1"""
 
     type: Literal["inverted_residual"]
-    channels: int = _channels()
-    expansion: float = Field(
-        6.0, ge=1.0, le=LIMITS["expansion"], description="inner width over the input channels"
+    channels: Channels = Field(description="output channels")
+    expansion: ExpansionRatio = Field(
+        default=6.0, description="inner width over the input channels"
     )
-    kernel: int = bounded("kernel", 3, "kernel size of the depthwise conv")
-    stride: int = bounded("stride", 1, "stride of the depthwise conv")
+    kernel: Kernel = Field(default=3, description="kernel size of the depthwise conv")
+    stride: Stride = Field(default=1, description="stride of the depthwise conv")
     se_ratio: float = Field(
-        0.0,
+        default=0.0,
         ge=0.0,
         le=1.0,
         description="squeeze-and-excitation channels as a fraction of the input channels",
     )
-    stochastic_depth: Probability | None = Field(None, description=_STOCHASTIC_DEPTH)
+    stochastic_depth: Probability | None = Field(
+        default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
+    )
 
 
 class Dense(_NormAct):
     """DenseNet dense block (pre-activation, concatenating)"""
 
     type: Literal["dense"]
-    layers: int = bounded("layers", description="dense layers in the block")
-    growth: int = bounded("growth", description="channels each dense layer adds")
-    bn_size: int = bounded("bn_size", 4, "bottleneck width as a multiple of growth")
-    dropout: Probability = Field(0.0, description="dropout rate after each dense layer")
+    layers: DenseLayers = Field(description="dense layers in the block")
+    growth: Growth = Field(description="channels each dense layer adds")
+    bn_size: BnSize = Field(default=4, description="bottleneck width as a multiple of growth")
+    dropout: Probability = Field(default=0.0, description="dropout rate after each dense layer")
 
 
 class Transition(_NormAct):
@@ -277,20 +253,27 @@ class Transition(_NormAct):
 
     type: Literal["transition"]
     compression: float = Field(
-        0.5, gt=0.0, le=1.0, description="output channels as a fraction of the input channels"
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="output channels as a fraction of the input channels",
     )
-    channels: int | None = bounded("channels", None, "default: input channels * compression")
-    pool: Literal["avg", "max"] = Field("avg", description="avg or max pooling")
+    channels: Channels | None = Field(
+        default=None, description="default: input channels * compression"
+    )
+    pool: Literal["avg", "max"] = Field(default="avg", description="avg or max pooling")
 
 
 class MaxPool(_Block):
     """max pooling (padding defaults to `(kernel - 1) // 2`)"""
 
     type: Literal["maxpool"]
-    kernel: int = bounded("kernel", 2, "window size")
-    stride: int | None = bounded("stride", None, "step of the window; default: the kernel size")
-    padding: int | None = bounded(
-        "padding", None, "padding on each side; default: (kernel - 1) // 2", 0
+    kernel: Kernel = Field(default=2, description="window size")
+    stride: Stride | None = Field(
+        default=None, description="step of the window; default: the kernel size"
+    )
+    padding: Padding | None = Field(
+        default=None, description="padding on each side; default: (kernel - 1) // 2"
     )
 
 
@@ -304,7 +287,7 @@ class GlobalPool(_Block):
     """adaptive pooling to size 1"""
 
     type: Literal["global_pool"]
-    mode: Literal["avg", "max"] = Field("avg", description="avg or max pooling")
+    mode: Literal["avg", "max"] = Field(default="avg", description="avg or max pooling")
 
 
 class Upsample(_NormAct):
@@ -312,13 +295,17 @@ class Upsample(_NormAct):
     unless set on the block"""
 
     type: Literal["upsample"]
-    channels: int = _channels()
+    channels: Channels = Field(description="output channels")
     mode: Literal["transposed", "nearest", "bilinear"] = Field(
-        "transposed", description="transposed conv, or interpolation then a conv"
+        default="transposed", description="transposed conv, or interpolation then a conv"
     )
-    scale: int = bounded("scale", 2, "factor by which every spatial dimension grows")
-    kernel: int | None = bounded("kernel", None, "kernel size; default: scale (transposed), 3")
-    bias: bool | None = Field(None, description="conv bias; default: only when no norm follows")
+    scale: Scale = Field(default=2, description="factor by which every spatial dimension grows")
+    kernel: Kernel | None = Field(
+        default=None, description="kernel size; default: scale (transposed), 3"
+    )
+    bias: bool | None = Field(
+        default=None, description="conv bias; default: only when no norm follows"
+    )
 
 
 class NormAct(_NormAct):
@@ -332,16 +319,16 @@ class Activation(_Block):
     """an activation alone"""
 
     type: Literal["act"]
-    act: Act = Field(description=_ACT)
+    act: Act = Field(description=ACT_DESCRIPTION)
 
 
 class Classifier(_Block):
     """global pool → dropout → linear; must come last"""
 
     type: Literal["classifier"]
-    classes: int = bounded("classes", description="output classes (features of the linear layer)")
-    dropout: Probability = Field(0.0, description="dropout rate before the linear layer")
-    pool: Literal["avg", "max"] = Field("avg", description="avg or max global pooling")
+    classes: Classes = Field(description="output classes (features of the linear layer)")
+    dropout: Probability = Field(default=0.0, description="dropout rate before the linear layer")
+    pool: Literal["avg", "max"] = Field(default="avg", description="avg or max global pooling")
 
 
 BLOCK_MODELS: tuple[type[_Block], ...] = (
@@ -382,14 +369,14 @@ Block = Annotated[
 ]
 
 
-class Spec(_Strict):
+class Spec(StrictModel):
     """A network: its class name, input, defaults, scaling and layers, in order."""
 
     name: str = Field(description="class name of the network (an ASCII Python identifier)")
-    description: str | None = Field(None, description="free text about the network")
+    description: str | None = Field(default=None, description="free text about the network")
     input: Input = Field(description="what the network reads")
-    defaults: Defaults = Field(Defaults(), description="settings for every layer")
-    scaling: Scaling = Field(Scaling(), description="width and depth multipliers")
+    defaults: Defaults = Field(default=Defaults(), description="settings for every layer")
+    scaling: Scaling = Field(default=Scaling(), description="width and depth multipliers")
     layers: list[Block] = Field(min_length=1, description="the blocks, from input to output")
 
     # Where each value came from, for errors found after validation (set by load_spec).

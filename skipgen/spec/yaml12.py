@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import re
-from typing import ClassVar
 
 import yaml
 
@@ -40,7 +39,8 @@ _RESOLVERS: list[tuple[str, str, str | list[str]]] = [
 class Yaml12Loader(yaml.SafeLoader):
     """A safe loader that resolves plain scalars by the YAML 1.2 core schema."""
 
-    yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
+
+Yaml12Loader.yaml_implicit_resolvers = {}  # none of YAML 1.1's: only the rules below
 
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
