@@ -47,6 +47,7 @@ from skipgen.spec.limits import (
 from skipgen.spec.reserved import RESERVED_NAMES as RESERVED_NAMES  # re-exported
 from skipgen.spec.vocabulary import (
     ACT_DESCRIPTION,
+    IDENTIFIER_SCHEMA,
     STOCHASTIC_DEPTH_DESCRIPTION,
     Act,
     NormSpec,
@@ -114,10 +115,14 @@ class Scaling(StrictModel):
 
 class _Block(StrictModel):
     name: str | None = Field(
-        default=None, description="attribute name of the module (its state_dict prefix)"
+        default=None,
+        description="attribute name of the module (its state_dict prefix)",
+        json_schema_extra=IDENTIFIER_SCHEMA,
     )
     id: str | None = Field(
-        default=None, description="handle for `skip: {from: ...}` references from later layers"
+        default=None,
+        description="handle for `skip: {from: ...}` references from later layers",
+        json_schema_extra=IDENTIFIER_SCHEMA,
     )
     repeat: Repeat = Field(
         default=1, description="how many times in a row; stride applies to the first"
@@ -372,7 +377,10 @@ Block = Annotated[
 class Spec(StrictModel):
     """A network: its class name, input, defaults, scaling and layers, in order."""
 
-    name: str = Field(description="class name of the network (an ASCII Python identifier)")
+    name: str = Field(
+        description="class name of the network (an ASCII Python identifier)",
+        json_schema_extra=IDENTIFIER_SCHEMA,
+    )
     description: str | None = Field(default=None, description="free text about the network")
     input: Input = Field(description="what the network reads")
     defaults: Defaults = Field(default=Defaults(), description="settings for every layer")

@@ -24,6 +24,9 @@ STOCHASTIC_DEPTH_DESCRIPTION = (
     "default: from defaults.stochastic_depth"
 )
 
+# Lets an editor flag what check_identifier refuses for its characters (not for its meaning).
+IDENTIFIER_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"}
+
 
 def check_identifier(value: str, what: str) -> str:
     """``value`` if it can be the ``what`` (a name or id) in generated source."""

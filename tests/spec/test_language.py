@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,10 @@ def test_integers_are_accepted_where_a_float_is_expected() -> None:
 )
 @pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
 def test_no_float_takes_inf_or_nan(section: str, key: str, value: str) -> None:
-    text = f"name: Net\ninput: {{channels: 3}}\n{section}: {{{key}: {value}}}\nlayers: [{{type: act, act: relu}}]\n"  # noqa: E501
+    text = (
+        f"name: Net\ninput: {{channels: 3}}\n{section}: {{{key}: {value}}}\n"
+        "layers: [{type: act, act: relu}]\n"
+    )
     diagnostic = only_error(text)
     assert (diagnostic.line, diagnostic.message) == (3, f"{section}.{key}: must be a finite number")
 
@@ -161,3 +165,19 @@ def test_configs_read_the_same_in_yaml_1_1_and_1_2(config: Path) -> None:
     text = config.read_text()
     assert load_yaml(text)[0] == yaml.safe_load(text)
     skipgen.load_spec(config)
+
+
+def test_the_schema_tells_editors_which_characters_a_name_may_have() -> None:
+    patterns = {SCHEMA["properties"]["name"]["pattern"]}
+    patterns |= {
+        SCHEMA["$defs"][kind]["properties"][key]["pattern"]
+        for kind in ("Conv", "Dense")
+        for key in ("name", "id")
+    }
+    (pattern,) = patterns
+    for refused in [*NFKC_TWINS, "3d", "my block", "_private", "a-b"]:
+        assert re.fullmatch(pattern, refused) is None
+        assert only_error(spec(channels=8, name=refused)).message.startswith("layers[0].name")
+    for accepted in ["layer1", "Enc_2", "x9"]:
+        assert re.fullmatch(pattern, accepted)
+        skipgen.load_spec(spec(channels=8, name=accepted))
