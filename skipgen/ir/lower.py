@@ -321,6 +321,8 @@ class _Lowering:
                     return False
         if r.norm.type == "instance":  # it normalizes over positions: one is not enough
             what = f"the instance norm{where or ' of this ' + block.type}"
+            if block.type == "norm" and not where:
+                what = "this instance norm"
             for slot in sorted({slot for _, slot in normed}):
                 self.program.minimum(slot, 2, self.where(path, what))
         return True

@@ -1,0 +1,130 @@
+"""The size rule is exact: the sizes it accepts are the sizes whose program runs."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import skipgen
+from skipgen.ir.sizes import MAX_PERIOD, Program, describe, exact_scale, working_sizes
+
+OPS = st.one_of(
+    st.tuples(
+        st.just("conv"),
+        st.integers(1, 5),  # kernel
+        st.integers(1, 4),  # stride
+        st.integers(0, 2),  # padding
+        st.integers(1, 2),  # dilation
+    ),
+    st.tuples(st.just("up"), st.integers(2, 3)),
+    st.just(("global",)),
+)
+
+
+@st.composite
+def programs(draw: st.DrawFn) -> Program:
+    program = Program()
+    for _ in range(draw(st.integers(0, 6))):
+        src = draw(st.integers(0, len(program.ops)))
+        slot = program.op(src, draw(OPS), 0)
+        if draw(st.integers(0, 3)) == 0:
+            program.minimum(slot, draw(st.integers(2, 9)), 0)
+    slots = len(program.ops) + 1
+    for _ in range(draw(st.integers(0, 2))):
+        program.check(draw(st.integers(0, slots - 1)), draw(st.integers(0, slots - 1)), 0)
+    return program
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(program=programs())
+def test_the_working_sizes_are_exactly_those_that_run(program: Program) -> None:
+    sizes = working_sizes(program)
+    assert sizes.checked_up_to is None  # small programs are solved exactly
+    for n in range(1, 400):
+        assert (n in sizes) == (program.run(n)[1] is None), n
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(program=programs())
+def test_the_words_say_the_same_as_the_set(program: Program) -> None:
+    """Read back the common phrasings and compare them with the set, size by size."""
+    sizes = working_sizes(program)
+    words = describe(sizes)
+    if words == "no size":
+        assert not sizes.smallest(1)
+    elif words == "any size":
+        assert all(n in sizes for n in range(1, 400))
+    elif words.startswith("at least ") and words[9:].isdigit():
+        least = int(words[9:])
+        assert all((n in sizes) == (n >= least) for n in range(1, 400))
+    elif words.startswith("a multiple of ") and words[14:].isdigit():
+        period = int(words[14:])
+        assert all((n in sizes) == (n % period == 0) for n in range(1, 400))
+
+
+def test_an_exact_ratio_holds_for_every_working_size() -> None:
+    program = Program()
+    down = program.op(0, ("conv", 2, 2, 0, 1), 0)
+    up = program.op(down, ("up", 2), 0)
+    program.check(0, up, 0)  # only even sizes come back to the same size
+    sizes = working_sizes(program)
+    assert describe(sizes) == "a multiple of 2"
+    assert exact_scale(program, down, sizes) == pytest.approx(0.5)
+    odd = Program()
+    down = odd.op(0, ("conv", 2, 2, 0, 1), 0)  # floor(n / 2): not n / 2 for odd n
+    assert exact_scale(odd, down, working_sizes(odd)) is None
+
+
+def test_a_finite_set_is_listed_and_a_larger_size_is_refused() -> None:
+    """A size rule once said 'at least 512' where 513 failed: every size counts now."""
+    data = {
+        "name": "Net",
+        "input": {"channels": 3},
+        "layers": [
+            {"type": "conv", "channels": 4, "id": "a"},
+            {"type": "maxpool", "kernel": 3, "stride": 2, "padding": 0},
+            {"type": "upsample", "channels": 4, "scale": 3, "skip": {"mode": "add", "from": "a"}},
+        ],
+    }
+    graph = skipgen.lower_spec(data)
+    assert graph.size_rule == "height and width: one of 3, 6"
+    for size, works in ((3, True), (6, True), (9, False), (513, False)):
+        data["input"]["size"] = size
+        if works:
+            skipgen.lower_spec(data)
+        else:
+            with pytest.raises(skipgen.SpecError, match="differ"):
+                skipgen.lower_spec(data)
+
+
+def test_periodic_beyond_any_scan() -> None:
+    """Sizes far beyond the old scan of 512 are decided by the rule, not guessed."""
+    layers = [{"type": "conv", "channels": 4, "id": "a"}]
+    layers += [{"type": "maxpool"}] * 10
+    layers.append({"type": "upsample", "channels": 4, "scale": 32})
+    layers.append({"type": "upsample", "channels": 4, "scale": 32})
+    layers[-1]["skip"] = {"mode": "concat", "from": "a"}
+    data = {"name": "Net", "input": {"channels": 3, "dims": 1}, "layers": layers}
+    assert skipgen.lower_spec(data).size_rule == "length: a multiple of 1024"
+    data["input"]["size"] = 1024 * 1000
+    assert skipgen.lower_spec(data).out_size == (1024 * 1000,)
+
+
+def test_too_long_a_period_is_said_to_be_unchecked() -> None:
+    program = Program()
+    slot = 0
+    for _ in range(MAX_PERIOD.bit_length()):
+        slot = program.op(slot, ("conv", 1, 2, 0, 1), 0)
+    program.check(0, program.op(slot, ("up", 1 << MAX_PERIOD.bit_length()), 0), 0)
+    sizes = working_sizes(program)
+    assert sizes.checked_up_to is not None
+    limit = sizes.checked_up_to
+    assert describe(sizes) == f"no size up to {limit} (sizes above {limit} not checked)"
+
+
+def test_instance_norm_needs_two_positions() -> None:
+    """torch refuses instance norm over one position ('Expected more than 1 spatial element')."""
+    layers = [{"type": "conv", "channels": 4, "stride": 2, "norm": "instance"}] * 2
+    graph = skipgen.lower_spec({"name": "Net", "input": {"channels": 3}, "layers": layers})
+    assert graph.size_rule == "height and width: at least 5"  # 5 -> 3 -> 2
