@@ -17,12 +17,13 @@ from .layers import (
 
 
 class ConvNormAct(nn.Sequential):
-    """Convolution, normalization and activation, like torchvision's ``Conv2dNormActivation``.
+    """Convolution, normalization and activation, like ``Conv2dNormActivation``.
 
-    Children are numbered in order (``0`` conv, ``1`` norm, ``2`` act); layers set to
-    "none" are left out. With ``preact=True`` the order is norm, act, conv and the norm
-    runs over the input channels. ``padding=None`` keeps the size for stride 1;
-    ``bias=None`` gives the convolution a bias only when ``norm="none"``.
+    Children are numbered in order (``0`` conv, ``1`` norm, ``2`` act), as in
+    torchvision; layers set to "none" are left out. With ``preact=True`` the order is
+    norm, act, conv and the norm runs over the input channels. ``padding=None`` keeps
+    the size for stride 1; ``bias=None`` gives the convolution a bias only when
+    ``norm="none"``.
     """
 
     def __init__(
@@ -58,16 +59,21 @@ class ConvNormAct(nn.Sequential):
             groups=groups,
             bias=bias,
         )
+        norm_channels = in_channels if preact else out_channels
+        norm_module = norm_layer(
+            norm,
+            dims,
+            norm_channels,
+            norm_groups,
+            norm_eps,
+            norm_momentum,
+        )
         if preact:
-            norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
             # Without a norm in front, an in-place activation would overwrite the input.
-            act_module = act_layer(act, inplace=norm_module is not None)
-            layers = [norm_module, act_module, conv]
+            layers = [norm_module, act_layer(act, inplace=norm != "none"), conv]
         else:
-            norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
-            act_module = act_layer(act)
-            layers = [conv, norm_module, act_module]
-        super().__init__(*[layer for layer in layers if layer is not None])
+            layers = [conv, norm_module, act_layer(act)]
+        super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 
 class NormAct(nn.Sequential):
@@ -87,9 +93,11 @@ class NormAct(nn.Sequential):
         norm_eps: float = 1e-5,
         norm_momentum: float = 0.1,
     ) -> None:
-        norm_module = norm_layer(norm, dims, channels, norm_groups, norm_eps, norm_momentum)
-        act_module = act_layer(act, inplace=norm_module is not None)
-        super().__init__(*[layer for layer in (norm_module, act_module) if layer is not None])
+        layers = [
+            norm_layer(norm, dims, channels, norm_groups, norm_eps, norm_momentum),
+            act_layer(act, inplace=norm != "none"),
+        ]
+        super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 
 class Shortcut(nn.Module):
@@ -97,7 +105,8 @@ class Shortcut(nn.Module):
 
     The shortcut is the input itself, or a 1x1 projection when ``downsample=True``
     (to ``out_channels`` for ``skip="add"``, to ``in_channels`` for ``skip="concat"``).
-    Output channels are ``out_channels``, or ``in_channels + out_channels`` for "concat".
+    Output channels are ``out_channels``, or ``in_channels + out_channels`` for
+    "concat".
     """
 
     def __init__(
@@ -119,11 +128,11 @@ class Shortcut(nn.Module):
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
         self.body = body
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
-            proj_channels = in_channels if skip == "concat" else out_channels
-            self.downsample = projection(
+            shortcut = projection(
                 in_channels,
-                proj_channels,
+                in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
                 norm=norm,
@@ -131,8 +140,7 @@ class Shortcut(nn.Module):
                 norm_eps=norm_eps,
                 norm_momentum=norm_momentum,
             )
-        else:
-            self.downsample = None
+        self.downsample = shortcut
         self.skip = skip
         self.drop_path_rate = drop_path
 

@@ -8,7 +8,7 @@ from .layers import act_layer, conv_nd, norm_layer, pool_layer
 
 
 class DenseLayer(nn.Module):
-    """Pre-activation 1x1 bottleneck and 3x3 convolution producing ``growth`` new channels.
+    """Pre-activated 1x1 bottleneck and 3x3 convolution giving ``growth`` new channels.
 
     Returns only the new features; :class:`DenseBlock` does the concatenation.
     """
@@ -30,34 +30,33 @@ class DenseLayer(nn.Module):
         super().__init__()
         conv = conv_nd(dims)
         bias = norm == "none"
-        self.norm1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
+        width = bn_size * growth
+        self.norm1 = norm_layer(
+            norm,
+            dims,
+            in_channels,
+            norm_groups,
+            norm_eps,
+            norm_momentum,
+        )
         # Without a norm in front, an in-place activation would overwrite the input.
-        self.relu1 = act_layer(act, inplace=self.norm1 is not None)
-        self.conv1 = conv(in_channels, bn_size * growth, kernel_size=1, bias=bias)
-        self.norm2 = norm_layer(norm, dims, bn_size * growth, norm_groups, norm_eps, norm_momentum)
+        self.relu1 = act_layer(act, inplace=norm != "none")
+        self.conv1 = conv(in_channels, width, kernel_size=1, bias=bias)
+        self.norm2 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
         self.relu2 = act_layer(act)
-        self.conv2 = conv(bn_size * growth, growth, kernel_size=3, padding=1, bias=bias)
+        self.conv2 = conv(width, growth, kernel_size=3, padding=1, bias=bias)
         self.drop_rate = float(drop_rate)
 
     def forward(self, x: Tensor) -> Tensor:
-        out = x
-        if self.norm1 is not None:
-            out = self.norm1(out)
-        if self.relu1 is not None:
-            out = self.relu1(out)
-        out = self.conv1(out)
-        if self.norm2 is not None:
-            out = self.norm2(out)
-        if self.relu2 is not None:
-            out = self.relu2(out)
-        out = self.conv2(out)
+        out: Tensor = self.conv1(self.relu1(self.norm1(x)))
+        out = self.conv2(self.relu2(self.norm2(out)))
         if self.drop_rate > 0.0:
             out = F.dropout(out, p=self.drop_rate, training=self.training)
         return out
 
 
 class DenseBlock(nn.ModuleDict):
-    """``num_layers`` dense layers, each seeing the concatenation of all earlier features.
+    """``num_layers`` dense layers, each seeing the concatenation of earlier features.
 
     Children are ``denselayer1`` ... ``denselayerN``; the output is the input followed
     by every layer's new features, ``in_channels + num_layers * growth`` channels.
@@ -122,12 +121,23 @@ class Transition(nn.Sequential):
         norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
-        norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
-        if norm_module is not None:
+        if norm != "none":
+            norm_module = norm_layer(
+                norm,
+                dims,
+                in_channels,
+                norm_groups,
+                norm_eps,
+                norm_momentum,
+            )
             self.add_module("norm", norm_module)
-        act_module = act_layer(act, inplace=norm_module is not None)
-        if act_module is not None:
-            self.add_module("relu", act_module)
-        conv = conv_nd(dims)(in_channels, out_channels, kernel_size=1, bias=norm == "none")
+        if act != "none":
+            self.add_module("relu", act_layer(act, inplace=norm != "none"))
+        conv = conv_nd(dims)(
+            in_channels,
+            out_channels,
+            kernel_size=1,
+            bias=norm == "none",
+        )
         self.add_module("conv", conv)
         self.add_module("pool", pool_layer(pool, dims, kernel_size=2, stride=2))

@@ -11,8 +11,9 @@ class Classifier(nn.Linear):
     """Global pooling, flatten, dropout and a fully connected layer.
 
     A subclass of ``nn.Linear``, so its only tensors are ``weight`` and ``bias`` (a head
-    named ``fc`` has torchvision ResNet's ``fc.weight`` and ``fc.bias``). ``pool`` is
-    "avg", "max" or "none" (the input is already ``(N, in_features)``).
+    named ``fc`` has torchvision ResNet's ``fc.weight`` and ``fc.bias``), whose
+    ``forward`` takes ``input`` as ``nn.Linear.forward`` does. ``pool`` is "avg", "max"
+    or "none" (the input is already ``(N, in_features)``).
     """
 
     def __init__(
@@ -27,12 +28,11 @@ class Classifier(nn.Linear):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         super().__init__(in_features, classes)
-        self.pool = None if pool == "none" else global_pool(pool, dims)
+        self.pool = nn.Identity() if pool == "none" else global_pool(pool, dims)
         self.dropout = float(dropout)
 
-    def forward(self, x: Tensor) -> Tensor:
-        if self.pool is not None:
-            x = torch.flatten(self.pool(x), 1)
+    def forward(self, input: Tensor) -> Tensor:
+        x = torch.flatten(self.pool(input), 1)
         if self.dropout > 0.0:
             x = F.dropout(x, p=self.dropout, training=self.training)
         return F.linear(x, self.weight, self.bias)

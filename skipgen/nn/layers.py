@@ -1,4 +1,9 @@
-"""Small layer factories and functional helpers shared by the blocks."""
+"""Small layer factories and functional helpers shared by the blocks.
+
+A norm or activation set to "none" is an ``nn.Identity``, as in torchvision, so that
+``forward`` reads as straight lines; the ``nn.Sequential`` blocks leave them out so that
+their children keep torchvision's numbering.
+"""
 
 from typing import Optional
 
@@ -29,8 +34,8 @@ def norm_layer(
     norm_groups: int = 32,
     norm_eps: float = 1e-5,
     norm_momentum: float = 0.1,
-) -> Optional[nn.Module]:  # noqa: UP045
-    """Build a normalization layer over ``channels``, or return None for ``norm="none"``.
+) -> nn.Module:
+    """Build a normalization layer over ``channels``; ``nn.Identity`` for "none".
 
     ``norm`` is one of "batch", "group", "instance" or "none". Group norm uses
     ``norm_groups`` groups; instance norm is affine without running statistics.
@@ -38,32 +43,41 @@ def norm_layer(
     if dims not in (1, 2, 3):
         raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
     if norm == "none":
-        return None
+        return nn.Identity()
     if norm == "batch":
         batch_norms = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
         return batch_norms[dims](channels, eps=norm_eps, momentum=norm_momentum)
     if norm == "instance":
-        instance_norms = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
-        return instance_norms[dims](channels, eps=norm_eps, momentum=norm_momentum, affine=True)
+        instance_norms = {
+            1: nn.InstanceNorm1d,
+            2: nn.InstanceNorm2d,
+            3: nn.InstanceNorm3d,
+        }
+        return instance_norms[dims](
+            channels,
+            eps=norm_eps,
+            momentum=norm_momentum,
+            affine=True,
+        )
     if norm == "group":
         if norm_groups < 1 or channels % norm_groups != 0:
-            raise ValueError(
-                f"group norm needs channels divisible by norm_groups, "
-                f"got channels={channels}, norm_groups={norm_groups}"
-            )
+            got = f"got channels={channels}, norm_groups={norm_groups}"
+            raise ValueError(f"group norm needs norm_groups to divide channels, {got}")
         return nn.GroupNorm(norm_groups, channels, eps=norm_eps)
-    raise ValueError(f"norm must be 'batch', 'group', 'instance' or 'none', got {norm!r}")
+    names = "'batch', 'group', 'instance' or 'none'"
+    raise ValueError(f"norm must be {names}, got {norm!r}")
 
 
-def act_layer(act: str, inplace: bool = True) -> Optional[nn.Module]:  # noqa: UP045
-    """Build an activation module, or return None for ``act="none"``.
+def act_layer(act: str, inplace: bool = True) -> nn.Module:
+    """Build an activation module; ``nn.Identity`` for "none".
 
     ``inplace`` applies to the activations that support it (ReLU, ReLU6, SiLU,
-    Hardswish, LeakyReLU); pass False when the input may be a tensor the caller still uses.
+    Hardswish, LeakyReLU); pass False when the input may be a tensor the caller still
+    uses.
     """
     if act == "none":
-        return None
-    inplace_acts = {
+        return nn.Identity()
+    inplace_acts: dict[str, type[nn.Module]] = {
         "relu": nn.ReLU,
         "relu6": nn.ReLU6,
         "silu": nn.SiLU,
@@ -76,10 +90,8 @@ def act_layer(act: str, inplace: bool = True) -> Optional[nn.Module]:  # noqa: U
         return nn.GELU()
     if act == "sigmoid":
         return nn.Sigmoid()
-    raise ValueError(
-        "act must be 'relu', 'relu6', 'silu', 'gelu', 'hardswish', 'leaky_relu', "
-        f"'sigmoid' or 'none', got {act!r}"
-    )
+    names = "'relu', 'relu6', 'silu', 'gelu', 'hardswish', 'leaky_relu', 'sigmoid'"
+    raise ValueError(f"act must be {names} or 'none', got {act!r}")
 
 
 def pool_layer(
@@ -93,10 +105,18 @@ def pool_layer(
     if dims not in (1, 2, 3):
         raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
     if kind == "max":
-        max_pools = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
+        max_pools: dict[int, type[nn.Module]] = {
+            1: nn.MaxPool1d,
+            2: nn.MaxPool2d,
+            3: nn.MaxPool3d,
+        }
         return max_pools[dims](kernel_size, stride=stride, padding=padding)
     if kind == "avg":
-        avg_pools = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
+        avg_pools: dict[int, type[nn.Module]] = {
+            1: nn.AvgPool1d,
+            2: nn.AvgPool2d,
+            3: nn.AvgPool3d,
+        }
         return avg_pools[dims](kernel_size, stride=stride, padding=padding)
     raise ValueError(f"pool kind must be 'max' or 'avg', got {kind!r}")
 
@@ -106,10 +126,18 @@ def global_pool(kind: str, dims: int) -> nn.Module:
     if dims not in (1, 2, 3):
         raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
     if kind == "max":
-        max_pools = {1: nn.AdaptiveMaxPool1d, 2: nn.AdaptiveMaxPool2d, 3: nn.AdaptiveMaxPool3d}
+        max_pools = {
+            1: nn.AdaptiveMaxPool1d,
+            2: nn.AdaptiveMaxPool2d,
+            3: nn.AdaptiveMaxPool3d,
+        }
         return max_pools[dims](1)
     if kind == "avg":
-        avg_pools = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d}
+        avg_pools = {
+            1: nn.AdaptiveAvgPool1d,
+            2: nn.AdaptiveAvgPool2d,
+            3: nn.AdaptiveAvgPool3d,
+        }
         return avg_pools[dims](1)
     raise ValueError(f"pool kind must be 'max' or 'avg', got {kind!r}")
 
@@ -137,13 +165,19 @@ def projection(
     """
     if bias is None:
         bias = norm == "none"
-    layers: list[nn.Module] = [
-        conv_nd(dims)(in_channels, out_channels, kernel_size=1, stride=stride, bias=bias)
-    ]
-    norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
-    if norm_module is not None:
-        layers.append(norm_module)
-    return nn.Sequential(*layers)
+    conv = conv_nd(dims)(
+        in_channels,
+        out_channels,
+        kernel_size=1,
+        stride=stride,
+        bias=bias,
+    )
+    if norm == "none":
+        return nn.Sequential(conv)
+    return nn.Sequential(
+        conv,
+        norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum),
+    )
 
 
 def check_skip(
@@ -165,13 +199,15 @@ def check_skip(
     if stride != 1:
         raise ValueError(f"skip={skip!r} with stride={stride} needs downsample=True")
     if skip == "add" and in_channels != out_channels:
-        raise ValueError(
-            f"skip='add' from {in_channels} to {out_channels} channels needs downsample=True"
-        )
+        channels = f"from {in_channels} to {out_channels} channels"
+        raise ValueError(f"skip='add' {channels} needs downsample=True")
 
 
 def combine(out: Tensor, identity: Tensor, skip: str) -> Tensor:
-    """Merge a block's output with its shortcut: "add", "concat" (shortcut first) or "none"."""
+    """Merge a block's output with its shortcut.
+
+    ``skip`` is "add", "concat" (the shortcut channels first) or "none".
+    """
     if skip == "add":
         return out + identity
     if skip == "concat":

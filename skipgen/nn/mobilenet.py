@@ -1,4 +1,7 @@
-"""Squeeze-and-excitation and inverted residual (MobileNetV2 / EfficientNet MBConv) blocks."""
+"""Squeeze-and-excitation and inverted residual blocks (MobileNetV2, EfficientNet)."""
+
+from functools import partial
+from typing import Optional
 
 from torch import Tensor, nn
 
@@ -16,7 +19,7 @@ from .layers import (
 
 
 class SqueezeExcitation(nn.Module):
-    """Channel attention from Hu et al. 2018, laid out like ``torchvision.ops.SqueezeExcitation``.
+    """Channel attention (Hu et al. 2018) laid out like torchvision's SqueezeExcitation.
 
     Global average pool, 1x1 conv down to ``squeeze_channels``, activation, 1x1 conv
     back to ``channels`` and a sigmoid gate that scales the input.
@@ -39,9 +42,7 @@ class SqueezeExcitation(nn.Module):
         self.scale_activation = nn.Sigmoid()
 
     def forward(self, x: Tensor) -> Tensor:
-        scale = self.fc1(self.avgpool(x))
-        if self.activation is not None:
-            scale = self.activation(scale)
+        scale: Tensor = self.activation(self.fc1(self.avgpool(x)))
         scale = self.scale_activation(self.fc2(scale))
         return x * scale
 
@@ -77,41 +78,63 @@ class InvertedResidual(nn.Module):
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
-        norm_args = {
-            "dims": dims,
-            "norm": norm,
-            "norm_groups": norm_groups,
-            "norm_eps": norm_eps,
-            "norm_momentum": norm_momentum,
-        }
+        conv_norm_act = partial(
+            ConvNormAct,
+            dims=dims,
+            norm=norm,
+            act=act,
+            norm_groups=norm_groups,
+            norm_eps=norm_eps,
+            norm_momentum=norm_momentum,
+        )
         layers: list[nn.Module] = []
         if hidden_channels != in_channels:
-            layers.append(ConvNormAct(in_channels, hidden_channels, 1, act=act, **norm_args))
+            layers.append(conv_norm_act(in_channels, hidden_channels, 1))
         layers.append(
-            ConvNormAct(
+            conv_norm_act(
                 hidden_channels,
                 hidden_channels,
                 kernel_size,
                 stride,
                 groups=hidden_channels,
-                act=act,
-                **norm_args,
-            )
+            ),
         )
         if se_channels > 0:
-            layers.append(SqueezeExcitation(hidden_channels, se_channels, act=act, dims=dims))
+            layers.append(
+                SqueezeExcitation(hidden_channels, se_channels, act=act, dims=dims),
+            )
         layers.append(
-            conv_nd(dims)(hidden_channels, out_channels, kernel_size=1, bias=norm == "none")
+            conv_nd(dims)(
+                hidden_channels,
+                out_channels,
+                kernel_size=1,
+                bias=norm == "none",
+            ),
         )
-        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
-        if norm_module is not None:
-            layers.append(norm_module)
+        if norm != "none":
+            out_norm = norm_layer(
+                norm,
+                dims,
+                out_channels,
+                norm_groups,
+                norm_eps,
+                norm_momentum,
+            )
+            layers.append(out_norm)
         self.conv = nn.Sequential(*layers)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
-            proj_channels = in_channels if skip == "concat" else out_channels
-            self.downsample = projection(in_channels, proj_channels, stride, **norm_args)
-        else:
-            self.downsample = None
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                dims=dims,
+                norm=norm,
+                norm_groups=norm_groups,
+                norm_eps=norm_eps,
+                norm_momentum=norm_momentum,
+            )
+        self.downsample = shortcut
         self.skip = skip
         self.drop_path_rate = drop_path
 

@@ -1,8 +1,19 @@
 """ResNet basic and bottleneck blocks with torchvision's parameter layout."""
 
+from functools import partial
+from typing import Optional
+
 from torch import Tensor, nn
 
-from .layers import act_layer, check_skip, combine, conv_nd, drop_path, norm_layer, projection
+from .layers import (
+    act_layer,
+    check_skip,
+    combine,
+    conv_nd,
+    drop_path,
+    norm_layer,
+    projection,
+)
 
 
 class BasicBlock(nn.Module):
@@ -12,8 +23,8 @@ class BasicBlock(nn.Module):
     ``preact=True`` the block follows He et al. 2016 ("Identity Mappings in Deep
     Residual Networks"): norm and activation come before each convolution, the
     projection shortcut is a bias-free 1x1 convolution without norm applied to the
-    pre-activated input, and there is no activation after the merge.
-    Output channels are ``out_channels``, or ``in_channels + out_channels`` for "concat".
+    pre-activated input, and there is no activation after the merge. Output channels
+    are ``out_channels``, or ``in_channels + out_channels`` for "concat".
     """
 
     def __init__(
@@ -39,6 +50,14 @@ class BasicBlock(nn.Module):
         check_skip(in_channels, out_channels, stride, skip, downsample)
         conv = conv_nd(dims)
         bias = norm == "none"
+        make_norm = partial(
+            norm_layer,
+            norm,
+            dims,
+            norm_groups=norm_groups,
+            norm_eps=norm_eps,
+            norm_momentum=norm_momentum,
+        )
         conv1 = conv(
             in_channels,
             out_channels,
@@ -51,22 +70,22 @@ class BasicBlock(nn.Module):
         )
         conv2 = conv(out_channels, out_channels, kernel_size=3, padding=1, bias=bias)
         if preact:
-            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
+            self.bn1 = make_norm(in_channels)
             self.conv1 = conv1
-            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
+            self.bn2 = make_norm(out_channels)
             self.conv2 = conv2
         else:
             self.conv1 = conv1
-            self.bn1 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
+            self.bn1 = make_norm(out_channels)
             self.conv2 = conv2
-            self.bn2 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
+            self.bn2 = make_norm(out_channels)
         # Pre-activation without a norm would apply the activation to the block input.
         self.relu = act_layer(act, inplace=not (preact and norm == "none"))
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
-            proj_channels = in_channels if skip == "concat" else out_channels
-            self.downsample = projection(
+            shortcut = projection(
                 in_channels,
-                proj_channels,
+                in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
                 norm="none" if preact else norm,
@@ -75,8 +94,7 @@ class BasicBlock(nn.Module):
                 norm_momentum=norm_momentum,
                 bias=False if preact else None,
             )
-        else:
-            self.downsample = None
+        self.downsample = shortcut
         self.preact = preact
         self.skip = skip
         self.drop_path_rate = drop_path
@@ -86,40 +104,31 @@ class BasicBlock(nn.Module):
             return self._forward_preact(x)
 
         identity = x
-        out = self.conv1(x)
-        if self.bn1 is not None:
-            out = self.bn1(out)
-        if self.relu is not None:
-            out = self.relu(out)
+        out: Tensor = self.conv1(x)
+        out = self.bn1(out)
+        out = self.relu(out)
 
         out = self.conv2(out)
-        if self.bn2 is not None:
-            out = self.bn2(out)
+        out = self.bn2(out)
 
         if self.downsample is not None:
             identity = self.downsample(x)
         if self.skip != "none":
             out = drop_path(out, self.drop_path_rate, self.training)
         out = combine(out, identity, self.skip)
-        if self.relu is not None:
-            out = self.relu(out)
+        out = self.relu(out)
         return out
 
     def _forward_preact(self, x: Tensor) -> Tensor:
-        out = x
-        if self.bn1 is not None:
-            out = self.bn1(out)
-        if self.relu is not None:
-            out = self.relu(out)
+        out = self.bn1(x)
+        out = self.relu(out)
         identity = x
         if self.downsample is not None:
             identity = self.downsample(out)
         out = self.conv1(out)
 
-        if self.bn2 is not None:
-            out = self.bn2(out)
-        if self.relu is not None:
-            out = self.relu(out)
+        out = self.bn2(out)
+        out = self.relu(out)
         out = self.conv2(out)
 
         if self.skip != "none":
@@ -128,7 +137,7 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1 reduce, 3x3 and 1x1 expand convolutions with a skip connection (ResNet-50 block).
+    """1x1 reduce, 3x3 and 1x1 expand convolutions and a skip (ResNet-50 block).
 
     ``width`` is the number of middle channels; ``conv2`` carries the stride, groups
     and dilation (ResNet V1.5, as in torchvision). ``preact``, ``skip`` and
@@ -159,6 +168,14 @@ class Bottleneck(nn.Module):
         check_skip(in_channels, out_channels, stride, skip, downsample)
         conv = conv_nd(dims)
         bias = norm == "none"
+        make_norm = partial(
+            norm_layer,
+            norm,
+            dims,
+            norm_groups=norm_groups,
+            norm_eps=norm_eps,
+            norm_momentum=norm_momentum,
+        )
         conv1 = conv(in_channels, width, kernel_size=1, bias=bias)
         conv2 = conv(
             width,
@@ -172,26 +189,26 @@ class Bottleneck(nn.Module):
         )
         conv3 = conv(width, out_channels, kernel_size=1, bias=bias)
         if preact:
-            self.bn1 = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
+            self.bn1 = make_norm(in_channels)
             self.conv1 = conv1
-            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
+            self.bn2 = make_norm(width)
             self.conv2 = conv2
-            self.bn3 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
+            self.bn3 = make_norm(width)
             self.conv3 = conv3
         else:
             self.conv1 = conv1
-            self.bn1 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
+            self.bn1 = make_norm(width)
             self.conv2 = conv2
-            self.bn2 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
+            self.bn2 = make_norm(width)
             self.conv3 = conv3
-            self.bn3 = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
+            self.bn3 = make_norm(out_channels)
         # Pre-activation without a norm would apply the activation to the block input.
         self.relu = act_layer(act, inplace=not (preact and norm == "none"))
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
-            proj_channels = in_channels if skip == "concat" else out_channels
-            self.downsample = projection(
+            shortcut = projection(
                 in_channels,
-                proj_channels,
+                in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
                 norm="none" if preact else norm,
@@ -200,8 +217,7 @@ class Bottleneck(nn.Module):
                 norm_momentum=norm_momentum,
                 bias=False if preact else None,
             )
-        else:
-            self.downsample = None
+        self.downsample = shortcut
         self.preact = preact
         self.skip = skip
         self.drop_path_rate = drop_path
@@ -211,52 +227,39 @@ class Bottleneck(nn.Module):
             return self._forward_preact(x)
 
         identity = x
-        out = self.conv1(x)
-        if self.bn1 is not None:
-            out = self.bn1(out)
-        if self.relu is not None:
-            out = self.relu(out)
+        out: Tensor = self.conv1(x)
+        out = self.bn1(out)
+        out = self.relu(out)
 
         out = self.conv2(out)
-        if self.bn2 is not None:
-            out = self.bn2(out)
-        if self.relu is not None:
-            out = self.relu(out)
+        out = self.bn2(out)
+        out = self.relu(out)
 
         out = self.conv3(out)
-        if self.bn3 is not None:
-            out = self.bn3(out)
+        out = self.bn3(out)
 
         if self.downsample is not None:
             identity = self.downsample(x)
         if self.skip != "none":
             out = drop_path(out, self.drop_path_rate, self.training)
         out = combine(out, identity, self.skip)
-        if self.relu is not None:
-            out = self.relu(out)
+        out = self.relu(out)
         return out
 
     def _forward_preact(self, x: Tensor) -> Tensor:
-        out = x
-        if self.bn1 is not None:
-            out = self.bn1(out)
-        if self.relu is not None:
-            out = self.relu(out)
+        out = self.bn1(x)
+        out = self.relu(out)
         identity = x
         if self.downsample is not None:
             identity = self.downsample(out)
         out = self.conv1(out)
 
-        if self.bn2 is not None:
-            out = self.bn2(out)
-        if self.relu is not None:
-            out = self.relu(out)
+        out = self.bn2(out)
+        out = self.relu(out)
         out = self.conv2(out)
 
-        if self.bn3 is not None:
-            out = self.bn3(out)
-        if self.relu is not None:
-            out = self.relu(out)
+        out = self.bn3(out)
+        out = self.relu(out)
         out = self.conv3(out)
 
         if self.skip != "none":

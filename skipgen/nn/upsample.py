@@ -46,11 +46,9 @@ class UpConv(nn.Sequential):
                 kernel_size = scale
             extra = kernel_size - scale
             if extra < 0 or extra % 2 >= scale:
-                raise ValueError(
-                    f"transposed kernel_size={kernel_size} cannot upsample exactly by "
-                    f"scale={scale}; use kernel_size >= scale (and even kernel_size - scale "
-                    f"when scale is 1)"
-                )
+                bad = f"transposed kernel_size={kernel_size} cannot upsample by {scale}"
+                need = "kernel_size >= scale, and kernel_size - scale even for scale 1"
+                raise ValueError(f"{bad}: use {need}")
             conv = conv_transpose_nd(dims)(
                 in_channels,
                 out_channels,
@@ -65,7 +63,8 @@ class UpConv(nn.Sequential):
             if kernel_size is None:
                 kernel_size = 3
             if kernel_size % 2 == 0:
-                raise ValueError(f"kernel_size must be odd after interpolation, got {kernel_size}")
+                got = f"got {kernel_size}"
+                raise ValueError(f"kernel_size must be odd after interpolation, {got}")
             conv = conv_nd(dims)(
                 in_channels,
                 out_channels,
@@ -78,15 +77,16 @@ class UpConv(nn.Sequential):
             else:
                 linear_modes = {1: "linear", 2: "bilinear", 3: "trilinear"}
                 upsample = nn.Upsample(
-                    scale_factor=scale, mode=linear_modes[dims], align_corners=False
+                    scale_factor=scale,
+                    mode=linear_modes[dims],
+                    align_corners=False,
                 )
             layers = [upsample, conv]
         else:
-            raise ValueError(f"mode must be 'transposed', 'nearest' or 'bilinear', got {mode!r}")
-        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
-        if norm_module is not None:
-            layers.append(norm_module)
-        act_module = act_layer(act)
-        if act_module is not None:
-            layers.append(act_module)
-        super().__init__(*layers)
+            modes = "'transposed', 'nearest' or 'bilinear'"
+            raise ValueError(f"mode must be {modes}, got {mode!r}")
+        layers.append(
+            norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum),
+        )
+        layers.append(act_layer(act))
+        super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
