@@ -91,9 +91,13 @@ def build_model(source: SpecLike | Graph) -> nn.Module:
     return build(graph)
 
 
-def generate_source(source: SpecLike) -> str:
-    """Standalone PyTorch source for a spec: a module that needs only torch."""
+def generate_source(source: SpecLike, *, line_length: int = 88) -> str:
+    """Standalone PyTorch source for a spec: a module that needs only torch.
+
+    The text is formatted as ``ruff format`` (or black) formats it at ``line_length``
+    columns (88, their default, or more), so it can be committed as it is.
+    """
     from skipgen.backends.source import render
 
     spec = load_spec(source)
-    return render(lower_spec(spec), spec_text=spec._text or "")
+    return render(lower_spec(spec), spec_text=spec._text or "", line_length=line_length)

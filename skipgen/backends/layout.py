@@ -1,8 +1,10 @@
 """Python expressions for constructor calls, laid out the way ruff-format lays them out.
 
 Every value from a spec reaches generated source through :func:`literal`, so it is always a
-Python literal; a statement too long for one line is split as ruff-format splits it, so the
-output is formatted as it is written and no formatter runs at build time.
+Python literal; a statement too long for one line is split as ruff-format splits it at the
+line length asked for, so the output is formatted as it is written and no formatter runs at
+build time. (The copied blocks need no layout: ``skipgen/nn`` is written so that ruff-format
+leaves it unchanged at any line length from :data:`MIN_LINE_LENGTH` up.)
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 from skipgen.backends.library import SourceError, library
 from skipgen.ir.graph import Call
 
-LINE_LENGTH = 100
+DEFAULT_LINE_LENGTH = 88  # ruff's and black's default
+MIN_LINE_LENGTH = 88  # the copied blocks fit in 88 columns and keep their magic commas
 BODY_INDENT = 8  # the columns of a statement inside a method of the network class
 INDENT = "    "
 
@@ -30,6 +33,14 @@ class Group:
 
 
 Expr = str | Group
+
+
+@dataclass(frozen=True)
+class Sum:
+    """``left + right``: the right-hand side of ``x = x + self.up1_skip(enc1)``."""
+
+    left: str
+    right: Expr
 
 
 def string_literal(value: str) -> str:
@@ -93,7 +104,7 @@ def flat(e: Expr) -> str:
     return e if isinstance(e, str) else f"{e.head}{e.open}{_inner(e)}{e.close}"
 
 
-def layout(e: Expr, column: int, lead: str = "", trail: str = "") -> list[str]:
+def layout(e: Expr, column: int, width: int, lead: str = "", trail: str = "") -> list[str]:
     """``lead + e + trail`` starting at ``column``, split the way ruff-format splits it.
 
     One line when it fits; else the items on one line of their own between the brackets;
@@ -101,23 +112,91 @@ def layout(e: Expr, column: int, lead: str = "", trail: str = "") -> list[str]:
     each of two or more items.
     """
     one = lead + flat(e) + trail
-    if isinstance(e, str) or column + len(one) <= LINE_LENGTH or not e.items:
+    if isinstance(e, str) or column + len(one) <= width or not e.items:
         return [one]
     lines = [f"{lead}{e.head}{e.open}"]
     inner = _inner(e)
-    if column + len(INDENT) + len(inner) <= LINE_LENGTH:
+    indented = column + len(INDENT)
+    if indented + len(inner) <= width:
         lines.append(INDENT + inner)
     else:
         comma = "," if len(e.items) > 1 else ""  # a lone item gets no trailing comma
         for prefix, item in e.items:
-            lines += [INDENT + line for line in layout(item, column + len(INDENT), prefix, comma)]
+            lines += [INDENT + line for line in layout(item, indented, width, prefix, comma)]
     lines.append(e.close + trail)
     return lines
 
 
-def statement(e: Expr, lead: str = "", comment: str = "") -> str:
-    """A statement inside a method body (continuation lines indented relative to it)."""
-    lines = layout(e, BODY_INDENT, lead)
-    if comment and len(lines) == 1 and BODY_INDENT + len(lines[0]) + len(comment) <= LINE_LENGTH:
+def _fits_expanded(e: Expr, column: int, width: int, prefix: str = "", trail: str = "") -> bool:
+    """Whether every line of ``prefix + e + trail`` fits with each bracket split."""
+    if isinstance(e, str) or not e.items:
+        return column + len(prefix + flat(e) + trail) <= width
+    if column + len(prefix + e.head + e.open) > width:
+        return False
+    comma = "," if len(e.items) > 1 else ""
+    indented = column + len(INDENT)
+    items_fit = all(_fits_expanded(item, indented, width, p, comma) for p, item in e.items)
+    return items_fit and column + len(e.close + trail) <= width
+
+
+def _opening_fits(e: Expr, column: int, width: int, lead: str) -> bool:
+    """Whether ``e`` has brackets to split and ``lead`` plus its opening bracket fit."""
+    if isinstance(e, str) or not e.items:
+        return False
+    return column + len(lead + e.head + e.open) <= width
+
+
+def assignment_layout(e: Expr, column: int, width: int, lead: str) -> list[str]:
+    """``lead + e`` where ``lead`` is ``"target = "``, split the way ruff-format splits it.
+
+    One line when it fits; else the value's own brackets split, when the line that opens
+    them fits; else the value in parentheses of its own (``target = (``), when that line
+    fits and the value fits below it; else the value's own brackets split all the same.
+    """
+    one = lead + flat(e)
+    if column + len(one) <= width:
+        return [one]
+    if _opening_fits(e, column, width, lead):
+        return layout(e, column, width, lead)
+    indented = column + len(INDENT)
+    if column + len(lead) + 1 <= width and _fits_expanded(e, indented, width):
+        return [f"{lead}(", *(INDENT + line for line in layout(e, indented, width)), ")"]
+    return layout(e, column, width, lead)
+
+
+def sum_layout(e: Sum, column: int, width: int, lead: str = "") -> list[str]:
+    """``lead + e`` (an assignment) split the way ruff-format splits a sum.
+
+    One line when it fits; else the right operand's brackets split, when the line that
+    opens them fits; else the sum in parentheses, on one line if it fits there, else one
+    operand per line (``+`` first), each laid out as :func:`layout` does.
+    """
+    one = f"{lead}{e.left} + {flat(e.right)}"
+    if column + len(one) <= width:
+        return [one]
+    right = e.right
+    opening = f"{lead}{e.left} + "
+    if _opening_fits(right, column, width, opening):
+        return layout(right, column, width, opening)
+    indented = column + len(INDENT)
+    inner = f"{e.left} + {flat(right)}"
+    if indented + len(inner) <= width:
+        return [f"{lead}(", INDENT + inner, ")"]
+    operands = [e.left, *layout(right, indented, width, "+ ")]
+    return [f"{lead}(", *(INDENT + line for line in operands), ")"]
+
+
+def statement(e: Expr | Sum, width: int, lead: str = "", comment: str = "") -> str:
+    """A statement inside a method body (continuation lines indented relative to it).
+
+    ``comment`` (``"  # ..."``) ends the statement only when it is one line that still
+    fits with it: ruff-format counts a trailing comment in the width and would split the
+    statement to make room for it.
+    """
+    if isinstance(e, Sum):
+        lines = sum_layout(e, BODY_INDENT, width, lead)
+    else:
+        lines = assignment_layout(e, BODY_INDENT, width, lead)
+    if comment and len(lines) == 1 and BODY_INDENT + len(lines[0]) + len(comment) <= width:
         lines[0] += comment
     return "\n".join(lines)

@@ -15,7 +15,16 @@ from functools import lru_cache
 import jinja2
 
 import skipgen
-from skipgen.backends.layout import Expr, Group, call_expr, statement
+from skipgen.backends.layout import (
+    DEFAULT_LINE_LENGTH,
+    MIN_LINE_LENGTH,
+    Expr,
+    Group,
+    Sum,
+    call_expr,
+    layout,
+    statement,
+)
 from skipgen.backends.library import SourceError, closure, import_sections, library_names
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir.graph import Graph, Stage
@@ -40,18 +49,18 @@ def _stage_module(stage: Stage) -> Group:
     return calls[0]
 
 
-def init_statements(graph: Graph) -> list[str]:
+def init_statements(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> list[str]:
     """``self.<attr> = ...`` in the order the runtime backend registers its modules."""
     out = []
     for stage in graph.stages:
-        out.append(statement(_stage_module(stage), f"self.{stage.attr} = "))
+        out.append(statement(_stage_module(stage), width, f"self.{stage.attr} = "))
         skip = stage.long_skip
         if skip is not None and skip.projection is not None and skip.attr is not None:
-            out.append(statement(call_expr(skip.projection), f"self.{skip.attr} = "))
+            out.append(statement(call_expr(skip.projection), width, f"self.{skip.attr} = "))
     return out
 
 
-def forward_statements(graph: Graph) -> list[str]:
+def forward_statements(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> list[str]:
     """The body of ``forward``: stages in order, long skips as named locals."""
     out: list[str] = []
     saved: dict[str, int] = {}  # local name -> channels
@@ -65,7 +74,7 @@ def forward_statements(graph: Graph) -> list[str]:
         last = stage.nodes[-1]
         channels = last.out_channels
         skip = stage.long_skip
-        combine: Expr | None = None
+        combine: Expr | Sum | None = None
         if skip is not None and skip.note != "dropped":
             if skip.source not in saved:
                 raise SourceError(
@@ -77,25 +86,31 @@ def forward_statements(graph: Graph) -> list[str]:
                 combine = Group("torch.cat", "(", ")", (("", pair), ("dim=", "1")))
                 channels += saved[skip.source]
             elif skip.attr is not None:
-                combine = Group(f"self.{skip.attr}", "(", ")", (("", skip.source),))
+                projected = Group(f"self.{skip.attr}", "(", ")", (("", skip.source),))
+                combine = Sum("x", projected)
             else:
-                combine = skip.source
+                combine = Sum("x", skip.source)
         comment = ""
         if last.kind == "classifier":
             comment = f"  # {_shape(('N', channels))}"
         elif sizes_known and last.out_size is not None:
             comment = f"  # {_shape(('N', channels, *last.out_size))}"
         call = Group(f"self.{stage.attr}", "(", ")", (("", "x"),))
-        out.append(statement(call, "x = ", "" if combine is not None else comment))
+        out.append(statement(call, width, "x = ", "" if combine is not None else comment))
         if combine is not None:
-            lead = "x = " if skip is not None and skip.mode == "concat" else "x = x + "
-            out.append(statement(combine, lead, comment))
+            out.append(statement(combine, width, "x = ", comment))
         elif skip is not None and skip.note == "dropped":
             out.append(f"# the {skip.mode} from {skip.source} is dropped: channels differ")
         if stage.save_as is not None and stage.save_as in read:
             out.append(f"{stage.save_as} = x")
             saved[stage.save_as] = channels
     return out
+
+
+def class_line(name: str, width: int = DEFAULT_LINE_LENGTH) -> str:
+    """``class <name>(nn.Module):``, its base on a line of its own if the name is long."""
+    base = Group(f"class {name}", "(", ")", (("", "nn.Module"),))
+    return "\n".join(layout(base, 0, width, trail=":"))
 
 
 def docstring(graph: Graph) -> str:
@@ -183,15 +198,21 @@ def _network_globals(graph: Graph) -> set[str]:
     return names
 
 
-def render(graph: Graph, spec_text: str) -> str:
-    """The standalone module for ``graph``: header, imports, blocks, network class."""
+def render(graph: Graph, spec_text: str, line_length: int = DEFAULT_LINE_LENGTH) -> str:
+    """The standalone module for ``graph``: header, imports, blocks, network class.
+
+    The module is ruff-format clean at ``line_length`` (at least 88: the copied blocks
+    are written to fit 88 columns and stay unchanged at any greater width).
+    """
+    if line_length < MIN_LINE_LENGTH:
+        raise ValueError(f"line_length must be at least {MIN_LINE_LENGTH}, got {line_length}")
     _check_name(graph, spec_text)
     env = environment()
     network = {
-        "name": graph.name,
+        "class_line": class_line(graph.name, line_length),
         "docstring": docstring(graph),
-        "init": init_statements(graph),
-        "forward": forward_statements(graph),
+        "init": init_statements(graph, line_length),
+        "forward": forward_statements(graph, line_length),
     }
     definitions = closure({t for t in graph.targets() if not t.startswith("nn.")})
     used = _network_globals(graph).union(*(d.refs for d in definitions))

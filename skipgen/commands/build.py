@@ -141,6 +141,16 @@ def build(
             "a folder, a FIFO or a device).",
         ),
     ] = False,
+    line_length: Annotated[
+        int,
+        typer.Option(
+            "--line-length",
+            min=88,
+            help="Lay the source out for this many columns, as ruff format or black "
+            "would at that line length (88 is their default; less is refused, since the "
+            "copied blocks are written for 88).",
+        ),
+    ] = 88,
 ) -> None:
     """Write standalone PyTorch source for specs: modules that need only torch.
 
@@ -168,7 +178,7 @@ def build(
     failed = False
     for spec in specs:
         try:
-            sources.append(generate_source(spec))
+            sources.append(generate_source(spec, line_length=line_length))
         except SpecError as error:
             report(error)
             failed = True
