@@ -1,5 +1,5 @@
 """Shared by the source backend tests: load generated modules, compare them with the runtime
-backend, run ruff."""
+backend, run ruff as a project with no configuration of its own runs it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import importlib.util
 import itertools
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,8 +20,9 @@ from skipgen.errors import SpecError
 from skipgen.ir.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[2]
-PYPROJECT = ROOT / "pyproject.toml"
 _counter = itertools.count()
+# The rules this project holds its own code to; ruff's defaults (E4, E7, E9, F) are a subset.
+PROJECT_RULES = "E,F,W,I,B,UP,SIM,RUF"
 
 
 def load_module(text: str, folder: Path, stem: str = "generated") -> ModuleType:
@@ -35,14 +37,20 @@ def load_module(text: str, folder: Path, stem: str = "generated") -> ModuleType:
     return module
 
 
-def ruff(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ruff", *map(str, args), "--config", str(PYPROJECT)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def ruff(
+    *args: str | Path, stdin: str | None = None, line_length: int = 88
+) -> subprocess.CompletedProcess[str]:
+    """Run ruff with its defaults at ``line_length``, as in a project without a ruff config.
+
+    ``--isolated`` ignores every configuration file, and ruff runs in an empty folder, so
+    neither this project's settings nor a user's reach it.
+    """
+    command = [sys.executable, "-m", "ruff", *map(str, args)]
+    command += ["--isolated", "--no-cache", "--line-length", str(line_length)]
+    with tempfile.TemporaryDirectory() as empty:
+        return subprocess.run(
+            command, input=stdin, capture_output=True, text=True, check=False, cwd=empty
+        )
 
 
 def _smallest_map(graph: Graph) -> int:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import skipgen
-from skipgen.backends import layout
 from tests.backends.helpers import assert_equivalent, input_shape, load_module, ruff
 from tests.strategies import specs
 
@@ -36,17 +36,17 @@ def test_random_specs_match_build_model(spec: dict[str, Any], folder: Path) -> N
 
 
 @SETTINGS
-@given(spec=specs())
-def test_random_specs_are_ruff_clean_and_formatted(spec: dict[str, Any]) -> None:
-    text = skipgen.generate_source(spec)
-    check = ruff("check", "--no-cache", "--stdin-filename", "net.py", "-", stdin=text)
+@given(spec=specs(), width=st.sampled_from([88, 100, 120]))
+def test_random_specs_are_ruff_clean_and_formatted(spec: dict[str, Any], width: int) -> None:
+    """Clean under ruff's defaults at ``width``, and laid out exactly as ruff-format lays
+    out the same statements written on one line."""
+    text = skipgen.generate_source(spec, line_length=width)
+    stdin = ("--stdin-filename", "net.py", "-")
+    check = ruff("check", *stdin, stdin=text, line_length=width)
     assert check.returncode == 0, check.stdout
-    original = layout.LINE_LENGTH
-    layout.LINE_LENGTH = 10**6  # every statement on one line, then let ruff split them
-    try:
-        flat = skipgen.generate_source(spec)
-    finally:
-        layout.LINE_LENGTH = original
-    formatted = ruff("format", "--stdin-filename", "net.py", "-", stdin=flat)
+    fmt = ruff("format", "--check", *stdin, stdin=text, line_length=width)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+    flat = SHAPE_COMMENT.sub("", skipgen.generate_source(spec, line_length=10**6))
+    formatted = ruff("format", *stdin, stdin=flat, line_length=width)
     assert formatted.returncode == 0, formatted.stderr
-    assert SHAPE_COMMENT.sub("", formatted.stdout) == SHAPE_COMMENT.sub("", text)
+    assert formatted.stdout == SHAPE_COMMENT.sub("", text)

@@ -32,8 +32,8 @@ def norm_layer(
     norm_groups: int = 32,
     norm_eps: float = 1e-5,
     norm_momentum: float = 0.1,
-) -> Optional[nn.Module]:  # noqa: UP045
-    """Build a normalization layer over ``channels``, or return None for ``norm="none"``.
+) -> nn.Module:
+    """Build a normalization layer over ``channels``; ``nn.Identity`` for "none".
 
     ``norm`` is one of "batch", "group", "instance" or "none". Group norm uses
     ``norm_groups`` groups; instance norm is affine without running statistics.
@@ -41,32 +41,41 @@ def norm_layer(
     if dims not in (1, 2, 3):
         raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
     if norm == "none":
-        return None
+        return nn.Identity()
     if norm == "batch":
         batch_norms = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
         return batch_norms[dims](channels, eps=norm_eps, momentum=norm_momentum)
     if norm == "instance":
-        instance_norms = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
-        return instance_norms[dims](channels, eps=norm_eps, momentum=norm_momentum, affine=True)
+        instance_norms = {
+            1: nn.InstanceNorm1d,
+            2: nn.InstanceNorm2d,
+            3: nn.InstanceNorm3d,
+        }
+        return instance_norms[dims](
+            channels,
+            eps=norm_eps,
+            momentum=norm_momentum,
+            affine=True,
+        )
     if norm == "group":
         if norm_groups < 1 or channels % norm_groups != 0:
-            raise ValueError(
-                f"group norm needs channels divisible by norm_groups, "
-                f"got channels={channels}, norm_groups={norm_groups}"
-            )
+            got = f"got channels={channels}, norm_groups={norm_groups}"
+            raise ValueError(f"group norm needs norm_groups to divide channels, {got}")
         return nn.GroupNorm(norm_groups, channels, eps=norm_eps)
-    raise ValueError(f"norm must be 'batch', 'group', 'instance' or 'none', got {norm!r}")
+    names = "'batch', 'group', 'instance' or 'none'"
+    raise ValueError(f"norm must be {names}, got {norm!r}")
 
 
-def act_layer(act: str, inplace: bool = True) -> Optional[nn.Module]:  # noqa: UP045
-    """Build an activation module, or return None for ``act="none"``.
+def act_layer(act: str, inplace: bool = True) -> nn.Module:
+    """Build an activation module; ``nn.Identity`` for "none".
 
     ``inplace`` applies to the activations that support it (ReLU, ReLU6, SiLU,
-    Hardswish, LeakyReLU); pass False when the input may be a tensor the caller still uses.
+    Hardswish, LeakyReLU); pass False when the input may be a tensor the caller still
+    uses.
     """
     if act == "none":
-        return None
-    inplace_acts = {
+        return nn.Identity()
+    inplace_acts: dict[str, type[nn.Module]] = {
         "relu": nn.ReLU,
         "relu6": nn.ReLU6,
         "silu": nn.SiLU,
@@ -79,10 +88,8 @@ def act_layer(act: str, inplace: bool = True) -> Optional[nn.Module]:  # noqa: U
         return nn.GELU()
     if act == "sigmoid":
         return nn.Sigmoid()
-    raise ValueError(
-        "act must be 'relu', 'relu6', 'silu', 'gelu', 'hardswish', 'leaky_relu', "
-        f"'sigmoid' or 'none', got {act!r}"
-    )
+    names = "'relu', 'relu6', 'silu', 'gelu', 'hardswish', 'leaky_relu', 'sigmoid'"
+    raise ValueError(f"act must be {names} or 'none', got {act!r}")
 
 
 def same_padding(kernel_size: int, dilation: int = 1) -> int:
@@ -91,12 +98,13 @@ def same_padding(kernel_size: int, dilation: int = 1) -> int:
 
 
 class ConvNormAct(nn.Sequential):
-    """Convolution, normalization and activation, like torchvision's ``Conv2dNormActivation``.
+    """Convolution, normalization and activation, like ``Conv2dNormActivation``.
 
-    Children are numbered in order (``0`` conv, ``1`` norm, ``2`` act); layers set to
-    "none" are left out. With ``preact=True`` the order is norm, act, conv and the norm
-    runs over the input channels. ``padding=None`` keeps the size for stride 1;
-    ``bias=None`` gives the convolution a bias only when ``norm="none"``.
+    Children are numbered in order (``0`` conv, ``1`` norm, ``2`` act), as in
+    torchvision; layers set to "none" are left out. With ``preact=True`` the order is
+    norm, act, conv and the norm runs over the input channels. ``padding=None`` keeps
+    the size for stride 1; ``bias=None`` gives the convolution a bias only when
+    ``norm="none"``.
     """
 
     def __init__(
@@ -132,16 +140,21 @@ class ConvNormAct(nn.Sequential):
             groups=groups,
             bias=bias,
         )
+        norm_channels = in_channels if preact else out_channels
+        norm_module = norm_layer(
+            norm,
+            dims,
+            norm_channels,
+            norm_groups,
+            norm_eps,
+            norm_momentum,
+        )
         if preact:
-            norm_module = norm_layer(norm, dims, in_channels, norm_groups, norm_eps, norm_momentum)
             # Without a norm in front, an in-place activation would overwrite the input.
-            act_module = act_layer(act, inplace=norm_module is not None)
-            layers = [norm_module, act_module, conv]
+            layers = [norm_module, act_layer(act, inplace=norm != "none"), conv]
         else:
-            norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
-            act_module = act_layer(act)
-            layers = [conv, norm_module, act_module]
-        super().__init__(*[layer for layer in layers if layer is not None])
+            layers = [conv, norm_module, act_layer(act)]
+        super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 
 class UpConv(nn.Sequential):
@@ -183,11 +196,9 @@ class UpConv(nn.Sequential):
                 kernel_size = scale
             extra = kernel_size - scale
             if extra < 0 or extra % 2 >= scale:
-                raise ValueError(
-                    f"transposed kernel_size={kernel_size} cannot upsample exactly by "
-                    f"scale={scale}; use kernel_size >= scale (and even kernel_size - scale "
-                    f"when scale is 1)"
-                )
+                bad = f"transposed kernel_size={kernel_size} cannot upsample by {scale}"
+                need = "kernel_size >= scale, and kernel_size - scale even for scale 1"
+                raise ValueError(f"{bad}: use {need}")
             conv = conv_transpose_nd(dims)(
                 in_channels,
                 out_channels,
@@ -202,7 +213,8 @@ class UpConv(nn.Sequential):
             if kernel_size is None:
                 kernel_size = 3
             if kernel_size % 2 == 0:
-                raise ValueError(f"kernel_size must be odd after interpolation, got {kernel_size}")
+                got = f"got {kernel_size}"
+                raise ValueError(f"kernel_size must be odd after interpolation, {got}")
             conv = conv_nd(dims)(
                 in_channels,
                 out_channels,
@@ -215,18 +227,19 @@ class UpConv(nn.Sequential):
             else:
                 linear_modes = {1: "linear", 2: "bilinear", 3: "trilinear"}
                 upsample = nn.Upsample(
-                    scale_factor=scale, mode=linear_modes[dims], align_corners=False
+                    scale_factor=scale,
+                    mode=linear_modes[dims],
+                    align_corners=False,
                 )
             layers = [upsample, conv]
         else:
-            raise ValueError(f"mode must be 'transposed', 'nearest' or 'bilinear', got {mode!r}")
-        norm_module = norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum)
-        if norm_module is not None:
-            layers.append(norm_module)
-        act_module = act_layer(act)
-        if act_module is not None:
-            layers.append(act_module)
-        super().__init__(*layers)
+            modes = "'transposed', 'nearest' or 'bilinear'"
+            raise ValueError(f"mode must be {modes}, got {mode!r}")
+        layers.append(
+            norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum),
+        )
+        layers.append(act_layer(act))
+        super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 
 class SmallUNet(nn.Module):
