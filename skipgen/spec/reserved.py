@@ -99,6 +99,7 @@ GENERATED_NAMES = (
     MODULE_ATTRIBUTES
     | BLOCK_NAMES
     | {"x", "self", "torch", "nn", "F", "Tensor", "Optional", "math", "typing", "input", "super"}
+    | {"partial"}  # imported from functools by the blocks that share norm arguments
     | {"l", "O", "I"}  # easily mistaken for 1 and 0; linters reject them
 )
 # The emitted file calls builtins (`super`, `range`, `len`, `isinstance`, ...): a network or a

@@ -168,6 +168,14 @@ def test_a_spec_given_as_text_or_dict_still_gets_a_header() -> None:
     assert text.startswith(f"{MARKER} {skipgen.__version__} from <string>.")
 
 
+def test_every_name_the_generated_module_defines_or_imports_is_reserved() -> None:
+    """So that ``validate`` refuses such a name in a spec, as ``build`` would."""
+    from skipgen.backends.library import library_names
+    from skipgen.spec.reserved import RESERVED_NAMES
+
+    assert library_names() <= RESERVED_NAMES
+
+
 def test_a_network_named_like_a_copied_block_is_a_spec_error() -> None:
     spec = TINY.replace("name: Tiny", "name: ConvNormAct")
     with pytest.raises(SpecError) as info:
