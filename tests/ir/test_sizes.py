@@ -128,3 +128,21 @@ def test_instance_norm_needs_two_positions() -> None:
     layers = [{"type": "conv", "channels": 4, "stride": 2, "norm": "instance"}] * 2
     graph = skipgen.lower_spec({"name": "Net", "input": {"channels": 3}, "layers": layers})
     assert graph.size_rule == "height and width: at least 5"  # 5 -> 3 -> 2
+
+
+@pytest.mark.parametrize("scale", [1, 2, 3, 4])
+def test_every_transposed_kernel_the_lowering_accepts_upsamples_exactly(scale: int) -> None:
+    """The size program models an upsample as ``n * scale``: so must the built module."""
+    import torch
+
+    for kernel in range(1, scale + 6):
+        layer = {"type": "upsample", "channels": 2, "scale": scale, "kernel": kernel}
+        data = {"name": "Net", "input": {"channels": 2, "dims": 1}, "layers": [layer]}
+        try:
+            skipgen.lower_spec(data)
+        except skipgen.SpecError:
+            assert kernel < scale or (scale == 1 and kernel % 2 == 0)
+            continue
+        model = skipgen.build_model(data)
+        for n in (1, 2, 5):
+            assert model(torch.randn(1, 2, n)).shape[-1] == n * scale, (kernel, n)
