@@ -31,7 +31,7 @@ from skipgen.ir.graph import Graph
 from tests.backends.helpers import assert_equivalent, load_module
 from tests.strategies import any_specs
 
-EXAMPLES = int(os.environ.get("SKIPGEN_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("SKIPGEN_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
