@@ -155,7 +155,9 @@ def _message(err: Any, path: Path) -> tuple[str, str | None]:
         return _lowered(err["msg"]), did_you_mean(err["input"], choices)
     if kind == "too_short":
         return f"needs at least {ctx['min_length']} item", None
-    return _lowered(re.sub(r"^Value error, ", "", err["msg"])), ctx.get("hint")
+    return _lowered(re.sub(r"^Value error, ", "", err["msg"])), getattr(
+        ctx.get("error"), "hint", None
+    )
 
 
 def _lowered(msg: str) -> str:

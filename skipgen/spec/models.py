@@ -21,7 +21,6 @@ from pydantic import (
     PrivateAttr,
     field_validator,
 )
-from pydantic_core import PydanticKnownError
 
 from skipgen.spec.limits import (
     BaseWidth,
@@ -65,18 +64,15 @@ def _size_shorthand(value: Any) -> Any:
     return [value] if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def _exact_int(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PydanticKnownError("int_type")  # a Literal alone would take true as 1
-    return value
-
-
 class Input(StrictModel):
     """What the network reads: channels, spatial dimensions and, optionally, the size."""
 
     channels: Channels = Field(description="input channels (3 for RGB images)")
-    dims: Annotated[Literal[1, 2, 3], BeforeValidator(_exact_int)] = Field(
-        default=2, description="spatial dimensions: 1 for signals, 2 for images, 3 for volumes"
+    dims: int = Field(
+        default=2,
+        ge=1,
+        le=3,
+        description="spatial dimensions: 1 for signals, 2 for images, 3 for volumes",
     )
     size: Annotated[
         list[Extent] | None,

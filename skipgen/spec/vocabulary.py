@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
 
 from skipgen.spec.limits import Groups
 from skipgen.spec.reserved import name_problem
@@ -28,12 +27,19 @@ STOCHASTIC_DEPTH_DESCRIPTION = (
 IDENTIFIER_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"}
 
 
+class HintedValueError(ValueError):
+    """A validator's error with a hint; pydantic keeps it in the error's ``ctx["error"]``."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def check_identifier(value: str, what: str) -> str:
     """``value`` if it can be the ``what`` (a name or id) in generated source."""
     problem = name_problem(value, what)
     if problem is not None:
-        message, hint = problem
-        raise PydanticCustomError("identifier", "{message}", {"message": message, "hint": hint})
+        raise HintedValueError(*problem)
     return value
 
 
