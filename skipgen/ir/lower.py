@@ -23,6 +23,7 @@ from skipgen.ir.sizes import (
     working_sizes,
 )
 from skipgen.spec import models as m
+from skipgen.spec.limits import MAX_CHANNELS
 from skipgen.spec.load import Path, Positions
 from skipgen.spec.locate import format_path
 
@@ -157,6 +158,13 @@ class _Lowering:
                 continue
             if source is not None:
                 long_skip, channels = self.long(i, block, source, nodes[0], names)
+            if channels > MAX_CHANNELS:
+                self.error(
+                    path,
+                    f"the output would have {channels:,} channels, more than the limit of "
+                    f"{MAX_CHANNELS:,}",
+                    "lower channels, scaling.width, growth or the dense layers",
+                )
             sequential = repeat > 1 or "repeat" in block.model_fields_set
             outputs[i] = (channels, slot)
             stages.append((names.attrs[i], nodes, sequential, long_skip, names.locals.get(i)))
