@@ -271,7 +271,7 @@ def _pattern(period: int, classes: list[int], first: int) -> str:
     if len(classes) == 1:
         return f"{first} plus a multiple of {period}"
     named = ", ".join(map(str, classes[:-1])) + f" or {classes[-1]}"
-    return f"{named} plus a multiple of {period} (at least {first})"
+    return f"at least {first}, leaving {named} when divided by {period}"
 
 
 def _scanned(sizes: SizeSet) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -61,6 +63,34 @@ def test_the_words_say_the_same_as_the_set(program: Program) -> None:
     elif words.startswith("a multiple of ") and words[14:].isdigit():
         period = int(words[14:])
         assert all((n in sizes) == (n % period == 0) for n in range(1, 400))
+    elif match := re.fullmatch(r"at least (\d+), leaving ([\d, or]+) when divided by (\d+)", words):
+        least, period = int(match[1]), int(match[3])
+        rests = {int(r) for r in re.findall(r"\d+", match[2])}
+        assert all((n in sizes) == (n >= least and n % period in rests) for n in range(1, 400))
+
+
+def test_several_remainders_are_named() -> None:
+    """A strided conv, a pool and an upsample concatenated with the conv's output."""
+    spec = {
+        "name": "Net",
+        "input": {"channels": 3},
+        "layers": [
+            {"type": "conv", "channels": 4, "stride": 2, "id": "enc"},
+            {"type": "maxpool", "kernel": 2},
+            {"type": "upsample", "channels": 4, "skip": {"mode": "concat", "from": "enc"}},
+        ],
+    }
+    words = skipgen.lower_spec(spec).size_rule
+    assert words == "height and width: at least 3, leaving 0 or 3 when divided by 4"
+    for n in range(1, 20):
+        sized = {**spec, "input": {"channels": 3, "size": n}}
+        works = n >= 3 and n % 4 in (0, 3)
+        try:
+            skipgen.lower_spec(sized)
+        except skipgen.SpecError:
+            assert not works, n
+        else:
+            assert works, n
 
 
 def test_an_exact_ratio_holds_for_every_working_size() -> None:
