@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 import skipgen
 from skipgen.cli import app
+from skipgen.spec.models import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -50,3 +51,12 @@ def test_the_bad_spec_example_reports_as_shown(tmp_path: Path) -> None:
     assert result.exit_code == 1
     shown = [line for line in README.splitlines() if line.startswith("bad.yaml:4:")]
     assert shown and all(str(tmp_path / line) in result.stderr for line in shown)
+
+
+def test_the_kinds_table_says_what_each_kind_docstring_says() -> None:
+    """The README's kinds table, the models' docstrings and the JSON Schema say one thing."""
+    rows = re.findall(r"^\| `(\w+)` \| (.*?) \| .*\|$", README, flags=re.M)
+    table = {kind: text for kind, text in rows if kind in KINDS}
+    assert set(table) == set(KINDS)
+    for kind, model in KINDS.items():
+        assert table[kind] == " ".join((model.__doc__ or "").split()), kind
