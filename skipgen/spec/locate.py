@@ -100,6 +100,8 @@ def _type_hint(expected: str, value: Any) -> str | None:
         return f"YAML 1.2 numbers have no '_': write {value.replace('_', '')}"
     if isinstance(value, bool):
         return "true and false are booleans: write a number"
+    if isinstance(value, str) and value.lower() in _YAML11_BOOLEANS:
+        return f"{value!r} is a string in YAML 1.2, which skipgen reads: write a number"
     if expected == "an integer" and isinstance(value, float) and value.is_integer():
         return f"write {int(value)}"
     return None
