@@ -15,6 +15,7 @@ from skipgen.ir.graph import Call, Graph, LongSkip, Node, Stage
 from skipgen.ir.names import Names, resolve
 from skipgen.ir.sizes import (
     AXES,
+    Failure,
     Program,
     SizeSet,
     describe,
@@ -478,38 +479,16 @@ class _Lowering:
             return None
         return ratio.numerator, ratio.denominator
 
-    def size_error(self, failure, vals, n: int, along: str, rule: str) -> None:
-        """Word a size failure at input size ``n``; ``along`` names the dimension, if any."""
+    def size_error(self, failure: Failure, vals: list[int], n: int, along: str, rule: str) -> None:
+        """Report a size failure at input size ``n``; ``along`` names the dimension, if any."""
         where = self.wheres[failure.where]
         hint = f"input {AXES[self.spec.input.dims]} must be {rule}"
         if rule == "no size":
             hint = "no input size works: change this layer or the layers before it"
         elif rule.startswith("no size"):
             hint = f"input {AXES[self.spec.input.dims]}: {rule}"
-        if failure.reason == "small":
-            least = max(k for k, w in self.program.minimums[failure.slot] if w == failure.where)
-            self.error(
-                where.path,
-                f"{where.what} needs a size of at least {least}, "
-                f"got {vals[failure.slot]}{along} (input size {n})",
-                hint,
-            )
-        elif failure.reason == "zero":
-            src = self.program.ops[failure.slot - 1][0]
-            self.error(
-                where.path,
-                f"{where.what} shrinks the spatial size from {vals[src]} to "
-                f"{vals[failure.slot]}{along} (input size {n})",
-                hint,
-            )
-        else:
-            check = failure.check
-            self.error(
-                where.path,
-                f"{where.what}: sizes {vals[check.a]} and {vals[check.b]} "
-                f"differ{along} (input size {n})",
-                hint,
-            )
+        problem = self.program.explain(failure, vals)
+        self.error(where.path, f"{where.what}{problem}{along} (input size {n})", hint)
 
 
 def lower(spec: m.Spec, positions: Positions) -> Graph:

@@ -93,6 +93,20 @@ class Program:
             values.append(apply(op, values[src]))
         return values
 
+    def explain(self, failure: Failure, values: list[int]) -> str:
+        """What went wrong in a run that stopped at ``failure``, in words that follow the
+        failing layer's description (``values`` are the run's slot values)."""
+        got = values[failure.slot]
+        if failure.reason == "small":
+            least = max(k for k, w in self.minimums[failure.slot] if w == failure.where)
+            return f" needs a size of at least {least}, got {got}"
+        if failure.reason == "zero":
+            source = self.ops[failure.slot - 1][0]
+            return f" shrinks the spatial size from {values[source]} to {got}"
+        check = failure.check
+        assert check is not None, "a mismatch failure names its check"
+        return f": sizes {values[check.a]} and {values[check.b]} differ"
+
     def run(self, n: int) -> tuple[list[int], Failure | None]:
         """All slot values for input size ``n``, stopping at the first failure."""
         values = [n]
