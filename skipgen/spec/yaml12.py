@@ -50,13 +50,19 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     return int(text)
 
 
-def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float | int:
+    """A float; a whole number written as one (``64.0``, ``1e3``) is that integer.
+
+    JSON Schema, which editors check specs against, counts numbers by value: ``64.0`` is an
+    integer there, so skipgen reads it as one too, and a float field takes it as ``64.0``.
+    """
     text = loader.construct_scalar(node).lower()
     if text.endswith(".inf"):
         return -math.inf if text.startswith("-") else math.inf
     if text == ".nan":
         return math.nan
-    return float(text)
+    value = float(text)
+    return int(value) if value.is_integer() else value
 
 
 for _tag, _pattern, _first in _RESOLVERS:
