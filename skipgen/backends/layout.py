@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skipgen.backends.library import SourceError, library
+from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.graph import Call
 
 DEFAULT_LINE_LENGTH = 88  # ruff's and black's default
@@ -82,8 +83,7 @@ def expr(value: Any) -> Expr:
 def call_expr(call: Call) -> Group:
     lib = library()
     target = call.target
-    is_torch_layer = target.startswith("nn.") and target[3:].isidentifier()
-    if not is_torch_layer and target not in lib.definitions:
+    if target not in TORCH_LAYERS and target not in lib.definitions:
         raise SourceError(f"internal error: unknown build target {target!r}")
     for key, _ in call.kwargs:
         if not key.isidentifier():

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 # Names the network class itself uses, and how to import them when the blocks do not.
 _BASE_IMPORTS = {
@@ -34,6 +35,8 @@ class Definition:
     text: str  # the statement's source lines, with its decorators and leading comments
     refs: frozenset[str]  # every name it mentions (library names, imports, builtins...)
     order: int  # position in the library: files in dependency order, then line order
+    # the keyword defaults of its signature (a class's ``__init__``) that are literals
+    defaults: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,31 @@ def _defined_names(node: ast.stmt) -> tuple[str, ...]:
     return tuple(t.id for t in targets if isinstance(t, ast.Name))
 
 
+def _signature(node: ast.stmt) -> ast.arguments | None:
+    """The parameters of a function, or of a class's ``__init__``."""
+    if isinstance(node, ast.ClassDef):
+        inits = [n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"]
+        return inits[0].args if inits else None
+    return node.args if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+
+
+def _keyword_defaults(node: ast.stmt) -> tuple[tuple[str, Any], ...]:
+    """The parameters of ``node``'s signature that have a literal default, with it."""
+    args = _signature(node)
+    if args is None:
+        return ()
+    positional = [*args.posonlyargs, *args.args]
+    pairs = [*zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True)]
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d]
+    found = []
+    for arg, default in pairs:
+        try:
+            found.append((arg.arg, ast.literal_eval(default)))
+        except ValueError:
+            continue  # not a literal: a call always spells such an argument out
+    return tuple(found)
+
+
 @lru_cache(maxsize=1)
 def library() -> Library:
     """Parse ``skipgen/nn``: its top-level definitions and the imports they rely on."""
@@ -136,7 +164,8 @@ def library() -> Library:
             if any(n.startswith("__") for n in names):
                 continue  # __all__ and the like stay behind
             refs = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
-            definition = Definition(names, _statement_lines(node, lines), refs, order)
+            text = _statement_lines(node, lines)
+            definition = Definition(names, text, refs, order, _keyword_defaults(node))
             order += 1
             for name in names:
                 if name in definitions:
@@ -149,6 +178,12 @@ def library_names() -> frozenset[str]:
     """Every name a generated file may define or import besides the network class."""
     lib = library()
     return frozenset(lib.definitions) | frozenset(lib.imports)
+
+
+def signature_defaults(name: str) -> dict[str, Any]:
+    """The literal keyword defaults of the library's ``name`` (none for other names)."""
+    definition = library().definitions.get(name)
+    return dict(definition.defaults) if definition is not None else {}
 
 
 def closure(targets: set[str]) -> list[Definition]:

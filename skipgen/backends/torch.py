@@ -1,68 +1,45 @@
 """Runtime backend: a lowered graph becomes a live ``torch.nn.Module``.
 
-Every module comes from a closed table — the block classes of ``skipgen.nn`` and a fixed
-list of ``torch.nn`` layers — so no spec text is ever used to look up code.
+Every module comes from a closed table — the ``skipgen.nn`` blocks the kinds name and the
+fixed list of ``torch.nn`` layers the lowering may call — so no spec text is ever used to
+look up code.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+from functools import cache
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from skipgen.errors import Diagnostic, SpecError
+from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.graph import Call, Graph, format_bytes
-from skipgen.nn import REGISTRY
+from skipgen.kinds.registry import NN_BLOCKS
 
-TORCH_LAYERS: dict[str, type[nn.Module]] = {
-    f"nn.{cls.__name__}": cls
-    for cls in (
-        nn.MaxPool1d,
-        nn.MaxPool2d,
-        nn.MaxPool3d,
-        nn.AvgPool1d,
-        nn.AvgPool2d,
-        nn.AvgPool3d,
-        nn.AdaptiveAvgPool1d,
-        nn.AdaptiveAvgPool2d,
-        nn.AdaptiveAvgPool3d,
-        nn.AdaptiveMaxPool1d,
-        nn.AdaptiveMaxPool2d,
-        nn.AdaptiveMaxPool3d,
-        nn.Conv1d,
-        nn.Conv2d,
-        nn.Conv3d,
-        nn.BatchNorm1d,
-        nn.BatchNorm2d,
-        nn.BatchNorm3d,
-        nn.GroupNorm,
-        nn.InstanceNorm1d,
-        nn.InstanceNorm2d,
-        nn.InstanceNorm3d,
-        nn.Identity,
-        nn.ReLU,
-        nn.ReLU6,
-        nn.SiLU,
-        nn.GELU,
-        nn.Hardswish,
-        nn.LeakyReLU,
-        nn.Sigmoid,
-    )
-}
+
+@cache
+def factory(target: str) -> Any:
+    """The class or function a call names: a skipgen.nn block or a listed torch.nn layer."""
+    if target in TORCH_LAYERS:
+        return getattr(nn, target.removeprefix("nn."))
+    if target in NN_BLOCKS:
+        module, _, name = NN_BLOCKS[target].partition(":")
+        return getattr(importlib.import_module(module), name)
+    raise KeyError(f"internal error: unknown build target {target!r}")  # never from a spec
 
 
 def instantiate(call: Call) -> nn.Module:
     """Build the module a call describes (nested calls first)."""
-    factory: Any = REGISTRY.get(call.target) or TORCH_LAYERS.get(call.target)
-    if factory is None:  # the lowering only emits known targets
-        raise KeyError(f"internal error: unknown build target {call.target!r}")
+    make = factory(call.target)
 
     def value(v: Any) -> Any:
         return instantiate(v) if isinstance(v, Call) else v
 
-    return factory(*(value(a) for a in call.args), **{k: value(v) for k, v in call.kwargs})
+    return make(*(value(a) for a in call.args), **{k: value(v) for k, v in call.kwargs})
 
 
 class SkipgenNetwork(nn.Module):

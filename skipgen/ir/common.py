@@ -1,10 +1,10 @@
 """What the lowering rules of the block kinds share.
 
 A :class:`Call` spells out only the keyword arguments that differ from the defaults of the
-``skipgen.nn`` signatures; :data:`DEFAULTS` mirrors those signatures (a test checks that
-they agree). :class:`Resolved` holds what a block inherits from the network's defaults and
-:class:`Body` what a rule returns. The bare-layer calls build the same torch layers that
-``skipgen.nn``'s helpers build, and the scaling rules are MobileNet's and EfficientNet's.
+``skipgen.nn`` signatures, read from their source. :class:`Resolved` holds what a block
+inherits from the network's defaults and :class:`Body` what a rule returns. The bare-layer
+calls build the same torch layers that ``skipgen.nn``'s helpers build, from the closed list
+:data:`TORCH_LAYERS`, and the scaling rules are MobileNet's and EfficientNet's.
 """
 
 from __future__ import annotations
@@ -14,45 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from skipgen.backends.library import signature_defaults
 from skipgen.ir.graph import Call
 from skipgen.ir.sizes import Op
-from skipgen.spec import models as m
-
-_NORM = {"dims": 2, "norm": "batch", "norm_groups": 32, "norm_eps": 1e-5, "norm_momentum": 0.1}
-_SKIP = {"skip": "add", "downsample": False}
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "ConvNormAct": {
-        **{"kernel_size": 3, "stride": 1, "padding": None, "dilation": 1, "groups": 1},
-        **{"bias": None, "act": "relu", "preact": False, **_NORM},
-    },
-    "BasicBlock": {
-        **{"stride": 1, "groups": 1, "dilation": 1, "act": "relu", "preact": False},
-        **{"drop_path": 0.0, **_SKIP, **_NORM},
-    },
-    "Bottleneck": {
-        **{"stride": 1, "groups": 1, "dilation": 1, "act": "relu", "preact": False},
-        **{"drop_path": 0.0, **_SKIP, **_NORM},
-    },
-    "InvertedResidual": {
-        **{"stride": 1, "kernel_size": 3, "se_channels": 0, "act": "relu6"},
-        **{"drop_path": 0.0, **_SKIP, **_NORM},
-    },
-    "DenseBlock": {"bn_size": 4, "drop_rate": 0.0, "act": "relu", **_NORM},
-    "Transition": {"pool": "avg", "act": "relu", **_NORM},
-    "NormAct": {"act": "relu", **_NORM},
-    "UpConv": {
-        **{"scale": 2, "mode": "transposed", "kernel_size": None, "bias": None},
-        **{**_NORM, "norm": "none", "act": "none"},
-    },
-    "Shortcut": {"stride": 1, **_SKIP, **_NORM},
-    "Classifier": {"dropout": 0.0, "pool": "avg", "dims": 2},
-    "projection": {"stride": 1, **_NORM},
-}
+from skipgen.spec.vocabulary import Norm
 
 
 def call(target: str, *args: Any, **kwargs: Any) -> Call:
     """A call that spells out only the keyword arguments that differ from the defaults."""
-    defaults = DEFAULTS.get(target, {})
+    defaults = signature_defaults(target)
     kept = tuple(
         (k, v)
         for k, v in kwargs.items()
@@ -66,7 +36,7 @@ class Resolved:
     """What a block inherits: its norm, activation and conv bias after defaults."""
 
     dims: int
-    norm: m.Norm
+    norm: Norm
     act: str
     bias: bool | None
 
@@ -95,7 +65,7 @@ class Resolved:
         return chosen if chosen is not None else self.norm.type == "none"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Body:
     """A lowered block before its skip is decided."""
 
@@ -161,6 +131,20 @@ ACTIVATIONS = {
     "sigmoid": "nn.Sigmoid",
     "none": "nn.Identity",
 }
+
+
+# The torch.nn layers a call may name besides the skipgen.nn blocks: the runtime backend
+# builds and the emitter writes these and no others.
+TORCH_LAYERS = frozenset(
+    [
+        *(f"nn.{layer}{dims}d" for dims in (1, 2, 3) for layer in ("Conv", "BatchNorm")),
+        *(f"nn.{layer}{dims}d" for dims in (1, 2, 3) for layer in ("MaxPool", "AvgPool")),
+        *(f"nn.Adaptive{pool}Pool{dims}d" for dims in (1, 2, 3) for pool in ("Avg", "Max")),
+        *(f"nn.InstanceNorm{dims}d" for dims in (1, 2, 3)),
+        "nn.GroupNorm",
+        *ACTIVATIONS.values(),
+    ]
+)
 
 
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:

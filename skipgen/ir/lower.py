@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from skipgen.errors import Diagnostic, SpecError
-from skipgen.ir import common, kinds
+from skipgen.ir import common
 from skipgen.ir.graph import Call, Graph, LongSkip, Node, Stage
 from skipgen.ir.names import Names, resolve
 from skipgen.ir.sizes import (
@@ -65,11 +65,6 @@ class _Where:
 MAX_BLOCKS = 10_000  # blocks after depth scaling (a dense block counts each of its layers)
 
 
-def _residual(block: m._Block) -> bool:
-    """The kinds that a stochastic depth schedule counts (they have a residual branch)."""
-    return block.type in ("basic", "bottleneck", "inverted_residual")
-
-
 class _Lowering:
     def __init__(self, spec: m.Spec, positions: Positions) -> None:
         self.spec = spec
@@ -86,13 +81,13 @@ class _Lowering:
         self.wheres.append(_Where(path, what))
         return len(self.wheres) - 1
 
-    def resolved(self, block: m._Block, own: bool) -> common.Resolved:
+    def resolved(self, block: m.Kind, own: bool) -> common.Resolved:
         d = self.spec.defaults
         norm = getattr(block, "norm", None) or (m.Norm(type="none") if own else d.norm)
         act = getattr(block, "act", None) or ("none" if own else d.act)
         return common.Resolved(self.spec.input.dims, norm, act, d.bias)
 
-    def width(self, channels: int, block: m._Block) -> int:
+    def width(self, channels: int, block: m.Kind) -> int:
         s = self.spec.scaling
         if s.width == 1.0 or not block.scale_width:
             return channels
@@ -109,7 +104,7 @@ class _Lowering:
         outputs: dict[int, tuple[int, int]] = {}  # layer index -> (channels, slot)
         repeats = [self.repeats(block) for block in spec.layers]
         self.check_block_count(repeats)
-        residual = sum(r for b, r in zip(spec.layers, repeats, strict=True) if _residual(b))
+        residual = sum(r for b, r in zip(spec.layers, repeats, strict=True) if b.residual)
         seen = 0  # residual blocks so far, for the network's stochastic depth schedule
         for i, block in enumerate(spec.layers):
             path: Path = ("layers", i)
@@ -143,8 +138,8 @@ class _Lowering:
             long_skip = None
             for r in range(repeat):
                 this = block
-                if _residual(block):
-                    if block.stochastic_depth is None:
+                if block.residual:  # stochastic depth counts its residual branch
+                    if getattr(block, "stochastic_depth", None) is None:
                         rate = spec.defaults.stochastic_depth * seen / residual
                         this = block.model_copy(update={"stochastic_depth": rate})
                     seen += 1
@@ -173,10 +168,9 @@ class _Lowering:
                 flat_at = i
         return self.finish(stages, channels, slot, flat_at is not None)
 
-    def repeats(self, block: m._Block) -> int:
+    def repeats(self, block: m.Kind) -> int:
         """How often a layer repeats, after the depth multiplier (at most ``MAX_BLOCKS + 1``)."""
-        rule = kinds.KIND_RULES[block.type]
-        scale_depth = block.scale_depth if block.scale_depth is not None else rule.scale_depth
+        scale_depth = block.scale_depth if block.scale_depth is not None else block.scales_depth
         if scale_depth and self.spec.scaling.depth != 1.0:
             return common.scaled_depth(block.repeat, self.spec.scaling.depth, MAX_BLOCKS + 1)
         return min(block.repeat, MAX_BLOCKS + 1)
@@ -204,19 +198,18 @@ class _Lowering:
     def block(
         self,
         i: int,
-        block: m._Block,
+        block: m.Kind,
         first: bool,
         cin: int,
         in_slot: int,
         source: _Source | None,
     ) -> _Pending | None:
         path: Path = ("layers", i)
-        rule = kinds.KIND_RULES[block.type]
-        r = self.resolved(block, rule.own_norm_act)
+        r = self.resolved(block, block.own_norm_act)
         channels = getattr(block, "channels", None)
         cout = self.width(channels, block) if channels else 0
         stride = getattr(block, "stride", 1) if first else 1  # pools use their own stride
-        body = rule.lower(block, r, cin, cout, stride or 1)
+        body = block.lower(r, cin, cout, stride or 1)
         for field, message, hint in body.errors:
             self.error((*path, field), message, hint)
         if body.errors:
@@ -228,10 +221,10 @@ class _Lowering:
         normed = [(channels, slots[at]) for channels, at in body.normed]
         if not self.norms(path, block, r, normed):
             return None
-        mode = block.skip.mode if block.skip else rule.skip
+        mode = block.skip.mode if block.skip else block.default_skip
         if block.skip and block.skip.from_ and source is None:
             mode = "none"  # its reference is broken and already reported
-        on_mismatch = block.on_mismatch or rule.on_mismatch
+        on_mismatch = block.on_mismatch or block.default_on_mismatch
         if block.type == "classifier" and mode != "none":
             self.error((*path, "skip"), "a classifier cannot have a skip", "remove `skip`")
             return None
@@ -312,7 +305,7 @@ class _Lowering:
     def norms(
         self,
         path: Path,
-        block: m._Block,
+        block: m.Kind,
         r: common.Resolved,
         normed: list[tuple[int, int]],
         where: str = "",
@@ -350,13 +343,12 @@ class _Lowering:
         return " and ".join(parts)
 
     def long(
-        self, i: int, block: m._Block, source: _Source, node: _Pending, names: Names
+        self, i: int, block: m.Kind, source: _Source, node: _Pending, names: Names
     ) -> tuple[LongSkip | None, int]:
         """The long skip of layer ``i``, and the channels after it."""
         path: Path = ("layers", i, "skip")
-        rule = kinds.KIND_RULES[block.type]
         mode = block.skip.mode if block.skip else "none"
-        on_mismatch = block.on_mismatch or rule.on_mismatch
+        on_mismatch = block.on_mismatch or block.default_on_mismatch
         out_ch = node.out_channels
         if mode == "none":
             return None, out_ch
@@ -376,7 +368,7 @@ class _Lowering:
                 return None, out_ch
             if on_mismatch == "drop":
                 return LongSkip(source.local, "add", None, None, "dropped", 0), out_ch
-            r = self.resolved(block, rule.own_norm_act)
+            r = self.resolved(block, block.own_norm_act)
             normed = [(out_ch, node.out_slot)]
             if not self.norms(("layers", i), block, r, normed, " in the projected shortcut"):
                 return None, out_ch

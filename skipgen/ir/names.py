@@ -5,28 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from skipgen.kinds.registry import ATTR_PREFIX
 from skipgen.spec import models as m
 from skipgen.spec.load import Path, Positions
 from skipgen.spec.locate import did_you_mean
 
 Report = Callable[[Path, str, str | None], None]
-
-# Attribute names for layers without a `name`: a prefix and a counter (`layer1`, `pool2`).
-ATTR_PREFIX = {
-    "conv": "conv",
-    "basic": "layer",
-    "bottleneck": "layer",
-    "inverted_residual": "block",
-    "dense": "denseblock",
-    "transition": "transition",
-    "maxpool": "pool",
-    "avgpool": "pool",
-    "global_pool": "pool",
-    "upsample": "up",
-    "norm": "norm",
-    "act": "act",
-    "classifier": "classifier",
-}
 
 
 @dataclass(frozen=True)

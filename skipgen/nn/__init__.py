@@ -24,34 +24,6 @@ from .mobilenet import InvertedResidual, SqueezeExcitation
 from .resnet import BasicBlock, Bottleneck
 from .upsample import UpConv
 
-REGISTRY: dict[str, object] = {
-    # blocks
-    "ConvNormAct": ConvNormAct,
-    "NormAct": NormAct,
-    "Shortcut": Shortcut,
-    "BasicBlock": BasicBlock,
-    "Bottleneck": Bottleneck,
-    "SqueezeExcitation": SqueezeExcitation,
-    "InvertedResidual": InvertedResidual,
-    "DenseLayer": DenseLayer,
-    "DenseBlock": DenseBlock,
-    "Transition": Transition,
-    "UpConv": UpConv,
-    "Classifier": Classifier,
-    # helpers
-    "conv_nd": conv_nd,
-    "conv_transpose_nd": conv_transpose_nd,
-    "norm_layer": norm_layer,
-    "act_layer": act_layer,
-    "pool_layer": pool_layer,
-    "global_pool": global_pool,
-    "same_padding": same_padding,
-    "projection": projection,
-    "check_skip": check_skip,
-    "combine": combine,
-    "drop_path": drop_path,
-}
-
 __all__ = [
     "REGISTRY",
     "BasicBlock",
@@ -78,3 +50,6 @@ __all__ = [
     "projection",
     "same_padding",
 ]
+
+# Every public block and helper, by name (the runtime backend finds them through the kinds).
+REGISTRY: dict[str, object] = {name: globals()[name] for name in __all__ if name != "REGISTRY"}

@@ -6,6 +6,8 @@ import builtins
 import keyword
 import unicodedata
 
+from skipgen.backends.library import library
+
 # Names a generated network class or its forward() already uses: every public attribute of
 # torch.nn.Module in recent PyTorch releases (a test keeps this list complete), the names
 # the emitted file imports or defines, and forward's own variable.
@@ -67,34 +69,8 @@ MODULE_ATTRIBUTES = frozenset(
         "zero_grad",
     ]
 )
-# The top-level names of skipgen/nn, which the emitted file may define (a test checks it).
-BLOCK_NAMES = frozenset(
-    [
-        "ConvNormAct",
-        "NormAct",
-        "Shortcut",
-        "BasicBlock",
-        "Bottleneck",
-        "SqueezeExcitation",
-        "InvertedResidual",
-        "DenseLayer",
-        "DenseBlock",
-        "Transition",
-        "UpConv",
-        "Classifier",
-        "conv_nd",
-        "conv_transpose_nd",
-        "norm_layer",
-        "act_layer",
-        "pool_layer",
-        "global_pool",
-        "same_padding",
-        "projection",
-        "check_skip",
-        "combine",
-        "drop_path",
-    ]
-)
+# The top-level names of skipgen/nn, which the emitted file may define: read from its source.
+BLOCK_NAMES = frozenset(library().definitions)
 GENERATED_NAMES = (
     MODULE_ATTRIBUTES
     | BLOCK_NAMES

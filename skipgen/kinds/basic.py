@@ -1,0 +1,73 @@
+"""The ResNet basic block."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from skipgen.ir.common import Body, Resolved, call, groups_error
+from skipgen.ir.graph import Call
+from skipgen.kinds.base import NormActKind
+from skipgen.spec.limits import Channels, Dilation, Groups, Stride
+from skipgen.spec.vocabulary import STOCHASTIC_DEPTH_DESCRIPTION, Probability
+
+
+class Basic(NormActKind):
+    """ResNet basic block"""
+
+    default_skip: ClassVar[str] = "add"
+    default_on_mismatch: ClassVar[str] = "project"
+    residual: ClassVar[bool] = True
+    scales_depth: ClassVar[bool] = True
+    attr_prefix: ClassVar[str] = "layer"
+    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.resnet:BasicBlock",)
+
+    type: Literal["basic"]
+    channels: Channels = Field(description="output channels")
+    stride: Stride = Field(
+        default=1, description="stride of the first conv (and of the projection)"
+    )
+    groups: Groups = Field(default=1, description="groups of both convs")
+    dilation: Dilation = Field(default=1, description="dilation of both convs")
+    preact: bool = Field(default=False, description="pre-activation block (ResNet v2)")
+    stochastic_depth: Probability | None = Field(
+        default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
+    )
+
+    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+        errors = tuple(
+            groups_error("groups", channels, self.groups, what)
+            for channels, what in ((cin, "the input"), (cout, "the output"))
+            if channels % self.groups
+        )
+        # As in skipgen.nn.BasicBlock, groups and dilation apply to conv1 only.
+        params = r.conv_params(cin, cout, 3, self.groups) + r.conv_params(cout, cout, 3)
+        params += r.norm_params(cin if self.preact else cout) + r.norm_params(cout)
+
+        def make(skip: str, downsample: bool) -> Call:
+            return call(
+                "BasicBlock",
+                cin,
+                cout,
+                stride=stride,
+                groups=self.groups,
+                dilation=self.dilation,
+                act=r.act,
+                preact=self.preact,
+                skip=skip,
+                downsample=downsample,
+                drop_path=self.stochastic_depth or 0.0,
+                **r.norm_kwargs(),
+            )
+
+        return Body(
+            out_channels=cout,
+            op=("conv", 3, stride, self.dilation, self.dilation),
+            params=params,
+            make=make,
+            builtin_skip=True,
+            stride=stride,
+            errors=errors,
+            normed=((cin, "in") if self.preact else (cout, "out"), (cout, "out")),
+        )

@@ -1,0 +1,84 @@
+"""conv → norm → act, or the bare conv layer."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from skipgen.ir.common import Body, Resolved, bare_conv, call, groups_error, same_padding
+from skipgen.kinds.base import NormActKind
+from skipgen.spec.limits import Channels, Dilation, Groups, Kernel, Padding, Stride
+
+
+class Conv(NormActKind):
+    """conv → norm → act (`preact: true`: norm → act → conv); with `norm: none, act: none`,
+    the bare conv layer"""
+
+    attr_prefix: ClassVar[str] = "conv"
+    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.conv:ConvNormAct",)
+
+    type: Literal["conv"]
+    channels: Channels = Field(description="output channels")
+    kernel: Kernel = Field(default=3, description="kernel size")
+    stride: Stride = Field(default=1, description="step of the kernel: 2 halves the size")
+    padding: Padding | None = Field(
+        default=None, description="zeros added on each side; default: keeps the size at stride 1"
+    )
+    groups: Groups = Field(
+        default=1, description="grouped conv: input and output channels divide by it"
+    )
+    dilation: Dilation = Field(default=1, description="spacing between kernel taps")
+    bias: bool | None = Field(
+        default=None, description="conv bias; default: only when no norm follows"
+    )
+    preact: bool = Field(
+        default=False, description="norm → act → conv instead of conv → norm → act"
+    )
+
+    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+        pad = self.padding if self.padding is not None else same_padding(self.kernel, self.dilation)
+        errors = tuple(
+            groups_error("groups", channels, self.groups, what)
+            for channels, what in ((cin, "the input"), (cout, "the output"))
+            if channels % self.groups
+        )
+        bias = r.has_bias(self.bias)
+        params = r.conv_params(cin, cout, self.kernel, self.groups, bias)
+        params += r.norm_params(cin if self.preact else cout)
+        op = ("conv", self.kernel, stride, pad, self.dilation)
+        if r.norm.type == "none" and r.act == "none":  # nothing but a conv: the bare module
+            c = bare_conv(
+                r.dims, cin, cout, self.kernel, stride, pad, self.dilation, self.groups, bias
+            )
+            return Body(
+                out_channels=cout,
+                op=op,
+                params=params,
+                make=lambda skip, downsample: c,
+                stride=stride,
+                errors=errors,
+            )
+        c = call(
+            "ConvNormAct",
+            cin,
+            cout,
+            kernel_size=self.kernel,
+            stride=stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            groups=self.groups,
+            bias=self.bias if self.bias is not None else r.bias,
+            act=r.act,
+            preact=self.preact,
+            **r.norm_kwargs(),
+        )
+        return Body(
+            out_channels=cout,
+            op=op,
+            params=params,
+            make=lambda skip, downsample: c,
+            stride=stride,
+            errors=errors,
+            normed=((cin, "in") if self.preact else (cout, "out"),),
+        )

@@ -1,0 +1,51 @@
+"""The DenseNet dense block."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from skipgen.ir.common import Body, Resolved, call
+from skipgen.kinds.base import NormActKind
+from skipgen.spec.limits import BnSize, DenseLayers, Growth
+from skipgen.spec.vocabulary import Probability
+
+
+class Dense(NormActKind):
+    """DenseNet dense block (pre-activation, concatenating)"""
+
+    attr_prefix: ClassVar[str] = "denseblock"
+    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.densenet:DenseBlock",)
+
+    type: Literal["dense"]
+    layers: DenseLayers = Field(description="dense layers in the block")
+    growth: Growth = Field(description="channels each dense layer adds")
+    bn_size: BnSize = Field(default=4, description="bottleneck width as a multiple of growth")
+    dropout: Probability = Field(default=0.0, description="dropout rate after each dense layer")
+
+    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+        params = 0
+        width = self.bn_size * self.growth
+        for i in range(self.layers):
+            channels = cin + i * self.growth
+            params += r.norm_params(channels) + r.conv_params(channels, width, 1)
+            params += r.norm_params(width) + r.conv_params(width, self.growth, 3)
+        c = call(
+            "DenseBlock",
+            cin,
+            self.layers,
+            self.growth,
+            bn_size=self.bn_size,
+            drop_rate=self.dropout,
+            act=r.act,
+            **r.norm_kwargs(),
+        )
+        normed = (*((cin + i * self.growth, "in") for i in range(self.layers)), (width, "in"))
+        return Body(
+            out_channels=cin + self.layers * self.growth,
+            op=("conv", 1, 1, 0, 1),
+            params=params,
+            make=lambda skip, downsample: c,
+            normed=normed,
+        )

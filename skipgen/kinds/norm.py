@@ -1,0 +1,31 @@
+"""A norm and an activation alone, or the bare norm layer."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from skipgen.ir.common import Body, Resolved, bare_norm, call
+from skipgen.kinds.base import NormActKind
+
+
+class NormAct(NormActKind):
+    """a norm and an activation alone (DenseNet's final norm); with `act: none`, the bare
+    norm layer"""
+
+    attr_prefix: ClassVar[str] = "norm"
+    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.conv:NormAct",)
+
+    type: Literal["norm"]
+
+    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+        if r.act == "none":
+            c = bare_norm(r, cin)
+        else:
+            c = call("NormAct", cin, act=r.act, **r.norm_kwargs())
+        return Body(
+            out_channels=cin,
+            op=("conv", 1, 1, 0, 1),
+            params=r.norm_params(cin),
+            make=lambda skip, downsample: c,
+            normed=((cin, "in"),),
+        )

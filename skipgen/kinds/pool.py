@@ -1,0 +1,61 @@
+"""Max and average pooling."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from skipgen.ir.common import Body, Resolved, call, same_padding
+from skipgen.kinds.base import Kind
+from skipgen.spec.limits import Kernel, Padding, Stride
+
+
+def pool_target(kind: str, dims: int) -> str:
+    return {"maxpool": "nn.MaxPool", "avgpool": "nn.AvgPool"}[kind] + f"{dims}d"
+
+
+class MaxPool(Kind):
+    """max pooling (padding defaults to `(kernel - 1) // 2`)"""
+
+    attr_prefix: ClassVar[str] = "pool"
+
+    type: Literal["maxpool"]
+    kernel: Kernel = Field(default=2, description="window size")
+    stride: Stride | None = Field(
+        default=None, description="step of the window; default: the kernel size"
+    )
+    padding: Padding | None = Field(
+        default=None, description="padding on each side; default: (kernel - 1) // 2"
+    )
+
+    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+        step = self.stride if self.stride is not None else self.kernel  # every repeat pools
+        pad = self.padding if self.padding is not None else same_padding(self.kernel)
+        errors = []
+        if 2 * pad > self.kernel:
+            errors.append(
+                (
+                    "padding",
+                    f"padding {pad} is more than half the kernel size {self.kernel}",
+                    "PyTorch pools allow at most kernel // 2",
+                )
+            )
+        c = call(pool_target(self.type, r.dims), kernel_size=self.kernel, stride=step, padding=pad)
+        # PyTorch's 3D average pool refuses an input smaller than its kernel, padding or not.
+        least = self.kernel if self.type == "avgpool" and r.dims == 3 else 0
+        return Body(
+            out_channels=cin,
+            op=("conv", self.kernel, step, pad, 1),
+            params=0,
+            make=lambda skip, downsample: c,
+            stride=step,
+            errors=tuple(errors),
+            min_input=least,
+        )
+
+
+class AvgPool(MaxPool):
+    """average pooling (padding defaults to `(kernel - 1) // 2`)"""
+
+    type: Literal["avgpool"]  # type: ignore[assignment]

@@ -1,0 +1,53 @@
+"""The DenseNet transition."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from skipgen.ir.common import Body, Resolved, call
+from skipgen.kinds.base import NormActKind
+from skipgen.spec.limits import Channels
+
+
+class Transition(NormActKind):
+    """DenseNet transition: norm → act → 1x1 conv → 2x2 pool"""
+
+    attr_prefix: ClassVar[str] = "transition"
+    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.densenet:Transition",)
+
+    type: Literal["transition"]
+    compression: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="output channels as a fraction of the input channels",
+    )
+    channels: Channels | None = Field(
+        default=None, description="default: input channels * compression"
+    )
+    pool: Literal["avg", "max"] = Field(default="avg", description="avg or max pooling")
+
+    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+        cout = cout or int(cin * self.compression)
+        errors = []
+        if cout == 0:
+            errors.append(
+                (
+                    "compression",
+                    f"a transition from {cin} channels with compression {self.compression} "
+                    "would have 0 channels",
+                    "raise compression, or give `channels`",
+                )
+            )
+        c = call("Transition", cin, cout, pool=self.pool, act=r.act, **r.norm_kwargs())
+        return Body(
+            out_channels=cout,
+            op=("conv", 2, 2, 0, 1),
+            params=r.norm_params(cin) + r.conv_params(cin, cout, 1),
+            make=lambda skip, downsample: c,
+            stride=2,
+            errors=tuple(errors),
+            normed=((cin, "in"),),
+        )
