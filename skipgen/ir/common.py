@@ -85,11 +85,16 @@ def same_padding(kernel: int, dilation: int = 1) -> int:
     return dilation * (kernel - 1) // 2
 
 
-def groups_error(field: str, channels: int, groups: int, what: str) -> tuple[str, str, str]:
-    return (
-        field,
-        f"{what} has {channels} channels, which {groups} groups do not divide",
-        "choose channels and groups so that groups divides both in and out channels",
+def groups_errors(cin: int, cout: int, groups: int) -> tuple[tuple[str, str, str], ...]:
+    """Why ``groups`` cannot split the ``cin`` input or ``cout`` output channels, if so."""
+    return tuple(
+        (
+            "groups",
+            f"{what} has {channels} channels, which {groups} groups do not divide",
+            "choose channels and groups so that groups divides both in and out channels",
+        )
+        for channels, what in ((cin, "the input"), (cout, "the output"))
+        if channels % groups
     )
 
 

@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from skipgen.ir.common import Body, Resolved, call, groups_error
+from skipgen.ir.common import Body, Resolved, call, groups_errors
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.spec.limits import Channels, Dilation, Groups, Stride
@@ -36,11 +36,6 @@ class Basic(NormActKind):
     )
 
     def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
-        errors = tuple(
-            groups_error("groups", channels, self.groups, what)
-            for channels, what in ((cin, "the input"), (cout, "the output"))
-            if channels % self.groups
-        )
         # As in skipgen.nn.BasicBlock, groups and dilation apply to conv1 only.
         params = r.conv_params(cin, cout, 3, self.groups) + r.conv_params(cout, cout, 3)
         params += r.norm_params(cin if self.preact else cout) + r.norm_params(cout)
@@ -68,6 +63,6 @@ class Basic(NormActKind):
             make=make,
             builtin_skip=True,
             stride=stride,
-            errors=errors,
+            errors=groups_errors(cin, cout, self.groups),
             normed=((cin, "in") if self.preact else (cout, "out"), (cout, "out")),
         )

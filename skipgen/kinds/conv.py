@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from skipgen.ir.common import Body, Resolved, bare_conv, call, groups_error, same_padding
+from skipgen.ir.common import Body, Resolved, bare_conv, call, groups_errors, same_padding
 from skipgen.kinds.base import NormActKind
 from skipgen.spec.limits import Channels, Dilation, Groups, Kernel, Padding, Stride
 
@@ -38,47 +38,34 @@ class Conv(NormActKind):
 
     def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
         pad = self.padding if self.padding is not None else same_padding(self.kernel, self.dilation)
-        errors = tuple(
-            groups_error("groups", channels, self.groups, what)
-            for channels, what in ((cin, "the input"), (cout, "the output"))
-            if channels % self.groups
-        )
         bias = r.has_bias(self.bias)
         params = r.conv_params(cin, cout, self.kernel, self.groups, bias)
         params += r.norm_params(cin if self.preact else cout)
-        op = ("conv", self.kernel, stride, pad, self.dilation)
         if r.norm.type == "none" and r.act == "none":  # nothing but a conv: the bare module
             c = bare_conv(
                 r.dims, cin, cout, self.kernel, stride, pad, self.dilation, self.groups, bias
             )
-            return Body(
-                out_channels=cout,
-                op=op,
-                params=params,
-                make=lambda skip, downsample: c,
+        else:
+            c = call(
+                "ConvNormAct",
+                cin,
+                cout,
+                kernel_size=self.kernel,
                 stride=stride,
-                errors=errors,
+                padding=self.padding,
+                dilation=self.dilation,
+                groups=self.groups,
+                bias=self.bias if self.bias is not None else r.bias,
+                act=r.act,
+                preact=self.preact,
+                **r.norm_kwargs(),
             )
-        c = call(
-            "ConvNormAct",
-            cin,
-            cout,
-            kernel_size=self.kernel,
-            stride=stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            groups=self.groups,
-            bias=self.bias if self.bias is not None else r.bias,
-            act=r.act,
-            preact=self.preact,
-            **r.norm_kwargs(),
-        )
         return Body(
             out_channels=cout,
-            op=op,
+            op=("conv", self.kernel, stride, pad, self.dilation),
             params=params,
             make=lambda skip, downsample: c,
             stride=stride,
-            errors=errors,
-            normed=((cin, "in") if self.preact else (cout, "out"),),
+            errors=groups_errors(cin, cout, self.groups),
+            normed=((cin, "in") if self.preact else (cout, "out"),),  # none: nothing to check
         )
