@@ -20,7 +20,7 @@ class Activation(Kind):
     type: Literal["act"]
     act: Act = Field(description=ACT_DESCRIPTION)
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         c = Call(ACTIVATIONS[self.act])
         return Body(
             out_channels=cin, op=("conv", 1, 1, 0, 1), params=0, make=lambda skip, downsample: c

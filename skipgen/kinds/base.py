@@ -70,8 +70,9 @@ class Kind(StrictModel):
     def _identifier(cls, value: str | None, info: Any) -> str | None:
         return None if value is None else check_identifier(value, info.field_name)
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
-        """This layer from ``cin`` to ``cout`` channels (0: the kind decides) at ``stride``."""
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
+        """This layer from ``cin`` to ``cout`` channels (0: the kind decides) at ``stride``,
+        with the norm, activation and bias it ``inherited`` from the network."""
         raise NotImplementedError(f"internal error: {type(self).__name__} does not lower")
 
 

@@ -35,10 +35,12 @@ class Basic(NormActKind):
         default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
     )
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         # As in skipgen.nn.BasicBlock, groups and dilation apply to conv1 only.
-        params = r.conv_params(cin, cout, 3, self.groups) + r.conv_params(cout, cout, 3)
-        params += r.norm_params(cin if self.preact else cout) + r.norm_params(cout)
+        params = inherited.conv_params(cin, cout, 3, self.groups) + inherited.conv_params(
+            cout, cout, 3
+        )
+        params += inherited.norm_params(cin if self.preact else cout) + inherited.norm_params(cout)
 
         def make(skip: str, downsample: bool) -> Call:
             return call(
@@ -48,12 +50,12 @@ class Basic(NormActKind):
                 stride=stride,
                 groups=self.groups,
                 dilation=self.dilation,
-                act=r.act,
+                act=inherited.act,
                 preact=self.preact,
                 skip=skip,
                 downsample=downsample,
                 drop_path=self.stochastic_depth or 0.0,
-                **r.norm_kwargs(),
+                **inherited.norm_kwargs(),
             )
 
         return Body(

@@ -64,12 +64,16 @@ class Bottleneck(NormActKind):
             )
         return tuple(errors)
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         width = self.inner_width(cout)
-        params = r.conv_params(cin, width, 1) + r.conv_params(width, width, 3, self.groups)
-        params += r.conv_params(width, cout, 1)
-        params += r.norm_params(cin if self.preact else width) + r.norm_params(width)
-        params += r.norm_params(width if self.preact else cout)
+        params = inherited.conv_params(cin, width, 1) + inherited.conv_params(
+            width, width, 3, self.groups
+        )
+        params += inherited.conv_params(width, cout, 1)
+        params += inherited.norm_params(cin if self.preact else width) + inherited.norm_params(
+            width
+        )
+        params += inherited.norm_params(width if self.preact else cout)
 
         def make(skip: str, downsample: bool) -> Call:
             return call(
@@ -80,12 +84,12 @@ class Bottleneck(NormActKind):
                 width=width,
                 groups=self.groups,
                 dilation=self.dilation,
-                act=r.act,
+                act=inherited.act,
                 preact=self.preact,
                 skip=skip,
                 downsample=downsample,
                 drop_path=self.stochastic_depth or 0.0,
-                **r.norm_kwargs(),
+                **inherited.norm_kwargs(),
             )
 
         return Body(

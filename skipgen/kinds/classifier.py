@@ -23,8 +23,15 @@ class Classifier(Kind):
     dropout: Probability = Field(default=0.0, description="dropout rate before the linear layer")
     pool: Literal["avg", "max"] = Field(default="avg", description="avg or max global pooling")
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
-        c = call("Classifier", cin, self.classes, dropout=self.dropout, pool=self.pool, dims=r.dims)
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
+        c = call(
+            "Classifier",
+            cin,
+            self.classes,
+            dropout=self.dropout,
+            pool=self.pool,
+            dims=inherited.dims,
+        )
         return Body(
             out_channels=self.classes,
             op=("global",),

@@ -36,14 +36,24 @@ class Conv(NormActKind):
         default=False, description="norm → act → conv instead of conv → norm → act"
     )
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         pad = self.padding if self.padding is not None else same_padding(self.kernel, self.dilation)
-        bias = r.has_bias(self.bias)
-        params = r.conv_params(cin, cout, self.kernel, self.groups, bias)
-        params += r.norm_params(cin if self.preact else cout)
-        if r.norm.type == "none" and r.act == "none":  # nothing but a conv: the bare module
+        bias = inherited.has_bias(self.bias)
+        params = inherited.conv_params(cin, cout, self.kernel, self.groups, bias)
+        params += inherited.norm_params(cin if self.preact else cout)
+        if (
+            inherited.norm.type == "none" and inherited.act == "none"
+        ):  # nothing but a conv: the bare module
             c = bare_conv(
-                r.dims, cin, cout, self.kernel, stride, pad, self.dilation, self.groups, bias
+                inherited.dims,
+                cin,
+                cout,
+                self.kernel,
+                stride,
+                pad,
+                self.dilation,
+                self.groups,
+                bias,
             )
         else:
             c = call(
@@ -55,10 +65,10 @@ class Conv(NormActKind):
                 padding=self.padding,
                 dilation=self.dilation,
                 groups=self.groups,
-                bias=self.bias if self.bias is not None else r.bias,
-                act=r.act,
+                bias=self.bias if self.bias is not None else inherited.bias,
+                act=inherited.act,
                 preact=self.preact,
-                **r.norm_kwargs(),
+                **inherited.norm_kwargs(),
             )
         return Body(
             out_channels=cout,

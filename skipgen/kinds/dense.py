@@ -24,13 +24,13 @@ class Dense(NormActKind):
     bn_size: BnSize = Field(default=4, description="bottleneck width as a multiple of growth")
     dropout: Probability = Field(default=0.0, description="dropout rate after each dense layer")
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         params = 0
         width = self.bn_size * self.growth
         for i in range(self.layers):
             channels = cin + i * self.growth
-            params += r.norm_params(channels) + r.conv_params(channels, width, 1)
-            params += r.norm_params(width) + r.conv_params(width, self.growth, 3)
+            params += inherited.norm_params(channels) + inherited.conv_params(channels, width, 1)
+            params += inherited.norm_params(width) + inherited.conv_params(width, self.growth, 3)
         c = call(
             "DenseBlock",
             cin,
@@ -38,8 +38,8 @@ class Dense(NormActKind):
             self.growth,
             bn_size=self.bn_size,
             drop_rate=self.dropout,
-            act=r.act,
-            **r.norm_kwargs(),
+            act=inherited.act,
+            **inherited.norm_kwargs(),
         )
         normed = (*((cin + i * self.growth, "in") for i in range(self.layers)), (width, "in"))
         return Body(

@@ -19,7 +19,7 @@ class GlobalPool(Kind):
     type: Literal["global_pool"]
     mode: Literal["avg", "max"] = Field(default="avg", description="avg or max pooling")
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         target = {"avg": "nn.AdaptiveAvgPool", "max": "nn.AdaptiveMaxPool"}[self.mode]
-        c = Call(f"{target}{r.dims}d", (1,))
+        c = Call(f"{target}{inherited.dims}d", (1,))
         return Body(out_channels=cin, op=("global",), params=0, make=lambda skip, downsample: c)

@@ -40,16 +40,18 @@ class InvertedResidual(NormActKind):
         default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
     )
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         hidden = round(cin * self.expansion)
         se = max(1, int(cin * self.se_ratio)) if self.se_ratio > 0 else 0
         params = 0
         if hidden != cin:
-            params += r.conv_params(cin, hidden, 1) + r.norm_params(hidden)
-        params += r.conv_params(hidden, hidden, self.kernel, hidden) + r.norm_params(hidden)
+            params += inherited.conv_params(cin, hidden, 1) + inherited.norm_params(hidden)
+        params += inherited.conv_params(
+            hidden, hidden, self.kernel, hidden
+        ) + inherited.norm_params(hidden)
         if se:
             params += hidden * se + se + se * hidden + hidden
-        params += r.conv_params(hidden, cout, 1) + r.norm_params(cout)
+        params += inherited.conv_params(hidden, cout, 1) + inherited.norm_params(cout)
 
         def make(skip: str, downsample: bool) -> Call:
             return call(
@@ -60,11 +62,11 @@ class InvertedResidual(NormActKind):
                 hidden_channels=hidden,
                 kernel_size=self.kernel,
                 se_channels=se,
-                act=r.act,
+                act=inherited.act,
                 skip=skip,
                 downsample=downsample,
                 drop_path=self.stochastic_depth or 0.0,
-                **r.norm_kwargs(),
+                **inherited.norm_kwargs(),
             )
 
         expand = ((hidden, "in"),) if hidden != cin else ()

@@ -17,15 +17,15 @@ class NormAct(NormActKind):
 
     type: Literal["norm"]
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
-        if r.act == "none":
-            c = bare_norm(r, cin)
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
+        if inherited.act == "none":
+            c = bare_norm(inherited, cin)
         else:
-            c = call("NormAct", cin, act=r.act, **r.norm_kwargs())
+            c = call("NormAct", cin, act=inherited.act, **inherited.norm_kwargs())
         return Body(
             out_channels=cin,
             op=("conv", 1, 1, 0, 1),
-            params=r.norm_params(cin),
+            params=inherited.norm_params(cin),
             make=lambda skip, downsample: c,
             normed=((cin, "in"),),
         )

@@ -29,7 +29,7 @@ class MaxPool(Kind):
         default=None, description="padding on each side; default: (kernel - 1) // 2"
     )
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         step = self.stride if self.stride is not None else self.kernel  # every repeat pools
         pad = self.padding if self.padding is not None else same_padding(self.kernel)
         errors = []
@@ -41,9 +41,14 @@ class MaxPool(Kind):
                     "PyTorch pools allow at most kernel // 2",
                 )
             )
-        c = call(pool_target(self.type, r.dims), kernel_size=self.kernel, stride=step, padding=pad)
+        c = call(
+            pool_target(self.type, inherited.dims),
+            kernel_size=self.kernel,
+            stride=step,
+            padding=pad,
+        )
         # PyTorch's 3D average pool refuses an input smaller than its kernel, padding or not.
-        least = self.kernel if self.type == "avgpool" and r.dims == 3 else 0
+        least = self.kernel if self.type == "avgpool" and inherited.dims == 3 else 0
         return Body(
             out_channels=cin,
             op=("conv", self.kernel, step, pad, 1),

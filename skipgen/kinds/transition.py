@@ -29,7 +29,7 @@ class Transition(NormActKind):
     )
     pool: Literal["avg", "max"] = Field(default="avg", description="avg or max pooling")
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         cout = cout or int(cin * self.compression)
         errors = []
         if cout == 0:
@@ -41,11 +41,13 @@ class Transition(NormActKind):
                     "raise compression, or give `channels`",
                 )
             )
-        c = call("Transition", cin, cout, pool=self.pool, act=r.act, **r.norm_kwargs())
+        c = call(
+            "Transition", cin, cout, pool=self.pool, act=inherited.act, **inherited.norm_kwargs()
+        )
         return Body(
             out_channels=cout,
             op=("conv", 2, 2, 0, 1),
-            params=r.norm_params(cin) + r.conv_params(cin, cout, 1),
+            params=inherited.norm_params(cin) + inherited.conv_params(cin, cout, 1),
             make=lambda skip, downsample: c,
             stride=2,
             errors=tuple(errors),

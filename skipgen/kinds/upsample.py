@@ -54,11 +54,11 @@ class Upsample(NormActKind):
             )
         return ()
 
-    def lower(self, r: Resolved, cin: int, cout: int, stride: int) -> Body:
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         kernel = self.kernel
         if kernel is None:
             kernel = self.scale if self.mode == "transposed" else 3
-        bias = r.has_bias(self.bias)
+        bias = inherited.has_bias(self.bias)
         c = call(
             "UpConv",
             cin,
@@ -66,14 +66,15 @@ class Upsample(NormActKind):
             scale=self.scale,
             mode=self.mode,
             kernel_size=self.kernel,
-            bias=self.bias if self.bias is not None else r.bias,
-            act=r.act,
-            **r.norm_kwargs(),
+            bias=self.bias if self.bias is not None else inherited.bias,
+            act=inherited.act,
+            **inherited.norm_kwargs(),
         )
         return Body(
             out_channels=cout,
             op=("up", self.scale),
-            params=r.conv_params(cin, cout, kernel, bias=bias) + r.norm_params(cout),
+            params=inherited.conv_params(cin, cout, kernel, bias=bias)
+            + inherited.norm_params(cout),
             make=lambda skip, downsample: c,
             errors=self.kernel_errors(kernel),
             normed=((cout, "out"),),
