@@ -14,9 +14,10 @@ from pydantic import ValidationError
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir.graph import Graph
 from skipgen.ir.lower import lower
+from skipgen.kinds.plugins import PluginError
 from skipgen.spec.load import Positions, decode, load_yaml
 from skipgen.spec.locate import diagnostics_from
-from skipgen.spec.models import Spec
+from skipgen.spec.models import Spec, kinds_of, spec_model
 
 if TYPE_CHECKING:
     from torch import nn
@@ -63,13 +64,40 @@ def load_spec(source: SpecLike) -> Spec:
         raise SpecError(
             [positions.diagnostic((), "a spec is a mapping with name, input and layers")]
         )
+    plugins = _plugins(data, positions)
     try:
-        spec = Spec.model_validate(data)
+        spec = spec_model(plugins).model_validate(data)
     except ValidationError as exc:
-        raise SpecError(diagnostics_from(exc, data, positions)) from None
+        raise SpecError(diagnostics_from(exc, data, positions, kinds_of(plugins))) from None
     spec._positions = positions
     spec._text = text
     return spec
+
+
+def _plugins(data: dict[str, Any], positions: Positions) -> tuple[str, ...]:
+    """The plugins a spec names, each loaded: before the layers, which may use their kinds.
+
+    A ``plugins`` value that is not a list of names is left to the model to report.
+    """
+    names = data.get("plugins")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return ()
+    diagnostics = []
+    for i, name in enumerate(names):
+        try:
+            kinds_of((name,))
+        except PluginError as exc:
+            diagnostics.append(
+                positions.diagnostic(("plugins", i), f"plugins[{i}]: {exc}", exc.hint)
+            )
+    if diagnostics:
+        raise SpecError(diagnostics)
+    unique = tuple(dict.fromkeys(names))
+    try:
+        kinds_of(unique)
+    except PluginError as exc:
+        raise SpecError([positions.diagnostic(("plugins",), f"plugins: {exc}", exc.hint)]) from None
+    return unique
 
 
 def lower_spec(source: SpecLike) -> Graph:

@@ -16,6 +16,7 @@ from typing import Any
 from skipgen.backends.library import SourceError, library
 from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.graph import Call
+from skipgen.kinds.plugins import loaded_blocks
 
 DEFAULT_LINE_LENGTH = 88  # ruff's and black's default
 MIN_LINE_LENGTH = 88  # the copied blocks fit in 88 columns and keep their magic commas
@@ -83,7 +84,8 @@ def expr(value: Any) -> Expr:
 def call_expr(call: Call) -> Group:
     lib = library()
     target = call.target
-    if target not in TORCH_LAYERS and target not in lib.definitions:
+    known = target in TORCH_LAYERS or target in lib.definitions or target in loaded_blocks()
+    if not known:
         raise SourceError(f"internal error: unknown build target {target!r}")
     for key, _ in call.kwargs:
         if not key.isidentifier():

@@ -186,9 +186,9 @@ def signature_defaults(name: str) -> dict[str, Any]:
     return dict(definition.defaults) if definition is not None else {}
 
 
-def closure(targets: set[str]) -> list[Definition]:
+def closure(targets: set[str], lib: Library | None = None) -> list[Definition]:
     """The definitions ``targets`` need, each after the definitions it uses."""
-    lib = library()
+    lib = lib or library()
     needed: dict[int, Definition] = {}
     todo = sorted(targets)
     while todo:
@@ -230,9 +230,9 @@ def _member_key(name: str) -> tuple[int, str, str]:
     return kind, name.lower(), name
 
 
-def import_sections(used: set[str]) -> list[list[str]]:
+def import_sections(used: set[str], lib: Library | None = None) -> list[list[str]]:
     """The import lines for ``used`` names, grouped and sorted as isort (ruff ``I``) wants."""
-    lib = library()
+    lib = lib or library()
     straight: dict[bool, set[str]] = {True: set(), False: set()}
     members: dict[bool, dict[str, set[str]]] = {True: {}, False: {}}
     for name in sorted(used):

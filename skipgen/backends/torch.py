@@ -1,8 +1,8 @@
 """Runtime backend: a lowered graph becomes a live ``torch.nn.Module``.
 
-Every module comes from a closed table — the ``skipgen.nn`` blocks the kinds name and the
-fixed list of ``torch.nn`` layers the lowering may call — so no spec text is ever used to
-look up code.
+Every module comes from a closed table — the nn blocks the kinds name (skipgen's, and those
+of the plugins a spec named) and the fixed list of ``torch.nn`` layers the lowering may
+call — so no spec text is ever used to look up code.
 """
 
 from __future__ import annotations
@@ -18,18 +18,35 @@ from torch import Tensor, nn
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.graph import Call, Graph, format_bytes
+from skipgen.kinds.plugins import loaded_blocks
 from skipgen.kinds.registry import NN_BLOCKS
 
 
-@cache
 def factory(target: str) -> Any:
-    """The class or function a call names: a skipgen.nn block or a listed torch.nn layer."""
+    """The class or function a call names: an nn block of a kind or a listed torch.nn layer."""
     if target in TORCH_LAYERS:
         return getattr(nn, target.removeprefix("nn."))
     if target in NN_BLOCKS:
-        module, _, name = NN_BLOCKS[target].partition(":")
-        return getattr(importlib.import_module(module), name)
+        return _imported(NN_BLOCKS[target])
+    plugin = loaded_blocks().get(target)
+    if plugin is not None:
+        return _plugin_block(*plugin)
     raise KeyError(f"internal error: unknown build target {target!r}")  # never from a spec
+
+
+@cache
+def _imported(ref: str) -> Any:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _plugin_block(plugin: str, ref: str) -> Any:
+    try:
+        return _imported(ref)
+    except Exception as exc:  # foreign code: any failure is the plugin's
+        message = f"plugin {plugin!r}: cannot import its block {ref!r}: {type(exc).__name__}: {exc}"
+        hint = "reinstall the package that provides it"
+        raise SpecError([Diagnostic("<plugin>", 1, 1, message, hint)]) from None
 
 
 def instantiate(call: Call) -> nn.Module:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from skipgen.kinds.registry import ATTR_PREFIX
 from skipgen.spec import models as m
 from skipgen.spec.load import Path, Positions
 from skipgen.spec.locate import did_you_mean
@@ -49,7 +48,7 @@ def resolve(spec: m.Spec, positions: Positions, report: Report) -> Names:
         if block.name is not None:
             attrs.append(block.name)
             continue
-        prefix = ATTR_PREFIX[block.type]
+        prefix = block.attr_prefix
         while True:
             counters[prefix] = counters.get(prefix, 0) + 1
             attr = f"{prefix}{counters[prefix]}"

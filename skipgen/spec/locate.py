@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from skipgen.errors import Diagnostic
+from skipgen.kinds.base import Kind
 from skipgen.spec.limits import LIMITS
 from skipgen.spec.load import Path, Positions
 from skipgen.spec.models import KINDS, Defaults, Input, Norm, Scaling, Skip, Spec
 from skipgen.spec.yaml12 import is_number
+
+Kinds = Mapping[str, type[Kind]]  # the kinds a spec may use, by `type`
 
 _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "input": Input,
@@ -37,7 +41,7 @@ def did_you_mean(word: object, choices: list[str]) -> str | None:
     return "did you mean " + " or ".join(repr(m) for m in matches) + "?"
 
 
-def _data_path(data: Any, loc: tuple[Any, ...]) -> Path:
+def _data_path(data: Any, loc: tuple[Any, ...], kinds: Kinds) -> Path:
     """Follow ``loc`` through ``data``, skipping the tags pydantic adds for unions."""
     path: list[str | int] = []
     node = data
@@ -46,7 +50,7 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> Path:
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         ):
             node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and part not in KINDS:
+        elif isinstance(node, dict) and isinstance(part, str) and part not in kinds:
             path.append(part)  # a missing or extra key: keep it, there is nothing to descend
             break
         else:
@@ -55,7 +59,7 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> Path:
     return tuple(path)
 
 
-def _model_at(data: Any, path: Path) -> type[BaseModel] | None:
+def _model_at(data: Any, path: Path, kinds: Kinds) -> type[BaseModel] | None:
     """The model that validates the mapping at ``path``."""
     if not path:
         return Spec
@@ -63,7 +67,7 @@ def _model_at(data: Any, path: Path) -> type[BaseModel] | None:
     for part in path:
         node = node[part]
     if isinstance(node, dict) and path[-2:-1] == ("layers",):
-        return KINDS.get(str(node.get("type")))
+        return kinds.get(str(node.get("type")))
     return _SECTION_MODELS.get(str(path[-1]))
 
 
@@ -135,7 +139,7 @@ def _bound(err: Any, path: Path) -> tuple[str, str | None]:
     return f"{words} {_number(limit)}", hint
 
 
-def _message(err: Any, path: Path) -> tuple[str, str | None]:
+def _message(err: Any, path: Path, kinds: Kinds) -> tuple[str, str | None]:
     """The message and hint for one pydantic error (not a missing or unknown key)."""
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -148,10 +152,10 @@ def _message(err: Any, path: Path) -> tuple[str, str | None]:
         return "must be a finite number", ".inf and .nan are not allowed here"
     if kind == "union_tag_invalid":
         tag = ctx["tag"]
-        hint = did_you_mean(tag, list(KINDS)) or ("block types: " + ", ".join(KINDS))
+        hint = did_you_mean(tag, list(kinds)) or ("block types: " + ", ".join(kinds))
         return f"unknown block type {tag!r}", hint
     if kind == "union_tag_not_found":
-        return "a layer needs a 'type'", "block types: " + ", ".join(KINDS)
+        return "a layer needs a 'type'", "block types: " + ", ".join(kinds)
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", ctx["expected"])
         return _lowered(err["msg"]), did_you_mean(err["input"], choices)
@@ -166,27 +170,30 @@ def _lowered(msg: str) -> str:
     return msg[0].lower() + msg[1:]
 
 
-def diagnostics_from(error: ValidationError, data: Any, positions: Positions) -> list[Diagnostic]:
+def diagnostics_from(
+    error: ValidationError, data: Any, positions: Positions, kinds: Kinds = KINDS
+) -> list[Diagnostic]:
+    """Each of pydantic's errors at its place in the spec, for a spec that may use ``kinds``."""
     result = []
     for err in error.errors():
-        path = _data_path(data, err["loc"])
+        path = _data_path(data, err["loc"], kinds)
         if err["type"] == "missing":
             message = f"{format_path(path)}: missing required key {path[-1]!r}"
             result.append(positions.diagnostic(path[:-1], message))
             continue
         key = err["type"] == "extra_forbidden"
         if key:
-            msg, hint = f"unknown key {path[-1]!r}", _key_hint(data, path)
+            msg, hint = f"unknown key {path[-1]!r}", _key_hint(data, path, kinds)
         else:
-            msg, hint = _message(err, path)
+            msg, hint = _message(err, path, kinds)
         if err["type"] == "union_tag_invalid":
             path = (*path, "type")
         result.append(positions.diagnostic(path, f"{format_path(path)}: {msg}", hint, key=key))
     return result
 
 
-def _key_hint(data: Any, path: Path) -> str | None:
-    model = _model_at(data, path[:-1])
+def _key_hint(data: Any, path: Path, kinds: Kinds) -> str | None:
+    model = _model_at(data, path[:-1], kinds)
     if model is None:
         return None
     return did_you_mean(path[-1], _fields(model)) or (

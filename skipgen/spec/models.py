@@ -13,9 +13,10 @@ block kind's docstring also describes its ``type`` value. The block kinds live i
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated, Any, Union
 
-from pydantic import BeforeValidator, Field, PrivateAttr, field_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, create_model, field_validator
 
 from skipgen.kinds.act import Activation as Activation
 from skipgen.kinds.base import Kind as Kind
@@ -28,6 +29,7 @@ from skipgen.kinds.dense import Dense as Dense
 from skipgen.kinds.global_pool import GlobalPool as GlobalPool
 from skipgen.kinds.inverted_residual import InvertedResidual as InvertedResidual
 from skipgen.kinds.norm import NormAct as NormAct
+from skipgen.kinds.plugins import plugin_kinds
 from skipgen.kinds.pool import AvgPool as AvgPool
 from skipgen.kinds.pool import MaxPool as MaxPool
 from skipgen.kinds.registry import KINDS as KINDS  # re-exported
@@ -98,6 +100,9 @@ class Scaling(StrictModel):
     )
 
 
+_LAYERS_DESCRIPTION = "the blocks, from input to output"
+
+
 class Spec(StrictModel):
     """A network: its class name, input, defaults, scaling and layers, in order."""
 
@@ -109,7 +114,12 @@ class Spec(StrictModel):
     input: Input = Field(description="what the network reads")
     defaults: Defaults = Field(default=Defaults(), description="settings for every layer")
     scaling: Scaling = Field(default=Scaling(), description="width and depth multipliers")
-    layers: list[Block] = Field(min_length=1, description="the blocks, from input to output")
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="installed packages whose kinds the layers use (entry points of the "
+        "group skipgen.kinds)",
+    )
+    layers: list[Block] = Field(min_length=1, description=_LAYERS_DESCRIPTION)
 
     # Where each value came from, for errors found after validation (set by load_spec).
     _positions: Any = PrivateAttr(default=None)
@@ -119,3 +129,22 @@ class Spec(StrictModel):
     @classmethod
     def _class_name(cls, value: str) -> str:
         return check_identifier(value, "name")
+
+
+def kinds_of(plugins: tuple[str, ...]) -> dict[str, type[Kind]]:
+    """Every kind a spec that uses ``plugins`` may name, by ``type``: built-ins first."""
+    return {**KINDS, **plugin_kinds(plugins)} if plugins else KINDS
+
+
+@cache
+def spec_model(plugins: tuple[str, ...]) -> type[Spec]:
+    """The model that validates a spec using ``plugins``: its layers may be their kinds too.
+
+    Raises :class:`skipgen.kinds.plugins.PluginError` for a plugin that cannot be used.
+    """
+    if not plugins:
+        return Spec
+    kinds = tuple(kinds_of(plugins).values())
+    block = Annotated[Union[kinds], Field(discriminator="type")]  # noqa: UP007
+    layers = (list[block], Field(min_length=1, description=_LAYERS_DESCRIPTION))  # type: ignore[valid-type]
+    return create_model("Spec", __base__=Spec, __doc__=Spec.__doc__, layers=layers)

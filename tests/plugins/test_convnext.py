@@ -1,0 +1,146 @@
+"""A kind from another package, end to end: the test plugin's ConvNeXt block."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import skipgen
+from skipgen.errors import SpecError
+from tests.backends.helpers import load_module, ruff
+
+SPEC = """\
+name: TinyNeXt
+plugins: [convnext]
+input: {channels: 3, size: 32}
+layers:
+  - {type: conv, channels: 16, kernel: 4, stride: 4, act: none}
+  - {type: convnext, repeat: 2}
+  - {type: convnext, expansion: 2, skip: none}
+  - {type: global_pool}
+  - {type: classifier, classes: 10}
+"""
+
+
+def convnext_params(channels: int, expansion: int) -> int:
+    """Counted by hand from the paper's block: dwconv, LayerNorm, 1x1, 1x1, layer scale."""
+    hidden = channels * expansion
+    dwconv = 7 * 7 * channels + channels
+    return (
+        dwconv
+        + 2 * channels
+        + (channels * hidden + hidden)
+        + (hidden * channels + channels)
+        + channels
+    )
+
+
+def test_validate_lowers_shapes_and_counts() -> None:
+    graph = skipgen.lower_spec(SPEC)
+    stem = 3 * 16 * 4 * 4 + 2 * 16  # conv without bias, then batch norm
+    blocks = 2 * convnext_params(16, 4) + convnext_params(16, 2)
+    assert graph.params == stem + blocks + (16 * 10 + 10)
+    assert graph.stages[1].nodes[-1].out_size == (8, 8)
+    assert graph.output_shape() == (1, 10) or graph.output_shape()[-1] == 10
+
+
+def test_build_model_matches_the_lowering() -> None:
+    torch = pytest.importorskip("torch")
+    model = skipgen.build_model(SPEC)
+    assert sum(p.numel() for p in model.parameters()) == skipgen.lower_spec(SPEC).params
+    block = model.get_submodule("stage1")[0]
+    assert type(block).__name__ == "ConvNeXtBlock"
+    assert block.dwconv.groups == 16 and block.dwconv.kernel_size == (7, 7)
+    assert block.pwconv1.out_channels == 64
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_emitted_file_is_clean_and_equivalent(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    text = skipgen.generate_source(SPEC)
+    imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
+    assert not [line for line in imports if "skipgen" in line]
+    assert "class ConvNeXtBlock(nn.Module):" in text and "def drop_path(" in text
+    path = tmp_path / "tiny_next.py"
+    path.write_text(text, encoding="utf-8")
+    assert ruff("check", path).returncode == 0
+    assert ruff("format", "--check", path).returncode == 0
+    emitted = load_module(text, tmp_path).TinyNeXt()
+    runtime = skipgen.build_model(SPEC)
+    assert list(emitted.state_dict()) == list(runtime.state_dict())
+    emitted.load_state_dict(runtime.state_dict(), strict=True)
+    emitted.eval()
+    runtime.eval()
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(emitted(x), runtime(x))
+
+
+def test_validate_and_build_never_import_torch(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny_next.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    code = (
+        "import sys, skipgen\n"
+        f"skipgen.lower_spec({str(spec)!r})\n"
+        f"skipgen.generate_source({str(spec)!r})\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "assert 'skipgen_convnext.kinds' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_cli_validates_a_plugin_spec(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny_next.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "skipgen", "validate", str(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def _error(text: str) -> str:
+    with pytest.raises(SpecError) as caught:
+        skipgen.lower_spec(text)
+    return str(caught.value)
+
+
+def _with_plugins(plugins: str, layer: str = "{type: convnext}") -> str:
+    return SPEC.replace("plugins: [convnext]", f"plugins: {plugins}").replace(
+        "  - {type: convnext, repeat: 2}", f"  - {layer}"
+    )
+
+
+def test_a_kind_needs_its_plugin_named() -> None:
+    message = _error(SPEC.replace("plugins: [convnext]\n", ""))
+    assert "<string>:5:12: error: layers[1].type: unknown block type 'convnext'" in message
+
+
+@pytest.mark.parametrize(
+    ("plugins", "expected"),
+    [
+        ("[convnxt]", "<string>:2:11: error: plugins[0]: no installed package provides"),
+        (
+            "[convnext, broken]",
+            "<string>:2:21: error: plugins[1]: plugin 'broken' cannot be loaded",
+        ),
+        ("[clash]", "<string>:2:11: error: plugins[0]: plugin 'clash' defines the kind 'conv'"),
+    ],
+)
+def test_a_bad_plugin_is_an_error_at_its_entry(plugins: str, expected: str) -> None:
+    assert expected in _error(_with_plugins(plugins))
+
+
+def test_a_construct_the_emitter_cannot_copy_names_plugin_file_and_line() -> None:
+    spec = _with_plugins("[convnext, star]", "{type: star}")
+    skipgen.lower_spec(spec)  # valid: only copying it fails
+    with pytest.raises(SpecError) as caught:
+        skipgen.generate_source(spec)
+    (diagnostic,) = caught.value.diagnostics
+    assert Path(diagnostic.file).name == "star.py" and diagnostic.line == 3
+    assert diagnostic.message == "plugin 'star': cannot copy a star import"
