@@ -34,6 +34,23 @@ def _printable(text: str) -> str:
     return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
+@dataclass(frozen=True, kw_only=True)
+class LayerError:
+    """A problem with one field of a layer, found while lowering it, before it is located."""
+
+    field: str
+    message: str
+    hint: str | None = None
+
+    @classmethod
+    def of(cls, error: LayerError | tuple[str, str, str | None]) -> LayerError:
+        """The error itself, or the one written as a ``(field, message, hint)`` tuple."""
+        if isinstance(error, LayerError):
+            return error
+        field, message, hint = error
+        return cls(field=field, message=message, hint=hint)
+
+
 class SpecError(Exception):
     """A spec is invalid. ``diagnostics`` holds every problem found, in file order."""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skipgen.backends.library import signature_defaults
+from skipgen.errors import LayerError
 from skipgen.ir.graph import Call
 from skipgen.ir.sizes import Op
 from skipgen.spec.vocabulary import Norm
@@ -75,23 +76,27 @@ class Body:
     make: Callable[[str, bool], Call]  # (skip, downsample) -> call; ignored unless builtin
     builtin_skip: bool = False  # the block class combines the shortcut itself
     stride: int = 1  # a projection shortcut needs this stride
-    errors: tuple[tuple[str, str, str | None], ...] = ()  # (field, message, hint)
+    # why the layer cannot be built; a kind may write each as (field, message, hint)
+    errors: tuple[LayerError | tuple[str, str, str | None], ...] = ()
     # (channels, "in" or "out") of each norm layer: its channels and which size it sees
     normed: tuple[tuple[int, str], ...] = ()
     min_input: int = 0  # the smallest input size the layer accepts
+
+    def layer_errors(self) -> tuple[LayerError, ...]:
+        return tuple(LayerError.of(error) for error in self.errors)
 
 
 def same_padding(kernel: int, dilation: int = 1) -> int:
     return dilation * (kernel - 1) // 2
 
 
-def groups_errors(cin: int, cout: int, groups: int) -> tuple[tuple[str, str, str], ...]:
+def groups_errors(cin: int, cout: int, groups: int) -> tuple[LayerError, ...]:
     """Why ``groups`` cannot split the ``cin`` input or ``cout`` output channels, if so."""
     return tuple(
-        (
-            "groups",
-            f"{what} has {channels} channels, which {groups} groups do not divide",
-            "choose channels and groups so that groups divides both in and out channels",
+        LayerError(
+            field="groups",
+            message=f"{what} has {channels} channels, which {groups} groups do not divide",
+            hint="choose channels and groups so that groups divides both in and out channels",
         )
         for channels, what in ((cin, "the input"), (cout, "the output"))
         if channels % groups

@@ -1,0 +1,241 @@
+"""Lowering one block: a layer's body from its kind, its norms and its own skip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from skipgen.ir import common
+from skipgen.ir.graph import Call, SkipNote
+from skipgen.ir.record import Record
+from skipgen.ir.skips import Projection, SkipDecision, SkipRequest, decide_skip, local_mismatch
+from skipgen.kinds.base import Kind
+from skipgen.spec import models as m
+from skipgen.spec.load import Path
+from skipgen.spec.vocabulary import Norm
+
+
+@dataclass(frozen=True, kw_only=True)
+class PendingNode:
+    """A node whose spatial sizes are filled in once the size program has run."""
+
+    kind: str
+    call: Call
+    in_channels: int
+    out_channels: int
+    in_slot: int
+    out_slot: int
+    skip: str
+    note: SkipNote
+    params: int
+    path: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class SkipSource:
+    """Where a long skip comes from: a local variable, its channels and size slot."""
+
+    local: str
+    channels: int
+    slot: int
+
+
+class BlockLowering:
+    """Lowers single blocks with the network's settings, into one :class:`Record`."""
+
+    def __init__(self, spec: m.Spec, record: Record) -> None:
+        self.spec = spec
+        self.record = record
+
+    def inherited(self, layer: Kind) -> common.Resolved:
+        """The norm, activation and bias the layer inherits from the network's defaults."""
+        defaults = self.spec.defaults
+        own = layer.own_norm_act
+        norm = getattr(layer, "norm", None) or (Norm(type="none") if own else defaults.norm)
+        act = getattr(layer, "act", None) or ("none" if own else defaults.act)
+        return common.Resolved(self.spec.input.dims, norm, act, defaults.bias)
+
+    def width(self, channels: int, layer: Kind) -> int:
+        scaling = self.spec.scaling
+        if scaling.width == 1.0 or not layer.scale_width:
+            return channels
+        return common.make_divisible(channels * scaling.width, scaling.divisor)
+
+    def block(
+        self,
+        path: Path,
+        layer: Kind,
+        first: bool,
+        cin: int,
+        in_slot: int,
+        source: SkipSource | None,
+    ) -> PendingNode | None:
+        """One repeat of the layer at ``path``; None after an error, reported."""
+        inherited = self.inherited(layer)
+        lowered = self.body(path, layer, inherited, first, cin, in_slot)
+        if lowered is None:
+            return None
+        body, out_slot = lowered
+        mode = self.local_skip_mode(path, layer, source)
+        if mode is None:
+            return None
+        decision = self.local_skip(path, layer, inherited, body, mode, cin, in_slot, out_slot)
+        if decision is None:
+            return None
+        projected = decision.projection.out_channels if decision.projection else cin
+        return PendingNode(
+            kind=layer.type,
+            call=self.skip_call(body, inherited, decision, cin),
+            in_channels=cin,
+            out_channels=body.out_channels + (projected if decision.mode == "concat" else 0),
+            in_slot=in_slot,
+            out_slot=out_slot,
+            skip=decision.mode,
+            note=decision.note,
+            params=body.params + decision.params,
+            path=path,
+        )
+
+    def body(
+        self,
+        path: Path,
+        layer: Kind,
+        inherited: common.Resolved,
+        first: bool,
+        cin: int,
+        in_slot: int,
+    ) -> tuple[common.Body, int] | None:
+        """The layer's body from its kind, and the size slot of its output; None after an
+        error, reported."""
+        channels = getattr(layer, "channels", None)
+        cout = self.width(channels, layer) if channels else 0
+        stride = getattr(layer, "stride", 1) if first else 1  # pools use their own stride
+        body = layer.lower(inherited, cin, cout, stride or 1)
+        errors = body.layer_errors()
+        for error in errors:
+            self.record.layer_error(path, error)
+        if errors:
+            return None
+        program, step = self.record.program, self.record.step
+        if body.min_input:
+            program.minimum(in_slot, body.min_input, step(path, layer.type))
+        out_slot = program.op(in_slot, body.op, step(path, layer.type))
+        slots = {"in": in_slot, "out": out_slot}
+        normed = [(channels, slots[at]) for channels, at in body.normed]
+        if not self.norms(path, layer, inherited, normed):
+            return None
+        return body, out_slot
+
+    def local_skip_mode(self, path: Path, layer: Kind, source: SkipSource | None) -> str | None:
+        """The skip the block itself combines; None after an error, reported."""
+        mode = layer.skip.mode if layer.skip else layer.default_skip
+        if layer.skip and layer.skip.from_ and source is None:
+            mode = "none"  # its reference is broken and already reported
+        if layer.type == "classifier" and mode != "none":
+            self.record.error((*path, "skip"), "a classifier cannot have a skip", "remove `skip`")
+            return None
+        if source is not None:  # the long skip is combined in the network's forward
+            return "none"
+        return mode
+
+    def local_skip(
+        self,
+        path: Path,
+        layer: Kind,
+        inherited: common.Resolved,
+        body: common.Body,
+        mode: str,
+        cin: int,
+        in_slot: int,
+        out_slot: int,
+    ) -> SkipDecision | None:
+        """What becomes of the skip around the block; None after an error, reported."""
+        request = SkipRequest(
+            mode=mode,
+            on_mismatch=layer.on_mismatch or layer.default_on_mismatch,
+            mismatch=local_mismatch(cin, body.out_channels, body.op, mode),
+            layer_kind=layer.type,
+            projectable=body.op[0] == "conv",
+            shortcut_channels=cin,
+            projected_channels=body.out_channels if mode == "add" else cin,
+            stride=body.stride,
+            # a pre-activated block projects with a bare conv; Shortcut with conv + norm
+            bare=bool(body.builtin_skip and getattr(layer, "preact", False)),
+        )
+        decision = decide_skip(request, inherited)
+        if decision.error is not None:
+            self.record.layer_error(path, decision.error)
+            return None
+        projection = decision.projection
+        slots = (in_slot, out_slot)
+        if projection and not self.project(path, layer, inherited, projection, mode, slots):
+            return None
+        return decision
+
+    def project(
+        self,
+        path: Path,
+        layer: Kind,
+        inherited: common.Resolved,
+        projection: Projection,
+        mode: str,
+        slots: tuple[int, int],
+    ) -> bool:
+        """Record the projection of a local skip around the block from ``slots`` (its input
+        and output size slots) in the size program; False after an error, reported."""
+        in_slot, out_slot = slots
+        program, step = self.record.program, self.record.step
+        conv = ("conv", 1, projection.stride, 0, 1)
+        projected_slot = program.op(in_slot, conv, step(path, "projection"))
+        shortcut = [] if projection.bare else [(projection.out_channels, projected_slot)]
+        if not self.norms(path, layer, inherited, shortcut, " in the projected shortcut"):
+            return False
+        where = step(path, f"the projected shortcut of this {mode}")
+        program.check(projected_slot, out_slot, where)
+        return True
+
+    @staticmethod
+    def skip_call(
+        body: common.Body, inherited: common.Resolved, decision: SkipDecision, cin: int
+    ) -> Call:
+        """The block's call: its own, or wrapped in a ``Shortcut`` that adds the skip."""
+        downsample = decision.projection is not None
+        if body.builtin_skip or decision.mode == "none":
+            return body.make(decision.mode, downsample)
+        return common.call(
+            "Shortcut",
+            body.make("none", False),
+            cin,
+            body.out_channels,
+            stride=body.stride,
+            skip=decision.mode,
+            downsample=downsample,
+            **inherited.norm_kwargs(),
+        )
+
+    def norms(
+        self,
+        path: Path,
+        layer: Kind,
+        inherited: common.Resolved,
+        normed: list[tuple[int, int]],
+        where: str = "",
+    ) -> bool:
+        """Check the norm layers over ``(channels, size slot)``; False after an error."""
+        norm = inherited.norm
+        if norm.type == "group":
+            for channels, _ in normed:
+                if channels % norm.groups:
+                    self.record.error(
+                        (*path, "norm") if getattr(layer, "norm", None) else ("defaults", "norm"),
+                        f"group norm with {norm.groups} groups cannot split "
+                        f"{channels} channels{where}",
+                        "choose a group count that divides channels",
+                    )
+                    return False
+        if norm.type == "instance":  # it normalizes over positions: one is not enough
+            what = f"the instance norm{where or ' of this ' + layer.type}"
+            if layer.type == "norm" and not where:
+                what = "this instance norm"
+            for slot in sorted({slot for _, slot in normed}):
+                self.record.program.minimum(slot, 2, self.record.step(path, what))
+        return True

@@ -1,0 +1,121 @@
+"""One decision for every skip, local or long: combine as it is, project, drop, or refuse.
+
+A layer's own skip and a long skip ``from`` an earlier layer differ only in what they know
+about their two sides; both describe that in a :class:`SkipRequest`, and :func:`decide_skip`
+answers with a :class:`SkipDecision` that each applies to its own kind of shortcut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from skipgen.errors import LayerError
+from skipgen.ir.common import Resolved
+from skipgen.ir.graph import SkipNote
+from skipgen.ir.sizes import Op, keeps_size
+
+MISMATCH_HINT = "set `on_mismatch: project` or `drop`, or `skip: none`"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SkipRequest:
+    """A skip as the spec asks for it, and how its shortcut and the layer's output differ."""
+
+    mode: str  # add, concat or none
+    on_mismatch: str  # project, drop or error
+    mismatch: str  # how the shortcut and the output differ, in words; "" when they fit
+    layer_kind: str  # the layer's type, to say which layer a projection cannot cross
+    projectable: bool  # a 1x1 conv can make the shortcut fit
+    shortcut_channels: int  # channels of the shortcut: the layer's input, or the source's
+    projected_channels: int  # channels a projection leads to
+    stride: int = 1  # the stride of a projection
+    bare: bool = False  # a projection is a conv alone, with no norm and no bias
+
+
+@dataclass(frozen=True, kw_only=True)
+class Projection:
+    """The 1x1 conv (and norm) that makes a shortcut fit the layer's output."""
+
+    in_channels: int
+    out_channels: int
+    stride: int
+    bare: bool
+    params: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SkipDecision:
+    """What becomes of a skip; an ``error`` means the layer cannot be built."""
+
+    mode: str  # what is finally combined: add, concat, or none once dropped
+    note: SkipNote
+    projection: Projection | None = None
+    error: LayerError | None = None
+
+    @property
+    def params(self) -> int:
+        return self.projection.params if self.projection else 0
+
+
+def decide_skip(request: SkipRequest, inherited: Resolved) -> SkipDecision:
+    """Identity when the shortcut fits; else project, drop or refuse, as ``on_mismatch`` says."""
+    mode = request.mode
+    if mode == "none":
+        return SkipDecision(mode="none", note="none")
+    if not request.mismatch:
+        return SkipDecision(mode=mode, note="identity")
+    if request.on_mismatch == "error":
+        message = f"{mode} cannot combine {request.mismatch}"
+        return _refused(LayerError(field="skip", message=message, hint=MISMATCH_HINT))
+    if request.on_mismatch == "drop":
+        return SkipDecision(mode="none", note="dropped")
+    if not request.projectable:
+        return _refused(
+            LayerError(
+                field="on_mismatch",
+                message=f"cannot project a shortcut across this {request.layer_kind} layer "
+                f"({request.mismatch})",
+                hint="use `on_mismatch: drop` or `skip: none`",
+            )
+        )
+    return SkipDecision(mode=mode, note="projected", projection=_projection(request, inherited))
+
+
+def _refused(error: LayerError) -> SkipDecision:
+    return SkipDecision(mode="none", note="none", error=error)
+
+
+def _projection(request: SkipRequest, inherited: Resolved) -> Projection:
+    cin, cout = request.shortcut_channels, request.projected_channels
+    norm = 0 if request.bare else projection_norm_params(inherited, cout)
+    return Projection(
+        in_channels=cin,
+        out_channels=cout,
+        stride=request.stride,
+        bare=request.bare,
+        params=cin * cout + norm,
+    )
+
+
+def projection_norm_params(inherited: Resolved, channels: int) -> int:
+    """The parameters of a projection's norm, or of its conv's bias when it has no norm."""
+    return channels if inherited.norm.type == "none" else 2 * channels
+
+
+def local_mismatch(cin: int, cout: int, op: Op, mode: str) -> str:
+    """How a layer's input and output differ for a skip around it, in words; "" if not."""
+    parts = []
+    if mode == "add" and cin != cout:
+        parts.append(f"{cin} input channels with {cout} output channels")
+    if not keeps_size(op):
+        parts.append("an input and an output of different spatial size")
+    return " and ".join(parts)
+
+
+def long_mismatch(source: str, source_channels: int, cout: int, mode: str) -> str:
+    """How an earlier layer's output differs from this one's for a long skip; "" if not.
+
+    Spatial sizes are checked by the size program, once the input size is known."""
+    if mode == "add" and source_channels != cout:
+        return f"{source_channels} channels from {source!r} with {cout} output channels"
+    return ""
