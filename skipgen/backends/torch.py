@@ -26,12 +26,8 @@ def factory(target: str) -> Any:
     """The class or function a call names: an nn block of a kind or a listed torch.nn layer."""
     if target in TORCH_LAYERS:
         return getattr(nn, target.removeprefix("nn."))
-    if target in NN_BLOCKS:
-        return _imported(NN_BLOCKS[target])
-    plugin = loaded_blocks().get(target)
-    if plugin is not None:
-        return _plugin_block(*plugin)
-    raise KeyError(f"internal error: unknown build target {target!r}")  # never from a spec
+    ref = NN_BLOCKS.get(target) or loaded_blocks()[target][1]  # a KeyError: an internal error
+    return _imported(ref)
 
 
 @cache
@@ -40,13 +36,22 @@ def _imported(ref: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _plugin_block(plugin: str, ref: str) -> Any:
-    try:
-        return _imported(ref)
-    except Exception as exc:  # foreign code: any failure is the plugin's
-        message = f"plugin {plugin!r}: cannot import its block {ref!r}: {type(exc).__name__}: {exc}"
-        hint = "reinstall the package that provides it"
-        raise SpecError([Diagnostic("<plugin>", 1, 1, message, hint)]) from None
+def check_plugin_blocks(graph: Graph) -> None:
+    """Import the plugins' blocks the graph calls; a failure is an error at the layer."""
+    blocks = loaded_blocks()
+    diagnostics = []
+    for node in (node for stage in graph.stages for node in stage.nodes):
+        if node.call.target not in blocks:
+            continue
+        plugin, ref = blocks[node.call.target]
+        try:
+            _imported(ref)
+        except Exception as exc:  # foreign code: any failure is the plugin's
+            message = f"plugin {plugin!r}: cannot import {ref!r}: {type(exc).__name__}: {exc}"
+            hint = "reinstall the package that provides it"
+            diagnostics.append(Diagnostic(graph.file, node.line, node.col, message, hint))
+    if diagnostics:
+        raise SpecError(diagnostics)
 
 
 def instantiate(call: Call) -> nn.Module:
@@ -118,4 +123,5 @@ def check_memory(graph: Graph) -> None:
 def build(graph: Graph) -> nn.Module:
     """The module for ``graph``; a :class:`SpecError` when its parameters cannot fit in memory."""
     check_memory(graph)
+    check_plugin_blocks(graph)
     return SkipgenNetwork(graph)

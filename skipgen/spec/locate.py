@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from skipgen.errors import Diagnostic
 from skipgen.kinds.base import Kind
+from skipgen.kinds.plugins import installed
 from skipgen.spec.limits import LIMITS
 from skipgen.spec.load import Path, Positions
 from skipgen.spec.models import KINDS, Defaults, Input, Norm, Scaling, Skip, Spec
@@ -153,7 +154,7 @@ def _message(err: Any, path: Path, kinds: Kinds) -> tuple[str, str | None]:
     if kind == "union_tag_invalid":
         tag = ctx["tag"]
         hint = did_you_mean(tag, list(kinds)) or ("block types: " + ", ".join(kinds))
-        return f"unknown block type {tag!r}", hint
+        return f"unknown block type {tag!r}", hint + _plugins_note()
     if kind == "union_tag_not_found":
         return "a layer needs a 'type'", "block types: " + ", ".join(kinds)
     if kind == "literal_error":
@@ -164,6 +165,14 @@ def _message(err: Any, path: Path, kinds: Kinds) -> tuple[str, str | None]:
     return _lowered(re.sub(r"^Value error, ", "", err["msg"])), getattr(
         ctx.get("error"), "hint", None
     )
+
+
+def _plugins_note() -> str:
+    """Where the installed plugins' kinds come from (their names only: none is imported)."""
+    names = installed()
+    if not names:
+        return ""
+    return f"; a plugin's kind needs the plugin under `plugins` (installed: {', '.join(names)})"
 
 
 def _lowered(msg: str) -> str:

@@ -145,6 +145,6 @@ def spec_model(plugins: tuple[str, ...]) -> type[Spec]:
     if not plugins:
         return Spec
     kinds = tuple(kinds_of(plugins).values())
-    block = Annotated[Union[kinds], Field(discriminator="type")]  # noqa: UP007
-    layers = (list[block], Field(min_length=1, description=_LAYERS_DESCRIPTION))  # type: ignore[valid-type]
+    block: Any = Annotated[Union[kinds], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+    layers = (list[block], Field(min_length=1, description=_LAYERS_DESCRIPTION))
     return create_model("Spec", __base__=Spec, __doc__=Spec.__doc__, layers=layers)

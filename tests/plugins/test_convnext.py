@@ -87,6 +87,8 @@ def test_validate_and_build_never_import_torch(tmp_path: Path) -> None:
         f"skipgen.generate_source({str(spec)!r})\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
         "assert 'skipgen_convnext.kinds' in sys.modules\n"
+        "assert 'skipgen_convnext.nn' not in sys.modules, 'the nn module was imported'\n"
+        "assert 'skipgen_convnext.faulty' not in sys.modules, 'an unnamed plugin was imported'\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
@@ -119,6 +121,7 @@ def _with_plugins(plugins: str, layer: str = "{type: convnext}") -> str:
 def test_a_kind_needs_its_plugin_named() -> None:
     message = _error(SPEC.replace("plugins: [convnext]\n", ""))
     assert "<string>:5:12: error: layers[1].type: unknown block type 'convnext'" in message
+    assert "a plugin's kind needs the plugin under `plugins` (installed: absent, " in message
 
 
 @pytest.mark.parametrize(
@@ -136,11 +139,53 @@ def test_a_bad_plugin_is_an_error_at_its_entry(plugins: str, expected: str) -> N
     assert expected in _error(_with_plugins(plugins))
 
 
-def test_a_construct_the_emitter_cannot_copy_names_plugin_file_and_line() -> None:
-    spec = _with_plugins("[convnext, star]", "{type: star}")
+@pytest.mark.parametrize(
+    ("plugin", "file", "line", "message"),
+    [
+        ("star", "star.py", 3, "cannot copy a star import"),
+        ("unresolved", "unresolved.py", 8, "cannot resolve the name 'scale'"),
+        ("outside", "outside.py", 5, "cannot follow this relative import"),
+    ],
+)
+def test_a_construct_the_emitter_cannot_copy_names_plugin_file_and_line(
+    plugin: str, file: str, line: int, message: str
+) -> None:
+    spec = _with_plugins(f"[{plugin}]", f"{{type: {plugin}}}").replace(
+        "  - {type: convnext, expansion: 2, skip: none}\n", ""
+    )
     skipgen.lower_spec(spec)  # valid: only copying it fails
     with pytest.raises(SpecError) as caught:
         skipgen.generate_source(spec)
     (diagnostic,) = caught.value.diagnostics
-    assert Path(diagnostic.file).name == "star.py" and diagnostic.line == 3
-    assert diagnostic.message == "plugin 'star': cannot copy a star import"
+    assert (Path(diagnostic.file).name, diagnostic.line) == (file, line)
+    assert diagnostic.message == f"plugin {plugin!r}: {message}"
+    assert diagnostic.hint
+
+
+def test_a_block_that_cannot_be_imported_is_an_error_at_its_layer() -> None:
+    spec = _with_plugins("[absent]", "{type: absent}").replace(
+        "  - {type: convnext, expansion: 2, skip: none}\n", ""
+    )
+    with pytest.raises(SpecError) as caught:
+        skipgen.build_model(spec)
+    (diagnostic,) = caught.value.diagnostics
+    assert (diagnostic.file, diagnostic.line, diagnostic.col) == ("<string>", 6, 5)
+    assert diagnostic.message.startswith(
+        "plugin 'absent': cannot import 'skipgen_convnext.absent:Absent': ModuleNotFoundError"
+    )
+    with pytest.raises(SpecError, match="plugin 'absent': cannot find the source"):
+        skipgen.generate_source(spec)
+
+
+def test_an_entry_point_that_gives_no_kinds_is_an_error() -> None:
+    message = _error(_with_plugins("[notkinds]"))
+    assert (
+        "<string>:2:11: error: plugins[0]: plugin 'notkinds' gives 'conv', which is not a kind"
+        in message
+    )
+
+
+def test_the_emitter_follows_imports_inside_the_plugin_package() -> None:
+    text = skipgen.generate_source(SPEC)
+    assert text.index("class ChannelLayerNorm(nn.LayerNorm):") < text.index("class ConvNeXtBlock(")
+    assert "from .norm" not in text

@@ -7,12 +7,7 @@ from torch import Tensor, nn
 
 from skipgen.nn.layers import combine, conv_nd, drop_path
 
-
-class ChannelLayerNorm(nn.LayerNorm):
-    """LayerNorm over the channels of an ``(N, C, *spatial)`` tensor."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+from .norm import ChannelLayerNorm
 
 
 class ConvNeXtBlock(nn.Module):
