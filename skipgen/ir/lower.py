@@ -25,7 +25,15 @@ from skipgen.ir.layers import (
 )
 from skipgen.ir.names import resolve
 from skipgen.ir.record import Record
-from skipgen.ir.sizes import AXES, Failure, SizeSet, describe, exact_scale, working_sizes
+from skipgen.ir.sizes import (
+    AXES,
+    Failure,
+    SizeSet,
+    describe,
+    exact_scale,
+    failure_hint,
+    working_sizes,
+)
 from skipgen.kinds.dense import Dense
 from skipgen.spec import models as m
 from skipgen.spec.load import Positions
@@ -117,13 +125,7 @@ class _Network:
     def size_error(self, failure: Failure, vals: list[int], n: int, along: str) -> None:
         """Report a size failure at input size ``n``; ``along`` names the dimension, if any."""
         step = self.record.steps[failure.where]
-        rule = self.rule()
-        axes = AXES[self.spec.input.dims]
-        hint = f"input {axes} must be {rule}"
-        if rule == "no size":
-            hint = "no input size works: change this layer or the layers before it"
-        elif rule.startswith("no size"):
-            hint = f"input {axes}: {rule}"
+        hint = failure_hint(self.rule(), self.spec.input.dims)
         problem = self.record.program.explain(failure, vals)
         self.record.error(step.path, f"{step.what}{problem}{along} (input size {n})", hint)
 

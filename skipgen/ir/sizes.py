@@ -321,3 +321,12 @@ def describe(sizes: SizeSet) -> str:
 
 
 AXES = {1: "length", 2: "height and width", 3: "depth, height and width"}
+
+
+def failure_hint(rule: str, dims: int) -> str:
+    """What to do about a size failure, given which input sizes work (``describe``'s words)."""
+    if rule == "no size":
+        return "no input size works: change this layer or the layers before it"
+    if rule.startswith("no size"):
+        return f"input {AXES[dims]}: {rule}"
+    return f"input {AXES[dims]} must be {rule}"

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import skipgen
-from skipgen.ir.sizes import MAX_PERIOD, Program, describe, exact_scale, working_sizes
+from skipgen.ir.sizes import (
+    MAX_PERIOD,
+    Program,
+    describe,
+    exact_scale,
+    failure_hint,
+    working_sizes,
+)
 
 OPS = st.one_of(
     st.tuples(
@@ -176,3 +183,11 @@ def test_every_transposed_kernel_the_lowering_accepts_upsamples_exactly(scale: i
         model = skipgen.build_model(data)
         for n in (1, 2, 5):
             assert model(torch.randn(1, 2, n)).shape[-1] == n * scale, (kernel, n)
+
+
+def test_a_failure_hint_says_which_sizes_work_or_that_none_does() -> None:
+    assert failure_hint("a multiple of 16", 2) == "input height and width must be a multiple of 16"
+    assert failure_hint("no size", 1).startswith("no input size works")
+    assert (
+        failure_hint("no size up to 512", 3) == "input depth, height and width: no size up to 512"
+    )
