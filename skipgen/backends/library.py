@@ -76,11 +76,11 @@ def _file_order(modules: dict[str, ast.Module]) -> list[str]:
     return order
 
 
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+DEFINING_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _statement_lines(node: ast.stmt, lines: list[str]) -> str:
-    decorators = node.decorator_list if isinstance(node, _DEFS) else []
+def statement_lines(node: ast.stmt, lines: list[str]) -> str:
+    decorators = node.decorator_list if isinstance(node, DEFINING_NODES) else []
     start = min([node.lineno] + [d.lineno for d in decorators]) - 1
     while start > 0 and lines[start - 1].startswith("#"):
         start -= 1  # keep a comment written right above the definition
@@ -88,8 +88,8 @@ def _statement_lines(node: ast.stmt, lines: list[str]) -> str:
     return "\n".join(lines[start:end])
 
 
-def _defined_names(node: ast.stmt) -> tuple[str, ...]:
-    if isinstance(node, _DEFS):
+def defined_names(node: ast.stmt) -> tuple[str, ...]:
+    if isinstance(node, DEFINING_NODES):
         return (node.name,)
     if isinstance(node, ast.Assign):
         targets = node.targets
@@ -110,7 +110,7 @@ def _signature(node: ast.stmt) -> ast.arguments | None:
     return node.args if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
 
 
-def _keyword_defaults(node: ast.stmt) -> tuple[tuple[str, Any], ...]:
+def keyword_defaults(node: ast.stmt) -> tuple[tuple[str, Any], ...]:
     """The parameters of ``node``'s signature that have a literal default, with it."""
     args = _signature(node)
     if args is None:
@@ -158,14 +158,14 @@ def library() -> Library:
                 continue  # relative imports name other definitions of the library
             if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
                 continue  # the module docstring
-            names = _defined_names(node)
+            names = defined_names(node)
             if not names:
                 raise SourceError(f"{where}: cannot copy this top-level statement")
             if any(n.startswith("__") for n in names):
                 continue  # __all__ and the like stay behind
             refs = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
-            text = _statement_lines(node, lines)
-            definition = Definition(names, text, refs, order, _keyword_defaults(node))
+            text = statement_lines(node, lines)
+            definition = Definition(names, text, refs, order, keyword_defaults(node))
             order += 1
             for name in names:
                 if name in definitions:
@@ -181,8 +181,13 @@ def library_names() -> frozenset[str]:
 
 
 def signature_defaults(name: str) -> dict[str, Any]:
-    """The literal keyword defaults of the library's ``name`` (none for other names)."""
+    """The literal keyword defaults of the block or helper ``name``: of skipgen.nn, or of a
+    loaded plugin's nn module (none for other names, or a module that cannot be copied)."""
     definition = library().definitions.get(name)
+    if definition is None:
+        from skipgen.backends.plugin_library import plugin_definition  # it imports this module
+
+        definition = plugin_definition(name)
     return dict(definition.defaults) if definition is not None else {}
 
 

@@ -18,18 +18,16 @@ from functools import cache
 from pathlib import Path
 
 from skipgen.backends.library import (
-    _DEFS,
+    DEFINING_NODES,
     Definition,
     Library,
-    _defined_names,
-    _keyword_defaults,
-    _statement_lines,
+    defined_names,
+    keyword_defaults,
     library,
+    statement_lines,
 )
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.kinds.plugins import loaded_blocks
-
-# -- plugins ------------------------------------------------------------------------------
 
 _SKIPGEN_NN = "skipgen.nn"
 _BUILTINS = frozenset(dir(builtins))
@@ -178,7 +176,7 @@ class _PluginReader:
     def define(
         self, file: str, node: ast.stmt, lines: list[str], reads: dict[str, set[str]]
     ) -> None:
-        names = _defined_names(node)
+        names = defined_names(node)
         if not names:
             raise self.error(
                 file,
@@ -199,12 +197,12 @@ class _PluginReader:
         refs = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
         order = len(library().definitions) + len(self.definitions)
         definition = Definition(
-            names, _statement_lines(node, lines), refs, order, _keyword_defaults(node)
+            names, statement_lines(node, lines), refs, order, keyword_defaults(node)
         )
         for name in names:
             self.definitions[name] = definition
             self.known.add(name)
-        globals_read = reads.get(names[0], set()) if isinstance(node, _DEFS) else set(refs)
+        globals_read = reads.get(names[0], set()) if isinstance(node, DEFINING_NODES) else set(refs)
         self.pending.append((file, names[0], node, globals_read))
 
     def check_names(self) -> None:
@@ -253,6 +251,19 @@ def plugin_library(plugin: str, module: str) -> Library:
             reader.read(current, todo)
     reader.check_names()
     return Library(reader.definitions, reader.imports)
+
+
+def plugin_definition(name: str) -> Definition | None:
+    """The definition of a loaded plugin's block ``name``; None if it cannot be copied (the
+    emitter reports why)."""
+    found = loaded_blocks().get(name)
+    if found is None:
+        return None
+    plugin, ref = found
+    try:
+        return plugin_library(plugin, ref.partition(":")[0]).definitions.get(name)
+    except SpecError:
+        return None
 
 
 def library_for(targets: set[str]) -> Library:
