@@ -185,7 +185,13 @@ def test_an_entry_point_that_gives_no_kinds_is_an_error() -> None:
     )
 
 
+def test_a_kind_reports_its_own_errors_at_the_field() -> None:
+    message = _error(_with_plugins("[convnext]", "{type: convnext, skip: concat}"))
+    assert "<string>:6:28: error: layers[1].skip: a convnext block adds its input" in message
+
+
 def test_the_emitter_follows_imports_inside_the_plugin_package() -> None:
     text = skipgen.generate_source(SPEC)
+    assert "ConvNeXtBlock(16)," in text  # the signature's defaults are left out
     assert text.index("class ChannelLayerNorm(nn.LayerNorm):") < text.index("class ConvNeXtBlock(")
     assert "from .norm" not in text

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.kinds.base import Kind
 from skipgen.spec.vocabulary import Probability
@@ -34,7 +35,13 @@ class ConvNeXt(Kind):
         params += cin  # layer scale
         errors = ()
         if self.skip is not None and self.skip.mode == "concat":
-            errors = (("skip", "a convnext block adds its input", "use `skip: add` or `none`"),)
+            errors = (
+                LayerError(
+                    field="skip",
+                    message="a convnext block adds its input",
+                    hint="use `skip: add` or `none`",
+                ),
+            )
 
         def make(skip: str, downsample: bool) -> object:
             return call(
