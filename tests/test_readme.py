@@ -60,3 +60,14 @@ def test_the_kinds_table_says_what_each_kind_docstring_says() -> None:
     assert set(table) == set(KINDS)
     for kind, model in KINDS.items():
         assert table[kind] == " ".join((model.__doc__ or "").split()), kind
+
+
+def test_the_kind_example_is_the_test_plugin() -> None:
+    """'Writing a kind' lists the test plugin's files in full, as they are."""
+    plugin = ROOT / "tests" / "plugins" / "skipgen_convnext"
+    listings = blocks("python")
+    for name in ("kinds.py", "nn.py", "norm.py"):
+        assert (plugin / name).read_text() in listings, name
+    entry_points = plugin.parent / "skipgen_convnext-0.1.0.dist-info" / "entry_points.txt"
+    assert "convnext = skipgen_convnext.kinds" in entry_points.read_text()
+    assert 'convnext = "skipgen_convnext.kinds"' in README
