@@ -6,7 +6,7 @@ import builtins
 import keyword
 import unicodedata
 
-from skipgen.backends.library import library
+from skipgen.backends.library import library, library_names
 
 # Names a generated network class or its forward() already uses: every public attribute of
 # torch.nn.Module in recent PyTorch releases (a test keeps this list complete), the names
@@ -73,9 +73,8 @@ MODULE_ATTRIBUTES = frozenset(
 BLOCK_NAMES = frozenset(library().definitions)
 GENERATED_NAMES = (
     MODULE_ATTRIBUTES
-    | BLOCK_NAMES
+    | library_names()  # what the emitted file defines or imports, read from skipgen/nn
     | {"x", "self", "torch", "nn", "F", "Tensor", "Optional", "math", "typing", "input", "super"}
-    | {"partial"}  # imported from functools by the blocks that share norm arguments
     | {"l", "O", "I"}  # easily mistaken for 1 and 0; linters reject them
 )
 # The emitted file calls builtins (`super`, `range`, `len`, `isinstance`, ...): a network or a
