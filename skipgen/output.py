@@ -142,11 +142,6 @@ def is_generated(path: Path) -> bool:
     return head is not None and head == MARKER.encode("ascii")
 
 
-def read_bytes(path: Path) -> bytes | None:
-    """The bytes of the regular file ``path``, or None when it is missing (or unreadable)."""
-    return read_regular(path)
-
-
 def _new_file_mode() -> int:
     umask = os.umask(0o022)
     os.umask(umask)

@@ -15,7 +15,7 @@ from skipgen.output import (
     OutputRefused,
     is_generated,
     output_target,
-    read_bytes,
+    read_regular,
     short_diff,
     write_atomic,
 )
@@ -80,7 +80,7 @@ def _resolve(jobs: list[Job], specs: list[Path], force: bool) -> list[Job]:
 def _check(jobs: list[Job]) -> None:
     stale = 0
     for job in jobs:
-        current = read_bytes(job.path)
+        current = read_regular(job.path)
         if current == job.text.encode("utf-8"):
             continue
         stale += 1
@@ -97,7 +97,7 @@ def _check(jobs: list[Job]) -> None:
 
 def _write(jobs: list[Job]) -> None:
     for job in jobs:
-        if read_bytes(job.path) == job.text.encode("utf-8"):
+        if read_regular(job.path) == job.text.encode("utf-8"):
             typer.echo(f"{job.shown}: unchanged", err=True)
             continue
         try:
