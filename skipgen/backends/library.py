@@ -174,10 +174,16 @@ def library() -> Library:
     return Library(definitions, imports)
 
 
+# What the network class may import beyond the blocks' imports: for named children.
+NETWORK_IMPORTS: dict[str, tuple[str, str | None, str | None]] = {
+    "OrderedDict": ("collections", "OrderedDict", None)
+}
+
+
 def library_names() -> frozenset[str]:
     """Every name a generated file may define or import besides the network class."""
     lib = library()
-    return frozenset(lib.definitions) | frozenset(lib.imports)
+    return frozenset(lib.definitions) | frozenset(lib.imports) | frozenset(NETWORK_IMPORTS)
 
 
 def signature_defaults(name: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections import OrderedDict
 from functools import cache
 from typing import Any
 
@@ -17,7 +18,7 @@ from torch import Tensor, nn
 
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir.common import TORCH_LAYERS
-from skipgen.ir.graph import Call, Graph, format_bytes
+from skipgen.ir.graph import Call, Graph, Group, Member, format_bytes
 from skipgen.kinds.plugins import loaded_blocks
 from skipgen.kinds.registry import NN_BLOCKS
 
@@ -40,7 +41,7 @@ def check_plugin_blocks(graph: Graph) -> None:
     """Import the plugins' blocks the graph calls; a failure is an error at the layer."""
     blocks = loaded_blocks()
     diagnostics = []
-    for node in (node for stage in graph.stages for node in stage.nodes):
+    for node in graph.nodes():
         if node.call.target not in blocks:
             continue
         plugin, ref = blocks[node.call.target]
@@ -64,32 +65,55 @@ def instantiate(call: Call) -> nn.Module:
     return make(*(value(a) for a in call.args), **{k: value(v) for k, v in call.kwargs})
 
 
+def _modules(members: tuple[Member, ...]) -> OrderedDict[str, nn.Module]:
+    """The modules of a list of members by key, each long skip's projection after its layer."""
+    modules: OrderedDict[str, nn.Module] = OrderedDict()
+    for member in members:
+        modules[member.attr] = _module(member)
+        skip = member.long_skip
+        if skip is not None and skip.projection is not None and skip.attr is not None:
+            modules[skip.attr] = instantiate(skip.projection)
+    return modules
+
+
+def _module(member: Member) -> nn.Module:
+    if isinstance(member, Group):
+        modules = _modules(member.members)
+        return nn.ModuleDict(modules) if member.walked else nn.Sequential(modules)
+    blocks = [instantiate(node.call) for node in member.nodes]
+    return nn.Sequential(*blocks) if member.sequential else blocks[0]
+
+
 class SkipgenNetwork(nn.Module):
     """A network built from a lowered graph; ``forward`` follows its stages in order."""
 
     def __init__(self, graph: Graph) -> None:
         super().__init__()
         self._graph = graph
-        for stage in graph.stages:
-            modules = [instantiate(node.call) for node in stage.nodes]
-            module = nn.Sequential(*modules) if stage.sequential else modules[0]
-            self.add_module(stage.attr, module)
-            skip = stage.long_skip
-            if skip is not None and skip.projection is not None and skip.attr is not None:
-                self.add_module(skip.attr, instantiate(skip.projection))
+        for key, module in _modules(graph.stages).items():
+            self.add_module(key, module)
 
     def forward(self, x: Tensor) -> Tensor:
-        saved: dict[str, Tensor] = {}
-        for stage in self._graph.stages:
-            x = self.get_submodule(stage.attr)(x)
-            skip = stage.long_skip
+        return self._run(self, self._graph.stages, x, {})
+
+    def _run(
+        self, holder: nn.Module, members: tuple[Member, ...], x: Tensor, saved: dict[str, Tensor]
+    ) -> Tensor:
+        """Run ``members``, the modules ``holder`` holds, combining and saving for long skips."""
+        for member in members:
+            module = holder.get_submodule(member.attr)
+            if isinstance(member, Group) and member.walked:
+                x = self._run(module, member.members, x, saved)
+            else:
+                x = module(x)
+            skip = member.long_skip
             if skip is not None and skip.note != "dropped":
                 shortcut = saved[skip.source]
                 if skip.attr is not None:
-                    shortcut = self.get_submodule(skip.attr)(shortcut)
+                    shortcut = holder.get_submodule(skip.attr)(shortcut)
                 x = x + shortcut if skip.mode == "add" else torch.cat([shortcut, x], dim=1)
-            if stage.save_as is not None:
-                saved[stage.save_as] = x
+            if member.save_as is not None:
+                saved[member.save_as] = x
         return x
 
     def extra_repr(self) -> str:
@@ -111,7 +135,7 @@ def check_memory(graph: Graph) -> None:
     need = graph.params * torch.get_default_dtype().itemsize
     if memory is None or need <= memory:
         return
-    largest = max((node for stage in graph.stages for node in stage.nodes), key=lambda n: n.params)
+    largest = max(graph.nodes(), key=lambda n: n.params)
     message = (
         f"the network's {graph.params:,} parameters need {format_bytes(need)}, "
         f"more than this machine's {format_bytes(memory)} of memory"

@@ -10,7 +10,7 @@ import typer
 from skipgen.api import lower_spec
 from skipgen.commands.common import SPECS_HELP, count, report
 from skipgen.errors import SpecError
-from skipgen.ir.graph import Graph, format_bytes
+from skipgen.ir.graph import Graph, Group, LongSkip, format_bytes
 
 
 def _shape(shape: tuple[int | str, ...]) -> str:
@@ -19,9 +19,14 @@ def _shape(shape: tuple[int | str, ...]) -> str:
 
 def _explain(graph: Graph) -> None:
     rows = [("module", "kind", "channels", "size", "skip", "params")]
-    for stage in graph.stages:
+    for path, member in graph.members():
+        if isinstance(member, Group):
+            if member.long_skip is not None:
+                rows.append(_long_skip_row(path, member.long_skip))
+            continue
+        stage = member
         for i, node in enumerate(stage.nodes):
-            attr = f"{stage.attr}.{i}" if stage.sequential else stage.attr
+            attr = ".".join(path) + (f".{i}" if stage.sequential else "")
             size = "x".join(map(str, node.out_size)) if node.out_size else "-"
             skip = node.skip_note if node.skip_note != "none" else "-"
             if node.skip != "none" and node.skip_note != "dropped":
@@ -36,22 +41,25 @@ def _explain(graph: Graph) -> None:
                     count(node.params),
                 )
             )
-        ls = stage.long_skip
-        if ls is not None:
-            rows.append(
-                (
-                    ls.attr or "",
-                    "long skip",
-                    f"from {ls.source}",
-                    "",
-                    f"{ls.mode} ({ls.note})",
-                    count(ls.params),
-                )
-            )
+        if stage.long_skip is not None:
+            rows.append(_long_skip_row(path, stage.long_skip))
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         typer.echo("  " + "  ".join(cells).rstrip())
+
+
+def _long_skip_row(path: tuple[str, ...], skip: LongSkip) -> tuple[str, ...]:
+    """The row of a long skip: its projection's module path, if it has one."""
+    attr = ".".join((*path[:-1], skip.attr)) if skip.attr else ""
+    return (
+        attr,
+        "long skip",
+        f"from {skip.source}",
+        "",
+        f"{skip.mode} ({skip.note})",
+        count(skip.params),
+    )
 
 
 def validate(

@@ -8,7 +8,7 @@ from skipgen.ir import common
 from skipgen.ir.graph import Call, SkipNote
 from skipgen.ir.record import Record
 from skipgen.ir.skips import Projection, SkipDecision, SkipRequest, decide_skip, local_mismatch
-from skipgen.kinds.base import Kind
+from skipgen.kinds.base import Kind, Layer
 from skipgen.spec import models as m
 from skipgen.spec.load import Path
 from skipgen.spec.vocabulary import Norm
@@ -46,7 +46,7 @@ class BlockLowering:
         self.spec = spec
         self.record = record
 
-    def inherited(self, layer: Kind) -> common.Resolved:
+    def inherited(self, layer: Layer) -> common.Resolved:
         """The norm, activation and bias the layer inherits from the network's defaults."""
         defaults = self.spec.defaults
         own = layer.own_norm_act

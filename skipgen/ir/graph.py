@@ -7,6 +7,7 @@ builder instantiates exactly what the emitter writes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -91,13 +92,43 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class Group:
+    """A ``sequence`` layer: its stages and groups under one key, in order.
+
+    Run as one ``nn.Sequential``, unless a long skip reaches inside (``walked``): then its
+    members are held by an ``nn.ModuleDict`` and the network runs them one by one.
+    """
+
+    attr: str
+    members: tuple[Stage | Group, ...]
+    walked: bool
+    long_skip: LongSkip | None
+    save_as: str | None
+
+
+Member = Stage | Group
+ModulePath = tuple[str, ...]  # keys from the network down, e.g. ("features", "3")
+
+
+def members_of(
+    members: tuple[Member, ...], path: ModulePath = ()
+) -> Iterator[tuple[ModulePath, Member]]:
+    """Every member under ``members`` with its module path, groups before what they hold."""
+    for member in members:
+        here = (*path, member.attr)
+        yield here, member
+        if isinstance(member, Group):
+            yield from members_of(member.members, here)
+
+
+@dataclass(frozen=True)
 class Graph:
     name: str
     file: str
     dims: int
     in_channels: int
     input_size: tuple[int, ...] | None
-    stages: tuple[Stage, ...]
+    stages: tuple[Stage | Group, ...]  # the network's attributes, in order
     out_channels: int
     out_size: tuple[int, ...] | None
     flat: bool  # ends with a classifier: output is (batch, classes)
@@ -109,12 +140,29 @@ class Graph:
     def axes(self) -> tuple[str, ...]:
         return AXIS_LETTERS[self.dims]
 
+    def members(self) -> Iterator[tuple[ModulePath, Member]]:
+        """Every stage and group with its module path, in order, groups first."""
+        return members_of(self.stages)
+
+    def leaves(self) -> Iterator[tuple[ModulePath, Stage]]:
+        """Every stage (the members that hold blocks) with its module path, in order."""
+        for path, member in self.members():
+            if isinstance(member, Stage):
+                yield path, member
+
+    def nodes(self) -> Iterator[Node]:
+        """Every block of the network, in order."""
+        for _, stage in self.leaves():
+            yield from stage.nodes
+
+    def long_skips(self) -> Iterator[LongSkip]:
+        for _, member in self.members():
+            if member.long_skip is not None:
+                yield member.long_skip
+
     @property
     def params(self) -> int:
-        return sum(
-            sum(n.params for n in s.nodes) + (s.long_skip.params if s.long_skip else 0)
-            for s in self.stages
-        )
+        return sum(n.params for n in self.nodes()) + sum(s.params for s in self.long_skips())
 
     @property
     def param_bytes(self) -> int:
@@ -146,9 +194,9 @@ class Graph:
 
     def targets(self) -> set[str]:
         found: set[str] = set()
-        for stage in self.stages:
-            for node in stage.nodes:
-                found |= node.call.targets()
-            if stage.long_skip and stage.long_skip.projection:
-                found |= stage.long_skip.projection.targets()
+        for node in self.nodes():
+            found |= node.call.targets()
+        for skip in self.long_skips():
+            if skip.projection is not None:
+                found |= skip.projection.targets()
         return found

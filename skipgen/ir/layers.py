@@ -10,7 +10,7 @@ size program (:class:`Record`), the stochastic depth schedule — is handed in.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from skipgen.ir import common
 from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource
@@ -18,21 +18,13 @@ from skipgen.ir.graph import LongSkip
 from skipgen.ir.names import Names
 from skipgen.ir.record import Record
 from skipgen.ir.skips import SkipRequest, decide_skip, long_mismatch
-from skipgen.kinds.base import Kind
+from skipgen.ir.tree import scaled_repeats
+from skipgen.kinds.base import Kind, Layer
+from skipgen.kinds.sequence import Sequence as SequenceLayer
 from skipgen.spec import models as m
 from skipgen.spec.limits import MAX_CHANNELS
 from skipgen.spec.load import Path
 from skipgen.spec.locate import format_path
-
-MAX_BLOCKS = 10_000  # blocks after depth scaling (a dense block counts each of its layers)
-
-
-def scaled_repeats(layer: Kind, scaling: m.Scaling) -> int:
-    """How often a layer repeats, after the depth multiplier (at most ``MAX_BLOCKS + 1``)."""
-    scale_depth = layer.scale_depth if layer.scale_depth is not None else layer.scales_depth
-    if scale_depth and scaling.depth != 1.0:
-        return common.scaled_depth(layer.repeat, scaling.depth, MAX_BLOCKS + 1)
-    return min(layer.repeat, MAX_BLOCKS + 1)
 
 
 @dataclass
@@ -49,15 +41,19 @@ class DropPathSchedule:
         return rate
 
 
+Outputs = dict[Path, tuple[int, int]]  # layer path -> (channels, size slot) after it
+
+
 @dataclass(frozen=True, kw_only=True)
 class LayerList:
     """A list of layers to lower, and what flows into it."""
 
-    layers: Sequence[Kind]
+    layers: Sequence[Layer]
     path: Path  # where the list is in the spec, e.g. ("layers",)
-    names: Names  # attribute names, locals and skip sources, by index in ``layers``
+    names: Names  # module keys, locals and skip sources of every layer of the spec
     channels: int
     slot: int  # the size slot of its input
+    outputs: Outputs  # what every layer lowered so far gave, shared by the lists of a spec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,10 +68,24 @@ class PendingStage:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PendingGroup:
+    """A sequence's stages and groups, under one key."""
+
+    attr: str
+    members: tuple[PendingStage | PendingGroup, ...]
+    walked: bool
+    long_skip: LongSkip | None
+    save_as: str | None
+
+
+Member = PendingStage | PendingGroup
+
+
+@dataclass(frozen=True, kw_only=True)
 class LoweredList:
     """The stages of a list of layers, and what flows out of it."""
 
-    stages: tuple[PendingStage, ...]
+    stages: tuple[Member, ...]
     channels: int
     slot: int
     flat: bool  # ends with a classifier
@@ -91,10 +101,9 @@ class LayerLowering(BlockLowering):
     def lower_list(self, todo: LayerList) -> LoweredList:
         """Lower ``todo.layers`` in order, from ``todo.channels`` at ``todo.slot``."""
         channels, slot = todo.channels, todo.slot
-        stages: list[PendingStage] = []
-        outputs: dict[int, tuple[int, int]] = {}  # layer index -> (channels, slot) after it
+        stages: list[Member] = []
         flat_at: int | None = None
-        for i, layer in enumerate(todo.layers):
+        for i in range(len(todo.layers)):
             if flat_at is not None:
                 self.record.error(
                     (*todo.path, i),
@@ -102,23 +111,24 @@ class LayerLowering(BlockLowering):
                     f"move the classifier ({format_path((*todo.path, flat_at))}) to the end",
                 )
                 break
-            source = _long_skip_source(todo.names, i, outputs)
-            stage, channels, slot = self.lower_layer(todo, i, source, channels, slot)
-            if stage is None:
+            members, channels, slot, flat = self.lower_layer(todo, i, channels, slot)
+            if members is None:
                 continue
-            outputs[i] = (channels, slot)
-            stages.append(stage)
-            if layer.type == "classifier":
+            todo.outputs[(*todo.path, i)] = (channels, slot)
+            stages.extend(members)
+            if flat:
                 flat_at = i
         flat = flat_at is not None
         return LoweredList(stages=tuple(stages), channels=channels, slot=slot, flat=flat)
 
     def lower_layer(
-        self, todo: LayerList, i: int, source: SkipSource | None, channels: int, slot: int
-    ) -> tuple[PendingStage | None, int, int]:
-        """Layer ``i`` of ``todo`` as a stage (None after an error), and its channels and slot."""
+        self, todo: LayerList, i: int, channels: int, slot: int
+    ) -> tuple[list[Member] | None, int, int, bool]:
+        """Layer ``i`` of ``todo`` as members of its list (None after an error), the channels
+        and slot after it, and whether its output is flat."""
         path: Path = (*todo.path, i)
         layer = todo.layers[i]
+        source = _long_skip_source(todo.names, path, todo.outputs)
         repeat = self.checked_repeats(path, layer)
         if source is not None and repeat > 1:
             self.record.error(
@@ -127,32 +137,125 @@ class LayerLowering(BlockLowering):
                 "split it into the skip layer and a repeated layer after it",
             )
             source = None
-        nodes = self.expand(path, layer, repeat, source, channels, slot)
-        if nodes:
-            channels, slot = nodes[-1].out_channels, nodes[-1].out_slot
-        if len(nodes) < repeat:
-            # Go on with the channels the layer asked for, to find later mistakes too.
-            return None, self.width(getattr(layer, "channels", None) or channels, layer), slot
+        if isinstance(layer, SequenceLayer):
+            copies, out_ch, out_slot, flat = self.copies(todo, path, layer, repeat, channels, slot)
+            if len(copies) < repeat:
+                return None, out_ch, out_slot, flat
+        else:
+            nodes = self.expand(path, layer, repeat, source, channels, slot)
+            if len(nodes) < repeat:
+                # Go on with the channels the layer asked for, to find later mistakes too.
+                return (
+                    None,
+                    self.width(getattr(layer, "channels", None) or channels, layer),
+                    slot,
+                    False,
+                )
+            out_ch, out_slot = nodes[-1].out_channels, nodes[-1].out_slot
+            flat = layer.type == "classifier"
         long_skip = None
         if source is not None:
-            long_skip, channels = self.long_skip(path, layer, source, nodes[0], todo.names, i)
-        if channels > MAX_CHANNELS:
+            long_skip, out_ch = self.long_skip(path, layer, source, out_ch, out_slot, todo)
+        if out_ch > MAX_CHANNELS:
             self.record.error(
                 path,
-                f"the output would have {channels:,} channels, more than the limit of "
+                f"the output would have {out_ch:,} channels, more than the limit of "
                 f"{MAX_CHANNELS:,}",
                 "lower channels, scaling.width, growth or the dense layers",
             )
-        stage = PendingStage(
-            attr=todo.names.attrs[i],
-            nodes=tuple(nodes),
-            sequential=repeat > 1 or "repeat" in layer.model_fields_set,
-            long_skip=long_skip,
-            save_as=todo.names.locals.get(i),
-        )
-        return stage, channels, slot
+        names = todo.names
+        attr, save_as = names.attrs[path], names.locals.get(path)
+        numbered = todo.path != ("layers",) and layer.name is None
+        members: list[Member]
+        if isinstance(layer, SequenceLayer):
+            if numbered or (repeat == 1 and "repeat" not in layer.model_fields_set):
+                first = int(attr) if numbered else 0
+                members = [
+                    PendingGroup(
+                        attr=str(first + r) if numbered else attr,
+                        members=copy,
+                        walked=path in names.walked,
+                        long_skip=None,
+                        save_as=None,
+                    )
+                    for r, copy in enumerate(copies)
+                ]
+            else:
+                inner = tuple(
+                    PendingGroup(
+                        attr=str(r), members=copy, walked=False, long_skip=None, save_as=None
+                    )
+                    for r, copy in enumerate(copies)
+                )
+                members = [
+                    PendingGroup(
+                        attr=attr, members=inner, walked=False, long_skip=None, save_as=None
+                    )
+                ]
+        elif numbered:
+            first = int(attr)
+            members = [
+                PendingStage(
+                    attr=str(first + r),
+                    nodes=(node,),
+                    sequential=False,
+                    long_skip=None,
+                    save_as=None,
+                )
+                for r, node in enumerate(nodes)
+            ]
+        else:
+            members = [
+                PendingStage(
+                    attr=attr,
+                    nodes=tuple(nodes),
+                    sequential=repeat > 1 or "repeat" in layer.model_fields_set,
+                    long_skip=None,
+                    save_as=None,
+                )
+            ]
+        last = members[-1]
+        members[-1] = replace(last, long_skip=long_skip, save_as=save_as)
+        return members, out_ch, out_slot, flat
 
-    def checked_repeats(self, path: Path, layer: Kind) -> int:
+    def copies(
+        self,
+        todo: LayerList,
+        path: Path,
+        layer: SequenceLayer,
+        repeat: int,
+        channels: int,
+        slot: int,
+    ) -> tuple[list[tuple[Member, ...]], int, int, bool]:
+        """The copies of a sequence's layers, up to the first that fails; the channels and
+        slot after them, and whether the output is flat."""
+        copies: list[tuple[Member, ...]] = []
+        flat = False
+        for _ in range(repeat):
+            if flat:
+                self.record.error(
+                    (*path, "repeat"),
+                    "a sequence that ends in a classifier cannot repeat: its output is flat",
+                    "remove `repeat`",
+                )
+                break
+            errors = len(self.record.diagnostics)
+            inner = LayerList(
+                layers=layer.layers,
+                path=(*path, "layers"),
+                names=todo.names,
+                channels=channels,
+                slot=slot,
+                outputs=todo.outputs,
+            )
+            lowered = self.lower_list(inner)
+            if len(self.record.diagnostics) > errors:
+                break  # a copy's errors are every copy's: report them once
+            copies.append(lowered.stages)
+            channels, slot, flat = lowered.channels, lowered.slot, lowered.flat
+        return copies, channels, slot, flat
+
+    def checked_repeats(self, path: Path, layer: Layer) -> int:
         repeat = scaled_repeats(layer, self.spec.scaling)
         if layer.type == "classifier" and repeat > 1:
             self.record.error(
@@ -192,11 +295,16 @@ class LayerLowering(BlockLowering):
         return layer.model_copy(update={"stochastic_depth": rate})
 
     def long_skip(
-        self, path: Path, layer: Kind, source: SkipSource, node: PendingNode, names: Names, i: int
+        self,
+        path: Path,
+        layer: Layer,
+        source: SkipSource,
+        out_ch: int,
+        out_slot: int,
+        todo: LayerList,
     ) -> tuple[LongSkip | None, int]:
         """The long skip of the layer at ``path``, and the channels after it."""
         mode = layer.skip.mode if layer.skip else "none"
-        out_ch = node.out_channels
         inherited = self.inherited(layer)
         request = SkipRequest(
             mode=mode,
@@ -215,7 +323,7 @@ class LayerLowering(BlockLowering):
             return (dropped if decision.note == "dropped" else None), out_ch
         projection = None
         if decision.projection is not None:
-            normed = [(out_ch, node.out_slot)]
+            normed = [(out_ch, out_slot)]
             if not self.norms(path, layer, inherited, normed, " in the projected shortcut"):
                 return None, out_ch
             projection = common.call(
@@ -223,12 +331,12 @@ class LayerLowering(BlockLowering):
             )
         self.record.program.check(
             source.slot,
-            node.out_slot,
+            out_slot,
             self.record.step((*path, "skip"), f"{mode} with the shortcut from {source.local!r}"),
         )
         channels = source.channels + out_ch if mode == "concat" else out_ch
-        attr_skip = f"{names.attrs[i]}_skip" if projection else None
-        if attr_skip in names.taken:
+        attr_skip = f"{todo.names.attrs[path]}_skip" if projection else None
+        if attr_skip in todo.names.taken[todo.path]:
             self.record.error(
                 (*path, "skip"),
                 f"this skip's projection would be named {attr_skip!r}, which a layer already uses",
@@ -238,11 +346,10 @@ class LayerLowering(BlockLowering):
         return LongSkip(source.local, mode, projection, attr_skip, note, params), channels  # type: ignore[arg-type]
 
 
-def _long_skip_source(
-    names: Names, i: int, outputs: dict[int, tuple[int, int]]
-) -> SkipSource | None:
-    """Where layer ``i``'s long skip comes from, if it has one and that layer was lowered."""
-    j = names.sources.get(i)
+def _long_skip_source(names: Names, path: Path, outputs: Outputs) -> SkipSource | None:
+    """Where the long skip of the layer at ``path`` comes from, if it has one and that layer
+    was lowered."""
+    j = names.sources.get(path)
     if j is None or j not in outputs:
         return None
     channels, slot = outputs[j]

@@ -14,14 +14,14 @@ from collections.abc import Callable
 
 from skipgen.errors import SpecError
 from skipgen.ir.blocks import PendingNode
-from skipgen.ir.graph import Graph, Node, Stage
+from skipgen.ir.graph import Graph, Group, Node, Stage
 from skipgen.ir.layers import (
-    MAX_BLOCKS,
     DropPathSchedule,
     LayerList,
     LayerLowering,
     LoweredList,
-    scaled_repeats,
+    Member,
+    PendingGroup,
 )
 from skipgen.ir.names import resolve
 from skipgen.ir.record import Record
@@ -34,9 +34,12 @@ from skipgen.ir.sizes import (
     failure_hint,
     working_sizes,
 )
+from skipgen.ir.tree import MAX_BLOCKS, walk
 from skipgen.kinds.dense import Dense
+from skipgen.kinds.sequence import Sequence as SequenceLayer
 from skipgen.spec import models as m
 from skipgen.spec.load import Positions
+from skipgen.spec.locate import format_path
 
 TYPICAL_SIZE = 224  # with no input size, a size failure is explained at this size
 
@@ -54,9 +57,9 @@ class _Network:
     def lower(self) -> Graph:
         spec = self.spec
         names = resolve(spec, self.positions, self.record.error)
-        repeats = [scaled_repeats(layer, spec.scaling) for layer in spec.layers]
-        self.check_block_count(repeats)
-        residual = sum(r for b, r in zip(spec.layers, repeats, strict=True) if b.residual)
+        self.check_block_count()
+        walked = walk(spec.layers, ("layers",), spec.scaling)
+        residual = sum(count for _, layer, count in walked if layer.residual)
         schedule = DropPathSchedule(spec.defaults.stochastic_depth, residual)
         layers = LayerLowering(spec, self.record, schedule)
         todo = LayerList(
@@ -65,23 +68,29 @@ class _Network:
             names=names,
             channels=spec.input.channels,
             slot=0,
+            outputs={},
         )
         return self.finish(layers.lower_list(todo))
 
-    def check_block_count(self, repeats: list[int]) -> None:
+    def check_block_count(self) -> None:
         """Refuse, before expanding anything, a network of more than ``MAX_BLOCKS`` blocks."""
         total = unscaled = 0
-        for i, (layer, repeat) in enumerate(zip(self.spec.layers, repeats, strict=True)):
+        layers = self.spec.layers
+        scaled_walk = walk(layers, ("layers",), self.spec.scaling)
+        plain_walk = walk(layers, ("layers",), m.Scaling())
+        for (path, layer, count), (_, _, plain) in zip(scaled_walk, plain_walk, strict=True):
+            if isinstance(layer, SequenceLayer):
+                continue
             size = layer.layers if isinstance(layer, Dense) else 1
-            total += repeat * size
-            unscaled += layer.repeat * size
+            total += count * size
+            unscaled += plain * size
             if total > MAX_BLOCKS:
                 scaled = unscaled <= MAX_BLOCKS
                 dense_only = size > 1 and "repeat" not in layer.model_fields_set
                 field = "layers" if dense_only else "repeat"
                 self.record.error(
-                    ("scaling", "depth") if scaled else ("layers", i, field),
-                    f"the network reaches more than {MAX_BLOCKS:,} blocks at layers[{i}]"
+                    ("scaling", "depth") if scaled else (*path, field),
+                    f"the network reaches more than {MAX_BLOCKS:,} blocks at {format_path(path)}"
                     + (" after depth scaling" if scaled else ""),
                     f"skipgen builds at most {MAX_BLOCKS:,} blocks (each layer of a dense "
                     "block counts); lower `repeat` or `scaling.depth`",
@@ -155,22 +164,30 @@ class _Network:
             dims=dims,
             in_channels=spec.input.channels,
             input_size=tuple(values[a][0] for a in range(dims)) if values else None,
-            stages=tuple(
-                Stage(
-                    s.attr,
-                    tuple(self.node(p, sizes_of) for p in s.nodes),
-                    s.sequential,
-                    s.long_skip,
-                    s.save_as,
-                )
-                for s in lowered.stages
-            ),
+            stages=tuple(self.member(s, sizes_of) for s in lowered.stages),
             out_channels=lowered.channels,
             out_size=None if lowered.flat else sizes_of(lowered.slot),
             flat=lowered.flat,
             size_rule=f"{AXES[dims]}: {self.rule()}",
             out_scale=self.out_scale(lowered.slot) if unsized and not lowered.flat else None,
             sizes=self.working,
+        )
+
+    def member(self, pending: Member, sizes_of: SizesOf) -> Stage | Group:
+        if isinstance(pending, PendingGroup):
+            return Group(
+                pending.attr,
+                tuple(self.member(p, sizes_of) for p in pending.members),
+                pending.walked,
+                pending.long_skip,
+                pending.save_as,
+            )
+        return Stage(
+            pending.attr,
+            tuple(self.node(p, sizes_of) for p in pending.nodes),
+            pending.sequential,
+            pending.long_skip,
+            pending.save_as,
         )
 
     def node(self, pending: PendingNode, sizes_of: SizesOf) -> Node:

@@ -21,8 +21,8 @@ from skipgen.spec.vocabulary import (
 )
 
 
-class Kind(StrictModel):
-    """A layer of the spec. Subclasses set ``type`` and the facts below, and lower."""
+class Layer(StrictModel):
+    """An entry of a spec's ``layers``: a block of some kind, or a group of layers."""
 
     default_skip: ClassVar[str] = "none"  # the skip mode when a layer sets none
     default_on_mismatch: ClassVar[str] = "error"  # after the kind's paper
@@ -56,12 +56,6 @@ class Kind(StrictModel):
         description="when the shortcut's shape differs from the output's: project (1x1 conv), "
         "drop the skip, or error; default: the kind's",
     )
-    scale_width: bool = Field(
-        default=True, description="whether scaling.width applies to this layer"
-    )
-    scale_depth: bool | None = Field(
-        default=None, description="whether scaling.depth applies; default: for the residual kinds"
-    )
 
     model_config = ConfigDict(json_schema_extra=lambda schema: _describe_type(schema))
 
@@ -69,6 +63,17 @@ class Kind(StrictModel):
     @classmethod
     def _identifier(cls, value: str | None, info: Any) -> str | None:
         return None if value is None else check_identifier(value, info.field_name)
+
+
+class Kind(Layer):
+    """A block of the spec. Subclasses set ``type`` and the facts below, and lower."""
+
+    scale_width: bool = Field(
+        default=True, description="whether scaling.width applies to this layer"
+    )
+    scale_depth: bool | None = Field(
+        default=None, description="whether scaling.depth applies; default: for the residual kinds"
+    )
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         """This layer from ``cin`` to ``cout`` channels (0: the kind decides) at ``stride``,

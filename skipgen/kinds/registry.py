@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Union
 from pydantic import Field
 
 from skipgen.kinds.act import Activation
-from skipgen.kinds.base import Kind
+from skipgen.kinds.base import Kind, Layer
 from skipgen.kinds.basic import Basic
 from skipgen.kinds.bottleneck import Bottleneck
 from skipgen.kinds.classifier import Classifier
@@ -21,11 +21,12 @@ from skipgen.kinds.global_pool import GlobalPool
 from skipgen.kinds.inverted_residual import InvertedResidual
 from skipgen.kinds.norm import NormAct
 from skipgen.kinds.pool import AvgPool, MaxPool
+from skipgen.kinds.sequence import Sequence
 from skipgen.kinds.transition import Transition
 from skipgen.kinds.upsample import Upsample
 
 # In the order the language documents them (and the JSON Schema lists them).
-BUILTIN_KINDS: tuple[type[Kind], ...] = (
+BUILTIN_KINDS: tuple[type[Layer], ...] = (
     Conv,
     Basic,
     Bottleneck,
@@ -39,6 +40,7 @@ BUILTIN_KINDS: tuple[type[Kind], ...] = (
     NormAct,
     Activation,
     Classifier,
+    Sequence,
 )
 
 # The blocks the lowering builds around any kind: the shortcut of a skip and the
@@ -46,18 +48,19 @@ BUILTIN_KINDS: tuple[type[Kind], ...] = (
 SKIP_BLOCKS = ("skipgen.nn.conv:Shortcut", "skipgen.nn.layers:projection")
 
 
-def type_tag(kind: type[Kind]) -> str:
+def type_tag(kind: type[Layer]) -> str:
     """The ``type`` value that selects ``kind`` in a spec."""
     return kind.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
 
 
-KINDS: dict[str, type[Kind]] = {type_tag(kind): kind for kind in BUILTIN_KINDS}
+KINDS: dict[str, type[Layer]] = {type_tag(kind): kind for kind in BUILTIN_KINDS}
 
-# A layer of a spec: one of the kinds, chosen by its `type` (to a type checker, a Kind).
+# A layer of a spec: one of the kinds, chosen by its `type`; a sequence holds more of them.
 if TYPE_CHECKING:
-    Block = Kind
+    Block = Kind | Sequence
 else:
     Block = Annotated[Union[BUILTIN_KINDS], Field(discriminator="type")]  # noqa: UP007
+    Sequence.model_rebuild(_types_namespace={"Block": Block})
 
 # Attribute names of unnamed layers: a prefix and a counter (`layer1`, `pool2`).
 ATTR_PREFIX: dict[str, str] = {tag: kind.attr_prefix for tag, kind in KINDS.items()}

@@ -10,14 +10,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from skipgen.errors import Diagnostic
-from skipgen.kinds.base import Kind
+from skipgen.kinds.base import Layer
 from skipgen.kinds.plugins import installed
 from skipgen.spec.limits import LIMITS
 from skipgen.spec.load import Path, Positions
 from skipgen.spec.models import KINDS, Defaults, Input, Norm, Scaling, Skip, Spec
 from skipgen.spec.yaml12 import is_number
 
-Kinds = Mapping[str, type[Kind]]  # the kinds a spec may use, by `type`
+Kinds = Mapping[str, type[Layer]]  # the kinds a spec may use, by `type`
 
 _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "input": Input,

@@ -20,6 +20,7 @@ from pydantic import BeforeValidator, Field, PrivateAttr, create_model, field_va
 
 from skipgen.kinds.act import Activation as Activation
 from skipgen.kinds.base import Kind as Kind
+from skipgen.kinds.base import Layer as Layer
 from skipgen.kinds.base import NormActKind as NormActKind
 from skipgen.kinds.basic import Basic as Basic
 from skipgen.kinds.bottleneck import Bottleneck as Bottleneck
@@ -34,6 +35,8 @@ from skipgen.kinds.pool import AvgPool as AvgPool
 from skipgen.kinds.pool import MaxPool as MaxPool
 from skipgen.kinds.registry import KINDS as KINDS  # re-exported
 from skipgen.kinds.registry import Block
+from skipgen.kinds.sequence import LAYERS_DESCRIPTION
+from skipgen.kinds.sequence import Sequence as Sequence
 from skipgen.kinds.transition import Transition as Transition
 from skipgen.kinds.upsample import Upsample as Upsample
 from skipgen.spec.limits import Channels, Depth, Divisor, Extent, Width
@@ -131,7 +134,7 @@ class Spec(StrictModel):
         return check_identifier(value, "name")
 
 
-def kinds_of(plugins: tuple[str, ...]) -> dict[str, type[Kind]]:
+def kinds_of(plugins: tuple[str, ...]) -> dict[str, type[Layer]]:
     """Every kind a spec that uses ``plugins`` may name, by ``type``: built-ins first."""
     return {**KINDS, **plugin_kinds(plugins)} if plugins else KINDS
 
@@ -144,7 +147,12 @@ def spec_model(plugins: tuple[str, ...]) -> type[Spec]:
     """
     if not plugins:
         return Spec
-    kinds = tuple(kinds_of(plugins).values())
+    # A sequence holds the plugins' kinds too: its own model, over the wider union.
+    layer_list = list["PluginBlock"]  # noqa: F821 (named by the rebuild below)
+    inner = (layer_list, Field(min_length=1, description=LAYERS_DESCRIPTION))
+    sequence = create_model("Sequence", __base__=Sequence, __doc__=Sequence.__doc__, layers=inner)
+    kinds = (*(k for k in kinds_of(plugins).values() if k is not Sequence), sequence)
     block: Any = Annotated[Union[kinds], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+    sequence.model_rebuild(_types_namespace={"PluginBlock": block})
     layers = (list[block], Field(min_length=1, description=_LAYERS_DESCRIPTION))
     return create_model("Spec", __base__=Spec, __doc__=Spec.__doc__, layers=layers)

@@ -135,50 +135,48 @@ def test_a_list_walk_takes_its_inputs_and_returns_its_outputs() -> None:
     record = Record(positions)
     names = resolve(spec, positions, record.error)
     layers = walker(spec, record)
+    outputs: dict = {}
     first = layers.lower_list(
-        LayerList(layers=spec.layers, path=("layers",), names=names, channels=3, slot=0)
-    )
-    # the same list again, inside another, from what the first one gave
-    second = layers.lower_list(
         LayerList(
-            layers=spec.layers,
-            path=("group", 1, "layers"),
-            names=names,
-            channels=first.channels,
-            slot=first.slot,
+            layers=spec.layers, path=("layers",), names=names, channels=3, slot=0, outputs=outputs
         )
     )
     assert record.diagnostics == []
-    assert (first.channels, second.channels) == (16, 16)
-    assert second.stages[0].nodes[0].in_channels == 16
-    assert second.stages[0].nodes[0].in_slot == first.slot
-    assert second.stages[0].nodes[0].path == ("group", 1, "layers", 0)
+    assert first.channels == 16
+    assert outputs[("layers", 0)] == (8, first.stages[0].nodes[0].out_slot)
     # the walk matches the whole network's lowering, stage by stage
     graph = lower(spec, positions)
     assert [s.attr for s in first.stages] == [s.attr for s in graph.stages]
-    assert [[n.call for n in s.nodes] for s in first.stages] == [
-        [n.call for n in s.nodes] for s in graph.stages
+    assert [[n.call for n in s.nodes] for s in first.stages] == [  # type: ignore[union-attr]
+        [n.call for n in s.nodes] for s in graph.stages  # type: ignore[union-attr]
     ]
     assert first.stages[2].long_skip == graph.stages[2].long_skip
     assert first.stages[2].long_skip is not None
     assert first.stages[2].long_skip.note == "projected"
 
 
-def test_a_list_walk_reports_at_its_own_place_in_the_spec() -> None:
+def test_a_list_inside_a_sequence_reports_at_its_own_place_in_the_spec() -> None:
     data = {
         **NETWORK,
-        "layers": [{"type": "classifier", "classes": 10}, {"type": "conv", "channels": 4}],
+        "layers": [
+            {"type": "conv", "channels": 8},
+            {
+                "type": "sequence",
+                "layers": [{"type": "classifier", "classes": 10}, {"type": "conv", "channels": 4}],
+            },
+        ],
     }
     spec = load_spec(data)
     record = Record(Positions("<dict>"))
     names = resolve(spec, record.positions, record.error)
-    lowered = walker(spec, record).lower_list(
-        LayerList(layers=spec.layers, path=("group", 2, "layers"), names=names, channels=8, slot=0)
+    walker(spec, record).lower_list(
+        LayerList(
+            layers=spec.layers, path=("layers",), names=names, channels=3, slot=0, outputs={}
+        )
     )
-    assert lowered.flat
     [diagnostic] = record.diagnostics
-    assert diagnostic.message.startswith("group[2].layers[1]: nothing can follow a classifier")
-    assert diagnostic.hint == "move the classifier (group[2].layers[0]) to the end"
+    assert diagnostic.message.startswith("layers[1].layers[1]: nothing can follow a classifier")
+    assert diagnostic.hint == "move the classifier (layers[1].layers[0]) to the end"
 
 
 def test_the_record_numbers_size_steps_for_the_program() -> None:

@@ -1,0 +1,36 @@
+"""A group of layers under one name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from skipgen.kinds.base import Layer
+from skipgen.spec.vocabulary import HintedValueError, Skip
+
+if TYPE_CHECKING:
+    from skipgen.kinds.registry import Block
+
+LAYERS_DESCRIPTION = "the layers of the group, in order; each may be a sequence itself"
+
+
+class Sequence(Layer):
+    """layers grouped under one name (an nn.Sequential), so that module paths can follow a
+    reference's: unnamed layers inside are numbered from 0, a repeat counting once per copy"""
+
+    attr_prefix: ClassVar[str] = "group"
+
+    type: Literal["sequence"]
+    layers: list[Block] = Field(min_length=1, description=LAYERS_DESCRIPTION)
+
+    @field_validator("skip")
+    @classmethod
+    def _long_skip_only(cls, value: Skip | None, info: Any) -> Skip | None:
+        if value is not None and value.mode != "none" and value.from_ is None:
+            raise HintedValueError(
+                f"a sequence has no {value.mode} skip of its own",
+                "to combine its input with its output, give the layer before it an id and "
+                f"write `skip: {{mode: {value.mode}, from: <that id>}}`",
+            )
+        return value
