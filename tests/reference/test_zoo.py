@@ -130,17 +130,30 @@ def test_output_of_the_emitted_source(case: Case, tmp_path: Path) -> None:
     assert_matches(run(model, case.ref["input_shape"]), case.ref)
 
 
-@pytest.mark.parametrize("name", RESNETS)
-def test_resnet_keys_are_torchvision_keys(name: str) -> None:
-    ours = keys_on_meta(name)
-    theirs = [key for key, _ in reference(name)["state_dict"]]
-    assert ours == theirs
+STRICT = [*RESNETS, "mobilenet_v2", "efficientnet_b0", "densenet121"]
 
 
-def test_densenet_keys_are_torchvision_keys_without_the_features_prefix() -> None:
-    ours = keys_on_meta("densenet121")
-    theirs = [key for key, _ in reference("densenet121")["state_dict"]]
-    assert ours == [key.removeprefix("features.") for key in theirs]
+def reference_state_dict(name: str) -> dict[str, torch.Tensor]:
+    """A checkpoint with the reference's keys and shapes (torchvision's, for these names)."""
+    return {
+        key: torch.zeros(shape, dtype=torch.long if key.endswith("num_batches_tracked") else None)
+        for key, shape in reference(name)["state_dict"]
+    }
+
+
+@pytest.mark.parametrize("name", STRICT)
+def test_the_reference_checkpoint_loads_strictly(name: str, tmp_path: Path) -> None:
+    """torchvision's checkpoints load into the runtime model and the emitted class with
+    ``load_state_dict(strict=True)``: every key has torchvision's name and shape."""
+    checkpoint = reference_state_dict(name)
+    with torch.device("meta"):
+        runtime = skipgen.build_model(config(name))
+        spec = skipgen.load_spec(config(name))
+        emitted = emitted_model(skipgen.generate_source(config(name)), spec.name, tmp_path)
+    for model in (runtime, emitted):
+        result = model.load_state_dict(checkpoint, strict=True, assign=True)
+        assert (result.missing_keys, result.unexpected_keys) == ([], [])
+        assert list(model.state_dict()) == list(checkpoint)
 
 
 SMALL_INPUT = {1: 256, 2: 16, 3: 8}  # every shipped config accepts these sizes
@@ -243,8 +256,9 @@ def test_efficientnet_b2_to_b7(width: float, depth: float, params: int) -> None:
 )
 def test_other_densenets(stem: int, growth: int, blocks: tuple[int, ...], params: int) -> None:
     data = config_data("densenet121")
-    data["layers"][0]["channels"] = stem
-    dense = [layer for layer in data["layers"] if layer["type"] == "dense"]
+    features = data["layers"][0]["layers"]
+    features[0]["channels"] = stem
+    dense = [layer for layer in features if layer["type"] == "dense"]
     for layer, n in zip(dense, blocks, strict=True):
         layer.update(layers=n, growth=growth)
     assert skipgen.lower_spec(data).params == params
