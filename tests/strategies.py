@@ -213,6 +213,42 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
     return layer
 
 
+def _has_handle_or_skip_from(layer: dict[str, Any]) -> bool:
+    return "id" in layer or "name" in layer or isinstance(layer.get("skip"), dict)
+
+
+def _grouped(
+    draw: st.DrawFn, layers: list[dict[str, Any]], free: bool = False
+) -> list[dict[str, Any]]:
+    """Maybe wrap a run of the layers in a sequence, and a run inside it in another.
+
+    Only layers that no long skip reaches go two deep (a long skip reaches one sequence
+    in); ``free`` also draws what may be invalid: repeats, deeper skips, clashing names.
+    """
+    if not draw(st.booleans()):
+        return layers
+    i = draw(st.integers(0, len(layers) - 1))
+    j = draw(st.integers(i + 1, len(layers)))
+    run = list(layers[i:j])
+    plain = [k for k, layer in enumerate(run) if free or not _has_handle_or_skip_from(layer)]
+    if plain and draw(st.booleans()):
+        k = draw(st.sampled_from(plain))
+        inner: dict[str, Any] = {"type": "sequence", "layers": [run[k]]}
+        if draw(st.booleans()):
+            inner["name"] = "grp_inner"
+        if free and draw(_rarely(3)):
+            inner["repeat"] = draw(st.integers(1, 2))
+        run[k] = inner
+    group: dict[str, Any] = {"type": "sequence", "layers": run}
+    if draw(st.booleans()):
+        group["name"] = draw(
+            st.sampled_from(["grp_outer", "grp_inner"]) if free else st.just("grp_outer")
+        )
+    if free and draw(_rarely(3)):
+        group["repeat"] = draw(st.integers(1, 2))
+    return [*layers[:i], group, *layers[j:]]
+
+
 @st.composite
 def specs(draw: st.DrawFn) -> dict[str, Any]:
     """A small valid spec as a plain dict."""
@@ -247,6 +283,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             head["pool"] = "max"
         spec["layers"].append(head)
+    spec["layers"] = _grouped(draw, spec["layers"])
     return spec
 
 
@@ -410,4 +447,5 @@ def _raw_specs(draw: st.DrawFn) -> dict[str, Any]:
     spec["layers"] = [draw(_any_layer(i, handles_so_far)) for i in range(count)]
     if draw(_rarely(3)):
         spec["layers"].append(_any_fields(draw, "classifier"))
+    spec["layers"] = _grouped(draw, spec["layers"], free=True)
     return spec

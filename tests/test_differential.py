@@ -65,8 +65,8 @@ def assert_located(error: SpecError, text: str) -> None:
 
 def stage_modules(model: nn.Module, graph: Graph) -> Iterator[tuple[Any, nn.Module]]:
     """Every node of the graph with the module built for it."""
-    for stage in graph.stages:
-        module = model.get_submodule(stage.attr)
+    for path, stage in graph.leaves():
+        module = model.get_submodule(".".join(path))
         children = list(module.children()) if stage.sequential else [module]
         assert len(children) == len(stage.nodes)
         yield from zip(stage.nodes, children, strict=True)
@@ -83,10 +83,10 @@ def assert_static_facts_hold(graph: Graph) -> None:
         assert sum(p.numel() for p in module.parameters()) == node.params, node.kind
         expected[id(module)] = (BATCH, node.out_channels, *(node.out_size or ()))
         module.register_forward_hook(lambda m, i, o: shapes.__setitem__(id(m), tuple(o.shape)))
-    for stage in graph.stages:
-        skip = stage.long_skip
+    for path, member in graph.members():
+        skip = member.long_skip
         if skip is not None and skip.attr is not None:
-            projection = model.get_submodule(skip.attr)
+            projection = model.get_submodule(".".join((*path[:-1], skip.attr)))
             assert sum(p.numel() for p in projection.parameters()) == skip.params
     x = torch.randn(BATCH, graph.in_channels, *graph.input_size)
     model.train()  # batch statistics: the strictest mode for norms

@@ -56,8 +56,7 @@ def ruff(
 def _smallest_map(graph: Graph) -> int:
     sizes = [
         min(node.out_size)
-        for stage in graph.stages
-        for node in stage.nodes
+        for node in graph.nodes()
         if node.out_size is not None and node.kind not in ("global_pool", "classifier")
     ]
     return min(sizes, default=2)

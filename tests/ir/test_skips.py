@@ -148,7 +148,8 @@ def test_a_list_walk_takes_its_inputs_and_returns_its_outputs() -> None:
     graph = lower(spec, positions)
     assert [s.attr for s in first.stages] == [s.attr for s in graph.stages]
     assert [[n.call for n in s.nodes] for s in first.stages] == [  # type: ignore[union-attr]
-        [n.call for n in s.nodes] for s in graph.stages  # type: ignore[union-attr]
+        [n.call for n in s.nodes]
+        for s in graph.stages  # type: ignore[union-attr]
     ]
     assert first.stages[2].long_skip == graph.stages[2].long_skip
     assert first.stages[2].long_skip is not None
@@ -170,9 +171,7 @@ def test_a_list_inside_a_sequence_reports_at_its_own_place_in_the_spec() -> None
     record = Record(Positions("<dict>"))
     names = resolve(spec, record.positions, record.error)
     walker(spec, record).lower_list(
-        LayerList(
-            layers=spec.layers, path=("layers",), names=names, channels=3, slot=0, outputs={}
-        )
+        LayerList(layers=spec.layers, path=("layers",), names=names, channels=3, slot=0, outputs={})
     )
     [diagnostic] = record.diagnostics
     assert diagnostic.message.startswith("layers[1].layers[1]: nothing can follow a classifier")

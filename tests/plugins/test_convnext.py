@@ -195,3 +195,51 @@ def test_the_emitter_follows_imports_inside_the_plugin_package() -> None:
     assert "ConvNeXtBlock(16)," in text  # the signature's defaults are left out
     assert text.index("class ChannelLayerNorm(nn.LayerNorm):") < text.index("class ConvNeXtBlock(")
     assert "from .norm" not in text
+
+
+NESTED = """\
+name: NestedNeXt
+plugins: [convnext]
+input: {channels: 3, size: 32}
+layers:
+  - {type: conv, channels: 16, kernel: 4, stride: 4, act: none, id: stem}
+  - type: sequence
+    name: stages
+    layers:
+      - {type: convnext, repeat: 2}
+      - {type: sequence, name: last, layers: [{type: convnext, expansion: 2}]}
+  - {type: conv, channels: 16, kernel: 1, skip: {mode: add, from: stem}}
+  - {type: classifier, classes: 10}
+"""
+
+
+def test_a_plugin_kind_inside_a_sequence_in_both_backends(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    graph = skipgen.lower_spec(NESTED)
+    assert graph.params == (
+        3 * 16 * 4 * 4
+        + 2 * 16
+        + 2 * convnext_params(16, 4)
+        + convnext_params(16, 2)
+        + 16 * 16
+        + 2 * 16
+        + 16 * 10
+        + 10
+    )
+    model = skipgen.build_model(NESTED).eval()
+    keys = list(model.state_dict())
+    assert "stages.1.dwconv.weight" in keys and "stages.last.0.gamma" in keys
+    emitted = load_module(skipgen.generate_source(NESTED), tmp_path).NestedNeXt().eval()
+    emitted.load_state_dict(model.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(emitted(x), model(x))
+
+
+def test_an_unknown_kind_inside_a_sequence_names_the_plugins_kinds_too() -> None:
+    bad = NESTED.replace("{type: convnext, expansion: 2}", "{type: convnxt}")
+    with pytest.raises(SpecError) as caught:
+        skipgen.lower_spec(bad)
+    [diagnostic] = caught.value.diagnostics
+    assert "unknown block type 'convnxt'" in diagnostic.message
+    assert diagnostic.hint is not None and "'convnext'" in diagnostic.hint
