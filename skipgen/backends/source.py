@@ -115,7 +115,7 @@ def _uses_ordered_dict(graph: Graph) -> bool:
 
 
 def _comment(stage_last: g.Node, channels: int, sizes_known: bool) -> str:
-    if stage_last.kind == "classifier":
+    if stage_last.flat:
         return f"  # {_shape(('N', channels))}"
     if sizes_known and stage_last.out_size is not None:
         return f"  # {_shape(('N', channels, *stage_last.out_size))}"

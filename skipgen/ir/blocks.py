@@ -28,6 +28,7 @@ class PendingNode:
     note: SkipNote
     params: int
     path: Path
+    flat: bool  # its output is (batch, features)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +94,7 @@ class BlockLowering:
             note=decision.note,
             params=body.params + decision.params,
             path=path,
+            flat=layer.flattens,
         )
 
     def body(
@@ -130,8 +132,10 @@ class BlockLowering:
         mode = layer.skip.mode if layer.skip else layer.default_skip
         if layer.skip and layer.skip.from_ and source is None:
             mode = "none"  # its reference is broken and already reported
-        if layer.type == "classifier" and mode != "none":
-            self.record.error((*path, "skip"), "a classifier cannot have a skip", "remove `skip`")
+        if layer.flattens and mode != "none":
+            self.record.error(
+                (*path, "skip"), f"a {layer.type} cannot have a skip", "remove `skip`"
+            )
             return None
         if source is not None:  # the long skip is combined in the network's forward
             return "none"

@@ -66,6 +66,7 @@ class Node:
     params: int
     line: int
     col: int
+    flat: bool = False  # the output is (batch, features), as a classifier's
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ class LoweredList:
     stages: tuple[Member, ...]
     channels: int
     slot: int
-    flat: bool  # ends with a classifier
+    flat: bool  # ends with a layer whose output is flat (a classifier)
 
 
 class LayerLowering(BlockLowering):
@@ -107,8 +107,8 @@ class LayerLowering(BlockLowering):
             if flat_at is not None:
                 self.record.error(
                     (*todo.path, i),
-                    "nothing can follow a classifier, whose output is flat",
-                    f"move the classifier ({format_path((*todo.path, flat_at))}) to the end",
+                    f"nothing can follow {_flat_layer(todo.layers[flat_at])}, whose output is flat",
+                    f"move it ({format_path((*todo.path, flat_at))}) to the end",
                 )
                 break
             members, channels, slot, flat = self.lower_layer(todo, i, channels, slot)
@@ -152,7 +152,7 @@ class LayerLowering(BlockLowering):
                     False,
                 )
             out_ch, out_slot = nodes[-1].out_channels, nodes[-1].out_slot
-            flat = layer.type == "classifier"
+            flat = layer.flattens
         long_skip = None
         if source is not None:
             long_skip, out_ch = self.long_skip(path, layer, source, out_ch, out_slot, todo)
@@ -235,7 +235,7 @@ class LayerLowering(BlockLowering):
             if flat:
                 self.record.error(
                     (*path, "repeat"),
-                    "a sequence that ends in a classifier cannot repeat: its output is flat",
+                    "a sequence whose output is flat (it ends in a classifier) cannot repeat",
                     "remove `repeat`",
                 )
                 break
@@ -257,11 +257,11 @@ class LayerLowering(BlockLowering):
 
     def checked_repeats(self, path: Path, layer: Layer) -> int:
         repeat = scaled_repeats(layer, self.spec.scaling)
-        if layer.type == "classifier" and repeat > 1:
+        if layer.flattens and repeat > 1:
             self.record.error(
                 (*path, "repeat"),
-                "a classifier cannot repeat: its output is flat",
-                "remove `repeat`: one classifier ends the network",
+                f"a {layer.type} cannot repeat: its output is flat",
+                f"remove `repeat`: one {layer.type} ends the network",
             )
             return 1
         return repeat
@@ -344,6 +344,13 @@ class LayerLowering(BlockLowering):
             )
         note, params = decision.note, decision.params
         return LongSkip(source.local, mode, projection, attr_skip, note, params), channels  # type: ignore[arg-type]
+
+
+def _flat_layer(layer: Layer) -> str:
+    """What a layer whose output is flat is, in words."""
+    if isinstance(layer, SequenceLayer):
+        return "a sequence that ends in a classifier"
+    return f"a {layer.type}"
 
 
 def _long_skip_source(names: Names, path: Path, outputs: Outputs) -> SkipSource | None:

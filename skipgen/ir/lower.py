@@ -198,12 +198,13 @@ class _Network:
             pending.in_channels,
             pending.out_channels,
             sizes_of(pending.in_slot),
-            None if pending.kind == "classifier" else sizes_of(pending.out_slot),
+            None if pending.flat else sizes_of(pending.out_slot),
             pending.skip,
             pending.note,
             pending.params,
             line,
             col,
+            pending.flat,
         )
 
 

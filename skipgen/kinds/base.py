@@ -31,6 +31,7 @@ class Layer(StrictModel):
     own_norm_act: ClassVar[bool] = False  # ignores defaults.norm and defaults.act
     attr_prefix: ClassVar[str]  # attribute names of unnamed layers: prefix + counter
     blocks: ClassVar[tuple[str, ...]] = ()  # "module:Class" of the skipgen.nn blocks it calls
+    flattens: ClassVar[bool] = False  # its output is (batch, features): it ends the network
 
     if TYPE_CHECKING:  # each kind declares its own `type: Literal[...]` field
         type: Any

@@ -16,6 +16,7 @@ class Classifier(Kind):
     """global pool → dropout → linear; must come last"""
 
     attr_prefix: ClassVar[str] = "classifier"
+    flattens: ClassVar[bool] = True
     blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.head:Classifier",)
 
     type: Literal["classifier"]

@@ -175,7 +175,7 @@ def test_a_list_inside_a_sequence_reports_at_its_own_place_in_the_spec() -> None
     )
     [diagnostic] = record.diagnostics
     assert diagnostic.message.startswith("layers[1].layers[1]: nothing can follow a classifier")
-    assert diagnostic.hint == "move the classifier (layers[1].layers[0]) to the end"
+    assert diagnostic.hint == "move it (layers[1].layers[0]) to the end"
 
 
 def test_the_record_numbers_size_steps_for_the_program() -> None:
