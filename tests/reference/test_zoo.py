@@ -22,6 +22,7 @@ import yaml
 from torch import nn
 
 import skipgen
+from skipgen.ir.graph import Group
 from tests.backends.helpers import load_module
 
 from .fill import fill, make_input
@@ -225,7 +226,10 @@ def test_efficientnet_b1() -> None:
     data["input"]["size"] = 240
     graph = skipgen.lower_spec(data)
     assert graph.params == 7_794_184
-    blocks = [len(s.nodes) for s in graph.stages if s.nodes[0].kind == "inverted_residual"]
+    features = graph.stages[0]
+    assert isinstance(features, Group)
+    stages = features.members[1:-1]  # between the stem and the head
+    blocks = [len(s.members) for s in stages if isinstance(s, Group)]
     assert blocks == [2, 3, 3, 4, 4, 5, 2]  # ceil(1.1 * [1, 2, 2, 3, 3, 4, 1])
 
 
