@@ -20,7 +20,7 @@ from .layers import (
     projection,
     same_padding,
 )
-from .mobilenet import InvertedResidual, SqueezeExcitation
+from .mobilenet import InvertedResidual, MBConv, SqueezeExcitation, expand_depthwise_se
 from .resnet import BasicBlock, Bottleneck
 from .upsample import UpConv
 
@@ -33,6 +33,7 @@ __all__ = [
     "DenseBlock",
     "DenseLayer",
     "InvertedResidual",
+    "MBConv",
     "NormAct",
     "Shortcut",
     "SqueezeExcitation",
@@ -44,6 +45,7 @@ __all__ = [
     "conv_nd",
     "conv_transpose_nd",
     "drop_path",
+    "expand_depthwise_se",
     "global_pool",
     "norm_layer",
     "pool_layer",

@@ -73,6 +73,10 @@ VARIANTS: dict[str, list[dict]] = {
     "inverted_residual_no_expand": [
         {"type": "inverted_residual", "channels": 8, "expansion": 1, "act": "relu6"}
     ],
+    "inverted_residual_efficientnet_layout": [
+        {"type": "inverted_residual", "channels": 8, "se_ratio": 0.25, "layout": "efficientnet"},
+        {"type": "inverted_residual", "channels": 8, "expansion": 1, "layout": "efficientnet"},
+    ],
     "dense_transition": [
         {"type": "dense", "layers": 3, "growth": 4, "bn_size": 2},
         {"type": "transition", "compression": 0.5},

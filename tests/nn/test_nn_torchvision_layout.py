@@ -4,7 +4,11 @@ The expected layouts are written out from torchvision's model definitions
 (``resnet.py``, ``mobilenetv2.py``, ``efficientnet.py``, ``densenet.py``).
 """
 
+import json
+from pathlib import Path
+
 import pytest
+import torch
 from torch import nn
 
 from skipgen.nn import (
@@ -14,6 +18,7 @@ from skipgen.nn import (
     ConvNormAct,
     DenseBlock,
     InvertedResidual,
+    MBConv,
     NormAct,
     Transition,
     UpConv,
@@ -132,6 +137,37 @@ def test_efficientnet_mbconv_shapes():
         "conv.2.fc2.bias",
     ]
     assert block.conv[0][1].eps == 1e-3
+
+
+def reference_block(model: str, prefix: str) -> list[tuple[str, tuple[int, ...]]]:
+    """One block's state_dict keys and shapes in a torchvision model, without ``prefix``."""
+    path = Path(__file__).resolve().parents[1] / "reference" / "data" / f"{model}.json"
+    state = json.loads(path.read_text(encoding="utf-8"))["state_dict"]
+    return [(k.removeprefix(prefix), tuple(s)) for k, s in state if k.startswith(prefix)]
+
+
+def test_mbconv_layout_is_efficientnet_b0s():
+    # features.1.0: expansion 1, so no expansion conv; the projection is block.2.
+    plain = MBConv(32, 16, hidden_channels=32, se_channels=8, skip="none")
+    assert layout(plain) == reference_block("efficientnet_b0", "features.1.0.")
+    # features.2.0: expansion 6, stride 2.
+    expanded = MBConv(16, 24, 2, hidden_channels=96, se_channels=4, skip="none")
+    assert layout(expanded) == reference_block("efficientnet_b0", "features.2.0.")
+
+
+@pytest.mark.parametrize(("in_channels", "hidden_channels"), [(8, 8), (8, 48)])
+def test_mbconv_computes_what_the_mobilenet_v2_layout_computes(in_channels, hidden_channels):
+    kwargs = {"hidden_channels": hidden_channels, "se_channels": 2, "act": "silu"}
+    v2 = InvertedResidual(in_channels, 8, **kwargs).eval()
+    mbconv = MBConv(in_channels, 8, **kwargs).eval()
+    assert [s for _, s in layout(v2)] == [s for _, s in layout(mbconv)]
+    for tensor in v2.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.uniform_(0.5, 1.5)
+    weights = zip(mbconv.state_dict(), v2.state_dict().values(), strict=True)
+    mbconv.load_state_dict(dict(weights))
+    x = torch.randn(2, in_channels, 8, 8)
+    torch.testing.assert_close(mbconv(x), v2(x), rtol=0, atol=0)
 
 
 def test_dense_block_layout():
