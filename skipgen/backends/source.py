@@ -24,6 +24,7 @@ from skipgen.backends.layout import (
     call_expr,
     layout,
     statement,
+    uses_partial,
 )
 from skipgen.backends.library import SourceError, closure, import_sections
 from skipgen.backends.plugin_library import library_for
@@ -196,6 +197,10 @@ def _network_globals(graph: Graph) -> set[str]:
         skip = stage.long_skip
         if skip is not None and skip.mode == "concat" and skip.note != "dropped":
             names.add("torch")  # torch.cat
+        calls = [node.call for node in stage.nodes]
+        calls += [skip.projection] if skip is not None and skip.projection is not None else []
+        if any(uses_partial(call) for call in calls):
+            names.add("partial")  # a norm_layer with arguments bound
     return names
 
 

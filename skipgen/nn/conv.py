@@ -1,5 +1,6 @@
 """Convolution + normalization + activation stacks and a generic local shortcut."""
 
+from collections.abc import Callable
 from typing import Optional
 
 from torch import Tensor, nn
@@ -10,7 +11,6 @@ from .layers import (
     combine,
     conv_nd,
     drop_path,
-    norm_layer,
     projection,
     same_padding,
 )
@@ -20,10 +20,11 @@ class ConvNormAct(nn.Sequential):
     """Convolution, normalization and activation, like ``Conv2dNormActivation``.
 
     Children are numbered in order (``0`` conv, ``1`` norm, ``2`` act), as in
-    torchvision; layers set to "none" are left out. With ``preact=True`` the order is
-    norm, act, conv and the norm runs over the input channels. ``padding=None`` keeps
-    the size for stride 1; ``bias=None`` gives the convolution a bias only when
-    ``norm="none"``.
+    torchvision; an ``nn.Identity`` norm or an act set to "none" is left out. With
+    ``preact=True`` the order is norm, act, conv and the norm runs over the input
+    channels. ``norm_layer`` is called with the channel count;
+    ``padding=None`` keeps the size for stride 1; ``bias=None`` gives the convolution a
+    bias only when the norm is ``nn.Identity``.
     """
 
     def __init__(
@@ -38,17 +39,16 @@ class ConvNormAct(nn.Sequential):
         bias: Optional[bool] = None,  # noqa: UP045
         *,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
         preact: bool = False,
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         if padding is None:
             padding = same_padding(kernel_size, dilation)
+        norm = norm_layer(in_channels if preact else out_channels)
+        has_norm = not isinstance(norm, nn.Identity)
         if bias is None:
-            bias = norm == "none"
+            bias = not has_norm
         conv = conv_nd(dims)(
             in_channels,
             out_channels,
@@ -59,27 +59,17 @@ class ConvNormAct(nn.Sequential):
             groups=groups,
             bias=bias,
         )
-        norm_channels = in_channels if preact else out_channels
-        norm_module = norm_layer(
-            norm,
-            dims,
-            norm_channels,
-            norm_groups,
-            norm_eps,
-            norm_momentum,
-        )
-        if preact:
-            # Without a norm in front, an in-place activation would overwrite the input.
-            layers = [norm_module, act_layer(act, inplace=norm != "none"), conv]
-        else:
-            layers = [conv, norm_module, act_layer(act)]
+        # Without a norm in front, an in-place activation would overwrite the input.
+        activation = act_layer(act, inplace=has_norm or not preact)
+        layers = [norm, activation, conv] if preact else [conv, norm, activation]
         super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 
 class NormAct(nn.Sequential):
     """Normalization followed by an activation, e.g. DenseNet's final ``norm5`` + ReLU.
 
-    Children are numbered in order; layers set to "none" are left out.
+    Children are numbered in order; an ``nn.Identity`` norm or an act set to "none" is
+    left out. ``norm_layer`` is called with the channel count.
     """
 
     def __init__(
@@ -87,16 +77,12 @@ class NormAct(nn.Sequential):
         channels: int,
         *,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
-        layers = [
-            norm_layer(norm, dims, channels, norm_groups, norm_eps, norm_momentum),
-            act_layer(act, inplace=norm != "none"),
-        ]
+        norm = norm_layer(channels)
+        # Without a norm in front, an in-place activation would overwrite the input.
+        layers = [norm, act_layer(act, inplace=not isinstance(norm, nn.Identity))]
         super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 
@@ -120,10 +106,7 @@ class Shortcut(nn.Module):
         downsample: bool = False,
         drop_path: float = 0.0,
         dims: int = 2,
-        norm: str = "batch",
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
@@ -135,10 +118,7 @@ class Shortcut(nn.Module):
                 in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
-                norm=norm,
-                norm_groups=norm_groups,
-                norm_eps=norm_eps,
-                norm_momentum=norm_momentum,
+                norm_layer=norm_layer,
             )
         self.downsample = shortcut
         self.skip = skip

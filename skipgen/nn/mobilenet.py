@@ -1,5 +1,6 @@
 """Squeeze-and-excitation and inverted residual blocks (MobileNetV2, EfficientNet)."""
 
+from collections.abc import Callable
 from functools import partial
 from typing import Optional
 
@@ -13,7 +14,6 @@ from .layers import (
     conv_nd,
     drop_path,
     global_pool,
-    norm_layer,
     projection,
 )
 
@@ -55,11 +55,8 @@ def expand_depthwise_se(
     kernel_size: int,
     se_channels: int,
     dims: int,
-    norm: str,
+    norm_layer: Callable[..., nn.Module],
     act: str,
-    norm_groups: int,
-    norm_eps: float,
-    norm_momentum: float,
 ) -> list[nn.Module]:
     """The layers an inverted residual runs before its projection.
 
@@ -67,15 +64,7 @@ def expand_depthwise_se(
     depthwise ``kernel_size`` convolution with the stride, and a squeeze-and-excitation
     when ``se_channels > 0``.
     """
-    conv_norm_act = partial(
-        ConvNormAct,
-        dims=dims,
-        norm=norm,
-        act=act,
-        norm_groups=norm_groups,
-        norm_eps=norm_eps,
-        norm_momentum=norm_momentum,
-    )
+    conv_norm_act = partial(ConvNormAct, dims=dims, norm_layer=norm_layer, act=act)
     layers: list[nn.Module] = []
     if hidden_channels != in_channels:
         layers.append(conv_norm_act(in_channels, hidden_channels, 1))
@@ -116,14 +105,11 @@ class InvertedResidual(nn.Module):
         kernel_size: int = 3,
         se_channels: int = 0,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu6",
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
@@ -134,29 +120,15 @@ class InvertedResidual(nn.Module):
             kernel_size=kernel_size,
             se_channels=se_channels,
             dims=dims,
-            norm=norm,
+            norm_layer=norm_layer,
             act=act,
-            norm_groups=norm_groups,
-            norm_eps=norm_eps,
-            norm_momentum=norm_momentum,
         )
+        out_norm = norm_layer(out_channels)
+        no_norm = isinstance(out_norm, nn.Identity)
         layers.append(
-            conv_nd(dims)(
-                hidden_channels,
-                out_channels,
-                kernel_size=1,
-                bias=norm == "none",
-            ),
+            conv_nd(dims)(hidden_channels, out_channels, kernel_size=1, bias=no_norm),
         )
-        if norm != "none":
-            out_norm = norm_layer(
-                norm,
-                dims,
-                out_channels,
-                norm_groups,
-                norm_eps,
-                norm_momentum,
-            )
+        if not no_norm:
             layers.append(out_norm)
         self.conv = nn.Sequential(*layers)
         shortcut: Optional[nn.Module] = None  # noqa: UP045
@@ -166,10 +138,7 @@ class InvertedResidual(nn.Module):
                 in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
-                norm=norm,
-                norm_groups=norm_groups,
-                norm_eps=norm_eps,
-                norm_momentum=norm_momentum,
+                norm_layer=norm_layer,
             )
         self.downsample = shortcut
         self.skip = skip
@@ -204,14 +173,11 @@ class MBConv(nn.Module):
         kernel_size: int = 3,
         se_channels: int = 0,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "silu",
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
@@ -222,22 +188,16 @@ class MBConv(nn.Module):
             kernel_size=kernel_size,
             se_channels=se_channels,
             dims=dims,
-            norm=norm,
+            norm_layer=norm_layer,
             act=act,
-            norm_groups=norm_groups,
-            norm_eps=norm_eps,
-            norm_momentum=norm_momentum,
         )
         project = ConvNormAct(
             hidden_channels,
             out_channels,
             1,
             dims=dims,
-            norm=norm,
+            norm_layer=norm_layer,
             act="none",
-            norm_groups=norm_groups,
-            norm_eps=norm_eps,
-            norm_momentum=norm_momentum,
         )
         self.block = nn.Sequential(*layers, project)
         shortcut: Optional[nn.Module] = None  # noqa: UP045
@@ -247,10 +207,7 @@ class MBConv(nn.Module):
                 in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
-                norm=norm,
-                norm_groups=norm_groups,
-                norm_eps=norm_eps,
-                norm_momentum=norm_momentum,
+                norm_layer=norm_layer,
             )
         self.downsample = shortcut
         self.skip = skip

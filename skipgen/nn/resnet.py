@@ -1,6 +1,6 @@
 """ResNet basic and bottleneck blocks with torchvision's parameter layout."""
 
-from functools import partial
+from collections.abc import Callable
 from typing import Optional
 
 from torch import Tensor, nn
@@ -11,7 +11,6 @@ from .layers import (
     combine,
     conv_nd,
     drop_path,
-    norm_layer,
     projection,
 )
 
@@ -36,28 +35,18 @@ class BasicBlock(nn.Module):
         groups: int = 1,
         dilation: int = 1,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
         preact: bool = False,
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
         conv = conv_nd(dims)
-        bias = norm == "none"
-        make_norm = partial(
-            norm_layer,
-            norm,
-            dims,
-            norm_groups=norm_groups,
-            norm_eps=norm_eps,
-            norm_momentum=norm_momentum,
-        )
+        has_norm = not isinstance(norm_layer(out_channels), nn.Identity)
+        bias = not has_norm
         conv1 = conv(
             in_channels,
             out_channels,
@@ -70,17 +59,17 @@ class BasicBlock(nn.Module):
         )
         conv2 = conv(out_channels, out_channels, kernel_size=3, padding=1, bias=bias)
         if preact:
-            self.bn1 = make_norm(in_channels)
+            self.bn1 = norm_layer(in_channels)
             self.conv1 = conv1
-            self.bn2 = make_norm(out_channels)
+            self.bn2 = norm_layer(out_channels)
             self.conv2 = conv2
         else:
             self.conv1 = conv1
-            self.bn1 = make_norm(out_channels)
+            self.bn1 = norm_layer(out_channels)
             self.conv2 = conv2
-            self.bn2 = make_norm(out_channels)
+            self.bn2 = norm_layer(out_channels)
         # Pre-activation without a norm would apply the activation to the block input.
-        self.relu = act_layer(act, inplace=not (preact and norm == "none"))
+        self.relu = act_layer(act, inplace=has_norm or not preact)
         shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
             shortcut = projection(
@@ -88,10 +77,7 @@ class BasicBlock(nn.Module):
                 in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
-                norm="none" if preact else norm,
-                norm_groups=norm_groups,
-                norm_eps=norm_eps,
-                norm_momentum=norm_momentum,
+                norm_layer=nn.Identity if preact else norm_layer,
                 bias=False if preact else None,
             )
         self.downsample = shortcut
@@ -154,28 +140,18 @@ class Bottleneck(nn.Module):
         groups: int = 1,
         dilation: int = 1,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
         preact: bool = False,
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
         conv = conv_nd(dims)
-        bias = norm == "none"
-        make_norm = partial(
-            norm_layer,
-            norm,
-            dims,
-            norm_groups=norm_groups,
-            norm_eps=norm_eps,
-            norm_momentum=norm_momentum,
-        )
+        has_norm = not isinstance(norm_layer(out_channels), nn.Identity)
+        bias = not has_norm
         conv1 = conv(in_channels, width, kernel_size=1, bias=bias)
         conv2 = conv(
             width,
@@ -189,21 +165,21 @@ class Bottleneck(nn.Module):
         )
         conv3 = conv(width, out_channels, kernel_size=1, bias=bias)
         if preact:
-            self.bn1 = make_norm(in_channels)
+            self.bn1 = norm_layer(in_channels)
             self.conv1 = conv1
-            self.bn2 = make_norm(width)
+            self.bn2 = norm_layer(width)
             self.conv2 = conv2
-            self.bn3 = make_norm(width)
+            self.bn3 = norm_layer(width)
             self.conv3 = conv3
         else:
             self.conv1 = conv1
-            self.bn1 = make_norm(width)
+            self.bn1 = norm_layer(width)
             self.conv2 = conv2
-            self.bn2 = make_norm(width)
+            self.bn2 = norm_layer(width)
             self.conv3 = conv3
-            self.bn3 = make_norm(out_channels)
+            self.bn3 = norm_layer(out_channels)
         # Pre-activation without a norm would apply the activation to the block input.
-        self.relu = act_layer(act, inplace=not (preact and norm == "none"))
+        self.relu = act_layer(act, inplace=has_norm or not preact)
         shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
             shortcut = projection(
@@ -211,10 +187,7 @@ class Bottleneck(nn.Module):
                 in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
-                norm="none" if preact else norm,
-                norm_groups=norm_groups,
-                norm_eps=norm_eps,
-                norm_momentum=norm_momentum,
+                norm_layer=nn.Identity if preact else norm_layer,
                 bias=False if preact else None,
             )
         self.downsample = shortcut

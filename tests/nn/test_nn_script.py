@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch import nn
 
 from skipgen.nn import (
     BasicBlock,
@@ -24,10 +25,10 @@ pytestmark = pytest.mark.filterwarnings(
 
 BLOCKS = {
     "ConvNormAct": lambda: ConvNormAct(4, 8, 3, 2),
-    "ConvNormAct-preact": lambda: ConvNormAct(4, 8, preact=True, norm="none"),
+    "ConvNormAct-preact": lambda: ConvNormAct(4, 8, preact=True, norm_layer=nn.Identity),
     "NormAct": lambda: NormAct(4, act="silu"),
     "BasicBlock": lambda: BasicBlock(4, 8, 2, downsample=True, drop_path=0.1),
-    "BasicBlock-preact": lambda: BasicBlock(4, 4, preact=True, norm="none"),
+    "BasicBlock-preact": lambda: BasicBlock(4, 4, preact=True, norm_layer=nn.Identity),
     "BasicBlock-concat": lambda: BasicBlock(4, 8, skip="concat", act="none"),
     "Bottleneck": lambda: Bottleneck(4, 8, 2, width=2, downsample=True),
     "Bottleneck-preact": lambda: Bottleneck(4, 8, 2, width=2, preact=True, downsample=True),
@@ -38,7 +39,7 @@ BLOCKS = {
     "DenseBlock": lambda: DenseBlock(4, 2, 2),
     "Transition": lambda: Transition(4, 2),
     "UpConv": lambda: UpConv(4, 2),
-    "UpConv-bilinear": lambda: UpConv(4, 2, mode="bilinear", norm="batch", act="relu"),
+    "UpConv-bilinear": lambda: UpConv(4, 2, mode="bilinear", norm_layer=nn.BatchNorm2d, act="relu"),
     "Shortcut": lambda: Shortcut(ConvNormAct(4, 8, 3, 2), 4, 8, 2, downsample=True),
     "Classifier": lambda: Classifier(4, 3, dropout=0.2),
 }

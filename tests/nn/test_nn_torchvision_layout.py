@@ -5,6 +5,7 @@ The expected layouts are written out from torchvision's model definitions
 """
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,7 @@ def test_efficientnet_mbconv_shapes():
         se_channels=2,
         act="silu",
         skip="none",
-        norm_eps=1e-3,
+        norm_layer=partial(nn.BatchNorm2d, eps=1e-3),
     )
     expected = [
         (48, 8, 1, 1),
@@ -254,7 +255,9 @@ def efficientnet_b0() -> nn.Sequential:
     settings = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2)]
     settings += [(6, 3, 2, 40, 80, 3), (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4)]
     settings += [(6, 3, 1, 192, 320, 1)]
-    features: list[nn.Module] = [ConvNormAct(3, 32, 3, 2, act="silu", norm_eps=1e-3)]
+    features: list[nn.Module] = [
+        ConvNormAct(3, 32, 3, 2, act="silu", norm_layer=partial(nn.BatchNorm2d, eps=1e-3))
+    ]
     for t, k, s, first_in, c, n in settings:
         stage = []
         for i in range(n):
@@ -270,11 +273,13 @@ def efficientnet_b0() -> nn.Sequential:
                 se_channels=max(1, in_channels // 4),
                 act="silu",
                 skip="add" if residual else "none",
-                norm_eps=1e-3,
+                norm_layer=partial(nn.BatchNorm2d, eps=1e-3),
             )
             stage.append(block)
         features.append(nn.Sequential(*stage))
-    features.append(ConvNormAct(320, 1280, 1, act="silu", norm_eps=1e-3))
+    features.append(
+        ConvNormAct(320, 1280, 1, act="silu", norm_layer=partial(nn.BatchNorm2d, eps=1e-3))
+    )
     return nn.Sequential(nn.Sequential(*features), Classifier(1280, 1000, dropout=0.2))
 
 
