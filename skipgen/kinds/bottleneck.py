@@ -21,7 +21,10 @@ class Bottleneck(NormActKind):
     residual: ClassVar[bool] = True
     scales_depth: ClassVar[bool] = True
     attr_prefix: ClassVar[str] = "layer"
-    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.resnet:Bottleneck",)
+    blocks: ClassVar[tuple[str, ...]] = (
+        "skipgen.nn.resnet:Bottleneck",
+        "skipgen.nn.resnet:PreActBottleneck",
+    )
 
     type: Literal["bottleneck"]
     channels: Channels = Field(description="output channels (torchvision: planes * expansion)")
@@ -77,7 +80,7 @@ class Bottleneck(NormActKind):
 
         def make(skip: str, downsample: bool) -> Call:
             return call(
-                "Bottleneck",
+                "PreActBottleneck" if self.preact else "Bottleneck",
                 cin,
                 cout,
                 stride=stride,
@@ -85,7 +88,6 @@ class Bottleneck(NormActKind):
                 groups=self.groups,
                 dilation=self.dilation,
                 act=inherited.act,
-                preact=self.preact,
                 skip=skip,
                 downsample=downsample,
                 drop_path=self.stochastic_depth or 0.0,

@@ -4,7 +4,7 @@ Every class and helper here depends only on ``torch``, the standard library and 
 other names in this package, so its source can be copied into standalone modules.
 """
 
-from .conv import ConvNormAct, NormAct, Shortcut
+from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
 from .densenet import DenseBlock, DenseLayer, Transition
 from .head import Classifier
 from .layers import (
@@ -20,7 +20,7 @@ from .layers import (
     same_padding,
 )
 from .mobilenet import InvertedResidual, MBConv, SqueezeExcitation, expand_depthwise_se
-from .resnet import BasicBlock, Bottleneck
+from .resnet import BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck
 from .upsample import UpConv
 
 __all__ = [
@@ -34,6 +34,9 @@ __all__ = [
     "InvertedResidual",
     "MBConv",
     "NormAct",
+    "NormActConv",
+    "PreActBasicBlock",
+    "PreActBottleneck",
     "Shortcut",
     "SqueezeExcitation",
     "Transition",

@@ -20,11 +20,10 @@ class ConvNormAct(nn.Sequential):
     """Convolution, normalization and activation, like ``Conv2dNormActivation``.
 
     Children are numbered in order (``0`` conv, ``1`` norm, ``2`` act), as in
-    torchvision; an ``nn.Identity`` norm or an act set to "none" is left out. With
-    ``preact=True`` the order is norm, act, conv and the norm runs over the input
-    channels. ``norm_layer`` is called with the channel count;
-    ``padding=None`` keeps the size for stride 1; ``bias=None`` gives the convolution a
-    bias only when the norm is ``nn.Identity``.
+    torchvision; an ``nn.Identity`` norm or an act set to "none" is left out.
+    ``norm_layer`` is called with the channel count; ``padding=None`` keeps the size for
+    stride 1; ``bias=None`` gives the convolution a bias only when the norm is
+    ``nn.Identity``.
     """
 
     def __init__(
@@ -41,14 +40,55 @@ class ConvNormAct(nn.Sequential):
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        preact: bool = False,
     ) -> None:
         if padding is None:
             padding = same_padding(kernel_size, dilation)
-        norm = norm_layer(in_channels if preact else out_channels)
-        has_norm = not isinstance(norm, nn.Identity)
+        norm = norm_layer(out_channels)
         if bias is None:
-            bias = not has_norm
+            bias = isinstance(norm, nn.Identity)
+        conv = conv_nd(dims)(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            bias=bias,
+        )
+        layers = [conv, norm, act_layer(act)]
+        super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
+
+
+class NormActConv(nn.Sequential):
+    """Normalization, activation and convolution: :class:`ConvNormAct` pre-activated.
+
+    The norm runs over the ``in_channels``. Children are numbered in order (``0`` norm,
+    ``1`` act, ``2`` conv); an ``nn.Identity`` norm or an act set to "none" is left out.
+    Arguments as in :class:`ConvNormAct`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        padding: Optional[int] = None,  # noqa: UP045
+        dilation: int = 1,
+        groups: int = 1,
+        bias: Optional[bool] = None,  # noqa: UP045
+        *,
+        dims: int = 2,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
+        act: str = "relu",
+    ) -> None:
+        if padding is None:
+            padding = same_padding(kernel_size, dilation)
+        norm = norm_layer(in_channels)
+        no_norm = isinstance(norm, nn.Identity)
+        if bias is None:
+            bias = no_norm
         conv = conv_nd(dims)(
             in_channels,
             out_channels,
@@ -60,8 +100,7 @@ class ConvNormAct(nn.Sequential):
             bias=bias,
         )
         # Without a norm in front, an in-place activation would overwrite the input.
-        activation = act_layer(act, inplace=has_norm or not preact)
-        layers = [norm, activation, conv] if preact else [conv, norm, activation]
+        layers = [norm, act_layer(act, inplace=not no_norm), conv]
         super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 

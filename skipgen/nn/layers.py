@@ -2,9 +2,10 @@
 
 A block takes its norm as ``norm_layer``, a callable given the channel count, as in
 torchvision: ``nn.BatchNorm2d`` (the default: pass ``nn.BatchNorm3d`` with ``dims=3``),
-``partial(nn.GroupNorm, 32)``, or ``nn.Identity`` for none. An activation set to "none" is an
-``nn.Identity`` too, so that ``forward`` reads as straight lines; the ``nn.Sequential``
-blocks leave them out so that their children keep torchvision's numbering.
+``partial(nn.GroupNorm, 32)``, or ``nn.Identity`` for none. An activation set to "none"
+is an ``nn.Identity`` too, so that ``forward`` reads as straight lines; the
+``nn.Sequential`` blocks leave them out so that their children keep torchvision's
+numbering.
 """
 
 from collections.abc import Callable

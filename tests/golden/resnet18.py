@@ -181,12 +181,9 @@ class Classifier(nn.Linear):
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions with a skip connection (ResNet-18/34 block).
 
-    ``conv1`` carries the stride, groups and dilation; ``conv2`` is a plain 3x3. With
-    ``preact=True`` the block follows He et al. 2016 ("Identity Mappings in Deep
-    Residual Networks"): norm and activation come before each convolution, the
-    projection shortcut is a bias-free 1x1 convolution without norm applied to the
-    pre-activated input, and there is no activation after the merge. Output channels
-    are ``out_channels``, or ``in_channels + out_channels`` for "concat".
+    ``conv1`` carries the stride, groups and dilation; ``conv2`` is a plain 3x3. The
+    convolutions have a bias only without a norm (``norm_layer=nn.Identity``). Output
+    channels are ``out_channels``, or ``in_channels + out_channels`` for "concat".
     """
 
     def __init__(
@@ -200,7 +197,6 @@ class BasicBlock(nn.Module):
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        preact: bool = False,
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
@@ -208,9 +204,9 @@ class BasicBlock(nn.Module):
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
         conv = conv_nd(dims)
-        has_norm = not isinstance(norm_layer(out_channels), nn.Identity)
-        bias = not has_norm
-        conv1 = conv(
+        bn1, bn2 = norm_layer(out_channels), norm_layer(out_channels)
+        bias = isinstance(bn1, nn.Identity)
+        self.conv1 = conv(
             in_channels,
             out_channels,
             kernel_size=3,
@@ -220,19 +216,16 @@ class BasicBlock(nn.Module):
             groups=groups,
             bias=bias,
         )
-        conv2 = conv(out_channels, out_channels, kernel_size=3, padding=1, bias=bias)
-        if preact:
-            self.bn1 = norm_layer(in_channels)
-            self.conv1 = conv1
-            self.bn2 = norm_layer(out_channels)
-            self.conv2 = conv2
-        else:
-            self.conv1 = conv1
-            self.bn1 = norm_layer(out_channels)
-            self.conv2 = conv2
-            self.bn2 = norm_layer(out_channels)
-        # Pre-activation without a norm would apply the activation to the block input.
-        self.relu = act_layer(act, inplace=has_norm or not preact)
+        self.bn1 = bn1
+        self.conv2 = conv(
+            out_channels,
+            out_channels,
+            kernel_size=3,
+            padding=1,
+            bias=bias,
+        )
+        self.bn2 = bn2
+        self.relu = act_layer(act)
         shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
             shortcut = projection(
@@ -240,18 +233,13 @@ class BasicBlock(nn.Module):
                 in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
-                norm_layer=nn.Identity if preact else norm_layer,
-                bias=False if preact else None,
+                norm_layer=norm_layer,
             )
         self.downsample = shortcut
-        self.preact = preact
         self.skip = skip
         self.drop_path_rate = drop_path
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.preact:
-            return self._forward_preact(x)
-
         identity = x
         out: Tensor = self.conv1(x)
         out = self.bn1(out)
@@ -267,22 +255,6 @@ class BasicBlock(nn.Module):
         out = combine(out, identity, self.skip)
         out = self.relu(out)
         return out
-
-    def _forward_preact(self, x: Tensor) -> Tensor:
-        out = self.bn1(x)
-        out = self.relu(out)
-        identity = x
-        if self.downsample is not None:
-            identity = self.downsample(out)
-        out = self.conv1(out)
-
-        out = self.bn2(out)
-        out = self.relu(out)
-        out = self.conv2(out)
-
-        if self.skip != "none":
-            out = drop_path(out, self.drop_path_rate, self.training)
-        return combine(out, identity, self.skip)
 
 
 class ResNet18(nn.Module):

@@ -61,11 +61,10 @@ class ConvNormAct(nn.Sequential):
     """Convolution, normalization and activation, like ``Conv2dNormActivation``.
 
     Children are numbered in order (``0`` conv, ``1`` norm, ``2`` act), as in
-    torchvision; an ``nn.Identity`` norm or an act set to "none" is left out. With
-    ``preact=True`` the order is norm, act, conv and the norm runs over the input
-    channels. ``norm_layer`` is called with the channel count;
-    ``padding=None`` keeps the size for stride 1; ``bias=None`` gives the convolution a
-    bias only when the norm is ``nn.Identity``.
+    torchvision; an ``nn.Identity`` norm or an act set to "none" is left out.
+    ``norm_layer`` is called with the channel count; ``padding=None`` keeps the size for
+    stride 1; ``bias=None`` gives the convolution a bias only when the norm is
+    ``nn.Identity``.
     """
 
     def __init__(
@@ -82,14 +81,12 @@ class ConvNormAct(nn.Sequential):
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        preact: bool = False,
     ) -> None:
         if padding is None:
             padding = same_padding(kernel_size, dilation)
-        norm = norm_layer(in_channels if preact else out_channels)
-        has_norm = not isinstance(norm, nn.Identity)
+        norm = norm_layer(out_channels)
         if bias is None:
-            bias = not has_norm
+            bias = isinstance(norm, nn.Identity)
         conv = conv_nd(dims)(
             in_channels,
             out_channels,
@@ -100,9 +97,7 @@ class ConvNormAct(nn.Sequential):
             groups=groups,
             bias=bias,
         )
-        # Without a norm in front, an in-place activation would overwrite the input.
-        activation = act_layer(act, inplace=has_norm or not preact)
-        layers = [norm, activation, conv] if preact else [conv, norm, activation]
+        layers = [conv, norm, act_layer(act)]
         super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 

@@ -18,6 +18,9 @@ from skipgen.nn import (
     DenseLayer,
     InvertedResidual,
     NormAct,
+    NormActConv,
+    PreActBasicBlock,
+    PreActBottleneck,
     Shortcut,
     SqueezeExcitation,
     Transition,
@@ -29,7 +32,7 @@ NONE = {"norm_layer": nn.Identity, "act": "none"}
 
 def test_sequential_blocks_leave_out_what_is_none():
     assert list(ConvNormAct(4, 8, **NONE).state_dict()) == ["0.weight", "0.bias"]
-    assert list(ConvNormAct(4, 8, preact=True, norm_layer=nn.Identity).state_dict()) == [
+    assert list(NormActConv(4, 8, norm_layer=nn.Identity).state_dict()) == [
         "1.weight",
         "1.bias",
     ]
@@ -49,9 +52,9 @@ def test_sequential_blocks_leave_out_what_is_none():
     "block",
     [
         lambda: BasicBlock(4, 4, **NONE),
-        lambda: BasicBlock(4, 4, preact=True, **NONE),
+        lambda: PreActBasicBlock(4, 4, **NONE),
         lambda: Bottleneck(4, 4, width=2, **NONE),
-        lambda: Bottleneck(4, 4, width=2, preact=True, **NONE),
+        lambda: PreActBottleneck(4, 4, width=2, **NONE),
         lambda: DenseLayer(4, 2, **NONE),
         lambda: SqueezeExcitation(4, 2, act="none"),
     ],

@@ -14,6 +14,9 @@ from skipgen.nn import (
     DenseLayer,
     InvertedResidual,
     NormAct,
+    NormActConv,
+    PreActBasicBlock,
+    PreActBottleneck,
     Shortcut,
     SqueezeExcitation,
     Transition,
@@ -43,8 +46,8 @@ def test_conv_norm_act_variants():
     assert count(ConvNormAct(8, 16, 3, 2, groups=4)) == 3 * 3 * (8 // 4) * 16 + 2 * 16
     assert count(ConvNormAct(8, 16, norm_layer=nn.Identity)) == 3 * 3 * 8 * 16 + 16
     assert count(ConvNormAct(8, 16, bias=True)) == 3 * 3 * 8 * 16 + 16 + 2 * 16
-    assert count(ConvNormAct(8, 16, preact=True)) == 2 * 8 + 3 * 3 * 8 * 16
-    assert count(ConvNormAct(8, 16, preact=True, norm_layer=nn.Identity)) == 3 * 3 * 8 * 16 + 16
+    assert count(NormActConv(8, 16)) == 2 * 8 + 3 * 3 * 8 * 16
+    assert count(NormActConv(8, 16, norm_layer=nn.Identity)) == 3 * 3 * 8 * 16 + 16
     assert count(ConvNormAct(8, 16, 5, dims=1)) == 5 * 8 * 16 + 2 * 16
     assert count(ConvNormAct(8, 16, 1, dims=3, act="gelu")) == 8 * 16 + 2 * 16
     assert count(ConvNormAct(8, 8, 3, groups=8, dims=3)) == 27 * 8 + 2 * 8
@@ -70,7 +73,7 @@ def test_basic_block_variants():
     assert count(BasicBlock(16, 16, groups=4)) == grouped
     # Pre-activation: norms over the conv inputs, bias-free projection without norm.
     preact = 2 * 8 + 3 * 3 * 8 * 16 + 2 * 16 + 3 * 3 * 16 * 16 + 8 * 16
-    assert count(BasicBlock(8, 16, 2, preact=True, downsample=True)) == preact
+    assert count(PreActBasicBlock(8, 16, 2, downsample=True)) == preact
     no_norm = 3 * 3 * 8 * 16 + 16 + 3 * 3 * 16 * 16 + 16 + 8 * 16 + 16
     assert count(BasicBlock(8, 16, 2, norm_layer=nn.Identity, downsample=True)) == no_norm
     # Concat projects the shortcut to in_channels.
@@ -92,7 +95,7 @@ def test_bottleneck_variants():
     grouped = 16 * 8 + 2 * 8 + 3 * 3 * (8 // 2) * 8 + 2 * 8 + 8 * 16 + 2 * 16
     assert count(Bottleneck(16, 16, width=8, groups=2)) == grouped
     preact = 2 * 8 + 8 * 4 + 2 * 4 + 3 * 3 * 4 * 4 + 2 * 4 + 4 * 16 + 8 * 16
-    assert count(Bottleneck(8, 16, 2, width=4, preact=True, downsample=True)) == preact
+    assert count(PreActBottleneck(8, 16, 2, width=4, downsample=True)) == preact
     no_norm = 8 * 4 + 4 + 3 * 3 * 4 * 4 + 4 + 4 * 8 + 8
     assert count(Bottleneck(8, 8, width=4, norm_layer=nn.Identity)) == no_norm
     concat = 8 * 4 + 2 * 4 + 3 * 3 * 4 * 4 + 2 * 4 + 4 * 16 + 2 * 16 + 8 * 8 + 2 * 8

@@ -15,6 +15,9 @@ from skipgen.nn import (
     DenseLayer,
     InvertedResidual,
     NormAct,
+    NormActConv,
+    PreActBasicBlock,
+    PreActBottleneck,
     Shortcut,
     SqueezeExcitation,
     Transition,
@@ -53,7 +56,7 @@ def test_conv_norm_act(dims):
     block = ConvNormAct(4, 8, 3, 2, dims=dims, norm_layer=group, act="gelu")
     assert run(block, 4, dims) == (2, 8, *spatial(dims, 4))
     instance = partial(INSTANCE_NORMS[dims], affine=True)
-    block = ConvNormAct(4, 8, 3, dilation=2, dims=dims, preact=True, norm_layer=instance)
+    block = NormActConv(4, 8, 3, dilation=2, dims=dims, norm_layer=instance)
     assert run(block, 4, dims) == (2, 8, *spatial(dims, 8))
 
 
@@ -61,10 +64,10 @@ def test_norm_act(dims):
     assert run(NormAct(4, **nd(dims), act="leaky_relu"), 4, dims) == (2, 4, *spatial(dims, 8))
 
 
-@pytest.mark.parametrize("preact", [False, True])
-def test_basic_block(dims, preact):
+@pytest.mark.parametrize("cls", [BasicBlock, PreActBasicBlock])
+def test_basic_block(dims, cls):
     def block(*args, **kwargs):
-        return BasicBlock(*args, **{**nd(dims), **kwargs}, preact=preact)
+        return cls(*args, **{**nd(dims), **kwargs})
 
     assert run(block(4, 4), 4, dims) == (2, 4, *spatial(dims, 8))
     assert run(block(4, 8, 2, downsample=True), 4, dims) == (2, 8, *spatial(dims, 4))
@@ -76,10 +79,10 @@ def test_basic_block(dims, preact):
     assert run(dilated, 4, dims) == (2, 4, *spatial(dims, 8))
 
 
-@pytest.mark.parametrize("preact", [False, True])
-def test_bottleneck(dims, preact):
+@pytest.mark.parametrize("cls", [Bottleneck, PreActBottleneck])
+def test_bottleneck(dims, cls):
     def block(*args, **kwargs):
-        return Bottleneck(*args, width=4, **{**nd(dims), **kwargs}, preact=preact)
+        return cls(*args, width=4, **{**nd(dims), **kwargs})
 
     assert run(block(8, 8), 8, dims) == (2, 8, *spatial(dims, 8))
     assert run(block(8, 16, 2, downsample=True), 8, dims) == (2, 16, *spatial(dims, 4))
@@ -170,10 +173,10 @@ def test_classifier_without_pool():
 def test_blocks_keep_their_input():
     """In-place activations never overwrite the caller's tensor."""
     blocks = [
-        ConvNormAct(4, 4, preact=True, norm_layer=nn.Identity),
+        NormActConv(4, 4, norm_layer=nn.Identity),
         NormAct(4, norm_layer=nn.Identity),
-        BasicBlock(4, 4, preact=True, norm_layer=nn.Identity),
-        Bottleneck(4, 4, width=2, preact=True, norm_layer=nn.Identity),
+        PreActBasicBlock(4, 4, norm_layer=nn.Identity),
+        PreActBottleneck(4, 4, width=2, norm_layer=nn.Identity),
         DenseLayer(4, 2, norm_layer=nn.Identity),
         Transition(4, 2, norm_layer=nn.Identity),
     ]

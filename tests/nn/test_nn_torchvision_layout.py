@@ -4,6 +4,7 @@ The expected layouts are written out from torchvision's model definitions
 (``resnet.py``, ``mobilenetv2.py``, ``efficientnet.py``, ``densenet.py``).
 """
 
+import inspect
 import json
 from functools import partial
 from pathlib import Path
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from skipgen.nn import (
+    REGISTRY,
     BasicBlock,
     Bottleneck,
     Classifier,
@@ -21,6 +23,8 @@ from skipgen.nn import (
     InvertedResidual,
     MBConv,
     NormAct,
+    PreActBasicBlock,
+    PreActBottleneck,
     Transition,
     UpConv,
 )
@@ -79,7 +83,26 @@ def test_preact_bottleneck_layout():
         ("conv3.weight", (16, 4, 1, 1)),
         ("downsample.0.weight", (16, 8, 1, 1)),
     ]
-    assert layout(Bottleneck(8, 16, 2, width=4, preact=True, downsample=True)) == expected
+    assert layout(PreActBottleneck(8, 16, 2, width=4, downsample=True)) == expected
+
+
+def test_preact_basic_block_computes_identity_mappings():
+    # He et al. 2016, fig. 4(e): x + conv2(relu(bn2(conv1(relu(bn1(x)))))), the projection
+    # taking the pre-activated input.
+    block = PreActBasicBlock(4, 8, 2, downsample=True).eval()
+    for tensor in block.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.uniform_(0.5, 1.5)
+    x = torch.randn(2, 4, 6, 6)
+    pre = torch.relu(block.bn1(x))
+    out = block.conv2(torch.relu(block.bn2(block.conv1(pre))))
+    torch.testing.assert_close(block(x), out + block.downsample(pre))
+
+
+def test_no_block_switches_on_a_preact_flag():
+    for name, block in REGISTRY.items():
+        if isinstance(block, type):
+            assert "preact" not in inspect.signature(block).parameters, name
 
 
 def test_mobilenet_v2_layouts():
