@@ -83,14 +83,14 @@ class Body:
     make: Callable[[str, bool], Call]  # (skip, downsample) -> call; ignored unless builtin
     builtin_skip: bool = False  # the block class combines the shortcut itself
     stride: int = 1  # a projection shortcut needs this stride
-    # why the layer cannot be built; a kind may write each as (field, message, hint)
-    errors: tuple[LayerError | tuple[str, str, str | None], ...] = ()
+    errors: tuple[LayerError, ...] = ()  # why the layer cannot be built
     # (channels, "in" or "out") of each norm layer: its channels and which size it sees
     normed: tuple[tuple[int, str], ...] = ()
     min_input: int = 0  # the smallest input size the layer accepts
 
     def layer_errors(self) -> tuple[LayerError, ...]:
-        return tuple(LayerError.of(error) for error in self.errors)
+        """The errors to report at the layer, each located at its field."""
+        return self.errors
 
 
 def same_padding(kernel: int, dilation: int = 1) -> int:

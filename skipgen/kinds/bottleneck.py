@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
@@ -44,24 +45,24 @@ class Bottleneck(NormActKind):
         """The channels of the 3x3 conv, as torchvision computes them."""
         return int((cout // self.expansion) * (self.base_width / 64.0)) * self.groups
 
-    def errors(self, cout: int) -> tuple[tuple[str, str, str | None], ...]:
-        errors: list[tuple[str, str, str | None]] = []
+    def errors(self, cout: int) -> tuple[LayerError, ...]:
+        errors: list[LayerError] = []
         if cout % self.expansion:
             errors.append(
-                (
-                    "channels",
-                    f"bottleneck output channels {cout} are not a multiple of expansion "
-                    f"{self.expansion}",
-                    "channels is the block's output (torchvision's planes * expansion)",
+                LayerError(
+                    field="channels",
+                    message=f"bottleneck output channels {cout} are not a multiple of "
+                    f"expansion {self.expansion}",
+                    hint="channels is the block's output (torchvision's planes * expansion)",
                 )
             )
         if self.inner_width(cout) == 0:
             errors.append(
-                (
-                    "base_width",
-                    f"the bottleneck's 3x3 conv would have 0 channels "
+                LayerError(
+                    field="base_width",
+                    message=f"the bottleneck's 3x3 conv would have 0 channels "
                     f"({cout} // {self.expansion} * {self.base_width} / 64, rounded down)",
-                    "raise channels or base_width: its width is "
+                    hint="raise channels or base_width: its width is "
                     "channels // expansion * base_width / 64 * groups",
                 )
             )
