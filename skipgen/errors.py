@@ -42,14 +42,6 @@ class LayerError:
     message: str
     hint: str | None = None
 
-    @classmethod
-    def of(cls, error: LayerError | tuple[str, str, str | None]) -> LayerError:
-        """The error itself, or the one written as a ``(field, message, hint)`` tuple."""
-        if isinstance(error, LayerError):
-            return error
-        field, message, hint = error
-        return cls(field=field, message=message, hint=hint)
-
 
 class SpecError(Exception):
     """A spec is invalid. ``diagnostics`` holds every problem found, in file order."""

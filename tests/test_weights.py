@@ -211,14 +211,15 @@ def test_a_torchvision_checkpoint_gives_torchvision_outputs() -> None:
 
 @pytest.mark.parametrize("name", ["mobilenet_v2", "efficientnet_b0", "densenet121", "unet"])
 def test_a_checkpoint_under_other_names_loads_by_order(name: str) -> None:
-    """torchvision's names differ from the config's almost everywhere; the tensors follow
-    the file's order, each to the model entry at the same position."""
+    """The reference's names moved under another prefix (the U-Net's differ from the
+    config's anyway): the tensors follow the file's order, each to the model entry at the
+    same position."""
     ref = json.loads((REFERENCE / f"{name}.json").read_text(encoding="utf-8"))
     model = skipgen.build_model(ROOT / "configs" / f"{name}.yaml")
     checkpoint = {}
     for i, (key, shape) in enumerate(ref["state_dict"]):
         dtype = torch.int64 if key.endswith("num_batches_tracked") else torch.float32
-        checkpoint[key] = fill_value(i, key, shape, dtype)
+        checkpoint[f"backbone.{key}"] = fill_value(i, key, shape, dtype)
     assert set(checkpoint) != set(model.state_dict())
     plan = match_weights(model.state_dict(), checkpoint)
     assert plan.by in ("order", "key and order")

@@ -15,7 +15,7 @@ from typing import Any
 
 from skipgen.backends.library import SourceError, library
 from skipgen.ir.common import TORCH_LAYERS
-from skipgen.ir.graph import Call
+from skipgen.ir.graph import Call, Partial
 from skipgen.kinds.plugins import loaded_blocks
 
 DEFAULT_LINE_LENGTH = 88  # ruff's and black's default
@@ -73,9 +73,12 @@ def literal(value: Any) -> str:
 
 
 def expr(value: Any) -> Expr:
-    """The expression for a call argument: a literal, a tuple, or a nested call."""
+    """The expression for a call argument: a literal, a tuple, a nested call, or a layer
+    class (bare, or in ``partial`` with the arguments it binds)."""
     if isinstance(value, Call):
         return call_expr(value)
+    if isinstance(value, Partial):
+        return partial_expr(value)
     if isinstance(value, tuple):
         return Group("", "(", ")", tuple(("", expr(v)) for v in value))
     return literal(value)
@@ -93,6 +96,27 @@ def call_expr(call: Call) -> Group:
     items = tuple(("", expr(a)) for a in call.args)
     items += tuple((f"{k}=", expr(v)) for k, v in call.kwargs)
     return Group(target, "(", ")", items)
+
+
+def partial_expr(value: Partial) -> Expr:
+    """``nn.BatchNorm2d``, or ``partial(nn.GroupNorm, 4, eps=0.001)`` when it binds any
+    arguments (the file then imports ``partial`` from ``functools``)."""
+    if value.target not in TORCH_LAYERS:
+        raise SourceError(f"internal error: unknown layer class {value.target!r}")
+    if not value.args and not value.kwargs:
+        return value.target
+    layer = Call(value.target, value.args, value.kwargs)
+    return Group("partial", "(", ")", (("", value.target), *call_expr(layer).items))
+
+
+def uses_partial(call: Call) -> bool:
+    """Whether the expression for ``call`` writes ``partial(...)``."""
+    values = (*call.args, *(v for _, v in call.kwargs))
+    return any(
+        (isinstance(v, Partial) and bool(v.args or v.kwargs))
+        or (isinstance(v, Call) and uses_partial(v))
+        for v in values
+    )
 
 
 def _inner(e: Group) -> str:

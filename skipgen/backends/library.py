@@ -15,11 +15,14 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from skipgen.ir.graph import Partial
+
 # Names the network class itself uses, and how to import them when the blocks do not.
 _BASE_IMPORTS = {
     "torch": ("torch", None, None),
     "nn": ("torch", "nn", None),
     "Tensor": ("torch", "Tensor", None),
+    "partial": ("functools", "partial", None),  # a norm_layer with arguments bound
 }
 
 
@@ -120,11 +123,23 @@ def keyword_defaults(node: ast.stmt) -> tuple[tuple[str, Any], ...]:
     pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d]
     found = []
     for arg, default in pairs:
+        if _is_nn_layer(default):  # a layer class, such as ``norm_layer=nn.BatchNorm2d``
+            found.append((arg.arg, Partial(ast.unparse(default))))
+            continue
         try:
             found.append((arg.arg, ast.literal_eval(default)))
         except ValueError:
             continue  # not a literal: a call always spells such an argument out
     return tuple(found)
+
+
+def _is_nn_layer(node: ast.expr) -> bool:
+    """Whether ``node`` is ``nn.<Name>``."""
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "nn"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -25,6 +25,7 @@ from skipgen.backends.layout import (
     layout,
     statement,
     string_literal,
+    uses_partial,
 )
 from skipgen.backends.library import (
     NETWORK_IMPORTS,
@@ -279,6 +280,10 @@ def _network_globals(graph: Graph) -> set[str]:
             names.add("torch")  # torch.cat
     if _uses_ordered_dict(graph):
         names.add("OrderedDict")
+    calls = [node.call for node in graph.nodes()]
+    calls += [skip.projection for skip in graph.long_skips() if skip.projection is not None]
+    if any(uses_partial(call) for call in calls):
+        names.add("partial")  # a norm_layer with arguments bound
     return names
 
 

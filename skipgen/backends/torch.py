@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections import OrderedDict
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import torch
@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir.common import TORCH_LAYERS
-from skipgen.ir.graph import Call, Graph, Group, Member, format_bytes
+from skipgen.ir.graph import Call, Graph, Group, Member, Partial, format_bytes
 from skipgen.kinds.plugins import loaded_blocks
 from skipgen.kinds.registry import NN_BLOCKS
 
@@ -56,11 +56,17 @@ def check_plugin_blocks(graph: Graph) -> None:
 
 
 def instantiate(call: Call) -> nn.Module:
-    """Build the module a call describes (nested calls first)."""
+    """Build the module a call describes (nested calls first); a layer class passed as a
+    value is the class itself, or a ``functools.partial`` of it that binds its arguments."""
     make = factory(call.target)
 
     def value(v: Any) -> Any:
-        return instantiate(v) if isinstance(v, Call) else v
+        if isinstance(v, Call):
+            return instantiate(v)
+        if isinstance(v, Partial):
+            layer = factory(v.target)
+            return partial(layer, *v.args, **dict(v.kwargs)) if v.args or v.kwargs else layer
+        return v
 
     return make(*(value(a) for a in call.args), **{k: value(v) for k, v in call.kwargs})
 

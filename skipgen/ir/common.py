@@ -16,7 +16,7 @@ from typing import Any
 
 from skipgen.backends.library import signature_defaults
 from skipgen.errors import LayerError
-from skipgen.ir.graph import Call
+from skipgen.ir.graph import Call, Partial
 from skipgen.ir.sizes import Op
 from skipgen.spec.vocabulary import Norm
 
@@ -42,14 +42,21 @@ class Resolved:
     bias: bool | None
 
     def norm_kwargs(self) -> dict[str, Any]:
-        kw: dict[str, Any] = {"dims": self.dims, "norm": self.norm.type}
+        """The keyword arguments that give a ``skipgen.nn`` block this norm."""
+        return {"dims": self.dims, "norm_layer": self.norm_layer()}
+
+    def norm_layer(self) -> Partial:
+        """The norm as the blocks take it: a layer class, called with the channel count."""
+        eps = (("eps", self.norm.eps),) if self.norm.eps != 1e-5 else ()
+        momentum = (("momentum", self.norm.momentum),) if self.norm.momentum != 0.1 else ()
+        if self.norm.type == "batch":
+            return Partial(f"nn.BatchNorm{self.dims}d", (), (*eps, *momentum))
         if self.norm.type == "group":
-            kw["norm_groups"] = self.norm.groups
-        if self.norm.type != "none":
-            kw["norm_eps"] = self.norm.eps
-        if self.norm.type in ("batch", "instance"):
-            kw["norm_momentum"] = self.norm.momentum
-        return kw
+            return Partial("nn.GroupNorm", (self.norm.groups,), eps)
+        if self.norm.type == "instance":
+            kwargs = (*eps, *momentum, ("affine", True))
+            return Partial(f"nn.InstanceNorm{self.dims}d", (), kwargs)
+        return Partial("nn.Identity")
 
     def norm_params(self, channels: int) -> int:
         return 0 if self.norm.type == "none" else 2 * channels
@@ -76,14 +83,14 @@ class Body:
     make: Callable[[str, bool], Call]  # (skip, downsample) -> call; ignored unless builtin
     builtin_skip: bool = False  # the block class combines the shortcut itself
     stride: int = 1  # a projection shortcut needs this stride
-    # why the layer cannot be built; a kind may write each as (field, message, hint)
-    errors: tuple[LayerError | tuple[str, str, str | None], ...] = ()
+    errors: tuple[LayerError, ...] = ()  # why the layer cannot be built
     # (channels, "in" or "out") of each norm layer: its channels and which size it sees
     normed: tuple[tuple[int, str], ...] = ()
     min_input: int = 0  # the smallest input size the layer accepts
 
     def layer_errors(self) -> tuple[LayerError, ...]:
-        return tuple(LayerError.of(error) for error in self.errors)
+        """The errors to report at the layer, each located at its field."""
+        return self.errors
 
 
 def same_padding(kernel: int, dilation: int = 1) -> int:
@@ -116,17 +123,11 @@ def bare_conv(
 
 
 def bare_norm(r: Resolved, channels: int) -> Call:
-    """The same layer that ``norm_layer`` in ``skipgen.nn`` builds."""
-    eps = (("eps", r.norm.eps),) if r.norm.eps != 1e-5 else ()
-    momentum = (("momentum", r.norm.momentum),) if r.norm.momentum != 0.1 else ()
-    if r.norm.type == "batch":
-        return Call(f"nn.BatchNorm{r.dims}d", (channels,), (*eps, *momentum))
-    if r.norm.type == "group":
-        return Call("nn.GroupNorm", (r.norm.groups, channels), eps)
-    if r.norm.type == "instance":
-        kwargs = (*eps, *momentum, ("affine", True))
-        return Call(f"nn.InstanceNorm{r.dims}d", (channels,), kwargs)
-    return Call("nn.Identity")
+    """The same layer that the blocks build from ``norm_layer`` (``nn.Identity()`` for none)."""
+    factory = r.norm_layer()
+    if factory.target == "nn.Identity":
+        return Call("nn.Identity")
+    return Call(factory.target, (*factory.args, channels), factory.kwargs)
 
 
 # The same layers that ``act_layer`` in ``skipgen.nn`` builds; never in place, as a bare

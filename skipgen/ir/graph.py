@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from skipgen.ir.sizes import SizeSet
 
-Value = Any  # int | float | str | bool | None | Call | tuple[Value, ...]
+Value = Any  # int | float | str | bool | None | Call | Partial | tuple[Value, ...]
 
 AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 FLOAT32_BYTES = 4  # parameters are float32 unless the caller chooses another dtype
@@ -43,9 +43,23 @@ class Call:
         """Every target used by this call and by calls nested in its arguments."""
         found = {self.target}
         for value in (*self.args, *(v for _, v in self.kwargs)):
-            if isinstance(value, Call):
+            if isinstance(value, Call | Partial):
                 found |= value.targets()
         return found
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A ``torch.nn`` layer class passed as a value, not called: ``nn.BatchNorm2d``, or with
+    arguments bound, ``partial(nn.GroupNorm, 4, eps=0.001)``; the block calls it with the
+    channel count (a ``norm_layer``)."""
+
+    target: str  # an ``nn.<Layer>``
+    args: tuple[Value, ...] = ()
+    kwargs: tuple[tuple[str, Value], ...] = ()
+
+    def targets(self) -> set[str]:
+        return {self.target}
 
 
 SkipNote = Literal["identity", "projected", "dropped", "none", "built-in"]

@@ -21,7 +21,10 @@ class Basic(NormActKind):
     residual: ClassVar[bool] = True
     scales_depth: ClassVar[bool] = True
     attr_prefix: ClassVar[str] = "layer"
-    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.resnet:BasicBlock",)
+    blocks: ClassVar[tuple[str, ...]] = (
+        "skipgen.nn.resnet:BasicBlock",
+        "skipgen.nn.resnet:PreActBasicBlock",
+    )
 
     type: Literal["basic"]
     channels: Channels = Field(description="output channels")
@@ -36,7 +39,7 @@ class Basic(NormActKind):
     )
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
-        # As in skipgen.nn.BasicBlock, groups and dilation apply to conv1 only.
+        # As in skipgen.nn's basic blocks, groups and dilation apply to conv1 only.
         params = inherited.conv_params(cin, cout, 3, self.groups) + inherited.conv_params(
             cout, cout, 3
         )
@@ -44,14 +47,13 @@ class Basic(NormActKind):
 
         def make(skip: str, downsample: bool) -> Call:
             return call(
-                "BasicBlock",
+                "PreActBasicBlock" if self.preact else "BasicBlock",
                 cin,
                 cout,
                 stride=stride,
                 groups=self.groups,
                 dilation=self.dilation,
                 act=inherited.act,
-                preact=self.preact,
                 skip=skip,
                 downsample=downsample,
                 drop_path=self.stochastic_depth or 0.0,

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
@@ -21,7 +22,10 @@ class Bottleneck(NormActKind):
     residual: ClassVar[bool] = True
     scales_depth: ClassVar[bool] = True
     attr_prefix: ClassVar[str] = "layer"
-    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.resnet:Bottleneck",)
+    blocks: ClassVar[tuple[str, ...]] = (
+        "skipgen.nn.resnet:Bottleneck",
+        "skipgen.nn.resnet:PreActBottleneck",
+    )
 
     type: Literal["bottleneck"]
     channels: Channels = Field(description="output channels (torchvision: planes * expansion)")
@@ -41,24 +45,24 @@ class Bottleneck(NormActKind):
         """The channels of the 3x3 conv, as torchvision computes them."""
         return int((cout // self.expansion) * (self.base_width / 64.0)) * self.groups
 
-    def errors(self, cout: int) -> tuple[tuple[str, str, str | None], ...]:
-        errors: list[tuple[str, str, str | None]] = []
+    def errors(self, cout: int) -> tuple[LayerError, ...]:
+        errors: list[LayerError] = []
         if cout % self.expansion:
             errors.append(
-                (
-                    "channels",
-                    f"bottleneck output channels {cout} are not a multiple of expansion "
-                    f"{self.expansion}",
-                    "channels is the block's output (torchvision's planes * expansion)",
+                LayerError(
+                    field="channels",
+                    message=f"bottleneck output channels {cout} are not a multiple of "
+                    f"expansion {self.expansion}",
+                    hint="channels is the block's output (torchvision's planes * expansion)",
                 )
             )
         if self.inner_width(cout) == 0:
             errors.append(
-                (
-                    "base_width",
-                    f"the bottleneck's 3x3 conv would have 0 channels "
+                LayerError(
+                    field="base_width",
+                    message=f"the bottleneck's 3x3 conv would have 0 channels "
                     f"({cout} // {self.expansion} * {self.base_width} / 64, rounded down)",
-                    "raise channels or base_width: its width is "
+                    hint="raise channels or base_width: its width is "
                     "channels // expansion * base_width / 64 * groups",
                 )
             )
@@ -77,7 +81,7 @@ class Bottleneck(NormActKind):
 
         def make(skip: str, downsample: bool) -> Call:
             return call(
-                "Bottleneck",
+                "PreActBottleneck" if self.preact else "Bottleneck",
                 cin,
                 cout,
                 stride=stride,
@@ -85,7 +89,6 @@ class Bottleneck(NormActKind):
                 groups=self.groups,
                 dilation=self.dilation,
                 act=inherited.act,
-                preact=self.preact,
                 skip=skip,
                 downsample=downsample,
                 drop_path=self.stochastic_depth or 0.0,

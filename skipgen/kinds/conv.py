@@ -16,7 +16,10 @@ class Conv(NormActKind):
     the bare conv layer"""
 
     attr_prefix: ClassVar[str] = "conv"
-    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.conv:ConvNormAct",)
+    blocks: ClassVar[tuple[str, ...]] = (
+        "skipgen.nn.conv:ConvNormAct",
+        "skipgen.nn.conv:NormActConv",
+    )
 
     type: Literal["conv"]
     channels: Channels = Field(description="output channels")
@@ -57,7 +60,7 @@ class Conv(NormActKind):
             )
         else:
             c = call(
-                "ConvNormAct",
+                "NormActConv" if self.preact else "ConvNormAct",
                 cin,
                 cout,
                 kernel_size=self.kernel,
@@ -67,7 +70,6 @@ class Conv(NormActKind):
                 groups=self.groups,
                 bias=self.bias if self.bias is not None else inherited.bias,
                 act=inherited.act,
-                preact=self.preact,
                 **inherited.norm_kwargs(),
             )
         return Body(

@@ -21,7 +21,10 @@ class InvertedResidual(NormActKind):
     residual: ClassVar[bool] = True
     scales_depth: ClassVar[bool] = True
     attr_prefix: ClassVar[str] = "block"
-    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.mobilenet:InvertedResidual",)
+    blocks: ClassVar[tuple[str, ...]] = (
+        "skipgen.nn.mobilenet:InvertedResidual",
+        "skipgen.nn.mobilenet:MBConv",
+    )
 
     type: Literal["inverted_residual"]
     channels: Channels = Field(description="output channels")
@@ -39,6 +42,15 @@ class InvertedResidual(NormActKind):
     stochastic_depth: Probability | None = Field(
         default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
     )
+    layout: Literal["mobilenet_v2", "efficientnet"] = Field(
+        default="mobilenet_v2",
+        description="state_dict keys; mobilenet_v2: torchvision's MobileNetV2, conv.0 expand, "
+        "conv.1 depthwise, conv.2 squeeze-excitation (fc1, fc2), then the projection conv and "
+        "its norm as two children; efficientnet: torchvision's EfficientNet MBConv and "
+        "MobileNetV3, block.0 expand, block.1 depthwise, block.2 squeeze-excitation, block.3 "
+        "projection (.0 conv, .1 norm); without the expand conv (expansion 1) each moves up "
+        "one; same parameters and outputs",
+    )
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         hidden = round(cin * self.expansion)
@@ -55,7 +67,7 @@ class InvertedResidual(NormActKind):
 
         def make(skip: str, downsample: bool) -> Call:
             return call(
-                "InvertedResidual",
+                "MBConv" if self.layout == "efficientnet" else "InvertedResidual",
                 cin,
                 cout,
                 stride=stride,

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call, same_padding
 from skipgen.kinds.base import Kind
 from skipgen.spec.limits import Kernel, Padding, Stride
@@ -32,13 +33,13 @@ class MaxPool(Kind):
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         step = self.stride if self.stride is not None else self.kernel  # every repeat pools
         pad = self.padding if self.padding is not None else same_padding(self.kernel)
-        errors = []
+        errors: list[LayerError] = []
         if 2 * pad > self.kernel:
             errors.append(
-                (
-                    "padding",
-                    f"padding {pad} is more than half the kernel size {self.kernel}",
-                    "PyTorch pools allow at most kernel // 2",
+                LayerError(
+                    field="padding",
+                    message=f"padding {pad} is more than half the kernel size {self.kernel}",
+                    hint="PyTorch pools allow at most kernel // 2",
                 )
             )
         c = call(

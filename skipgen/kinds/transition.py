@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.kinds.base import NormActKind
 from skipgen.spec.limits import Channels
@@ -31,14 +32,14 @@ class Transition(NormActKind):
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         cout = cout or int(cin * self.compression)
-        errors = []
+        errors: list[LayerError] = []
         if cout == 0:
             errors.append(
-                (
-                    "compression",
-                    f"a transition from {cin} channels with compression {self.compression} "
-                    "would have 0 channels",
-                    "raise compression, or give `channels`",
+                LayerError(
+                    field="compression",
+                    message=f"a transition from {cin} channels with compression "
+                    f"{self.compression} would have 0 channels",
+                    hint="raise compression, or give `channels`",
                 )
             )
         c = call(

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.kinds.base import NormActKind
 from skipgen.spec.limits import Channels, Kernel, Scale
@@ -32,26 +33,19 @@ class Upsample(NormActKind):
         default=None, description="conv bias; default: only when no norm follows"
     )
 
-    def kernel_errors(self, kernel: int) -> tuple[tuple[str, str, str | None], ...]:
+    def kernel_errors(self, kernel: int) -> tuple[LayerError, ...]:
         """Why ``kernel`` cannot upsample by ``scale`` exactly, if it cannot."""
         transposed = self.mode == "transposed"
         if transposed and (kernel < self.scale or (self.scale == 1 and kernel % 2 == 0)):
-            return (
-                (
-                    "kernel",
-                    f"a transposed conv with kernel {kernel} cannot upsample by {self.scale} "
-                    "exactly",
-                    "use a kernel of at least the scale (an odd kernel for scale 1)",
-                ),
+            message = (
+                f"a transposed conv with kernel {kernel} cannot upsample by {self.scale} exactly"
             )
+            hint = "use a kernel of at least the scale (an odd kernel for scale 1)"
+            return (LayerError(field="kernel", message=message, hint=hint),)
         if not transposed and kernel % 2 == 0:
-            return (
-                (
-                    "kernel",
-                    f"the conv after {self.mode} interpolation needs an odd kernel, not {kernel}",
-                    "an odd kernel keeps the upsampled size",
-                ),
-            )
+            message = f"the conv after {self.mode} interpolation needs an odd kernel, not {kernel}"
+            hint = "an odd kernel keeps the upsampled size"
+            return (LayerError(field="kernel", message=message, hint=hint),)
         return ()
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:

@@ -4,7 +4,7 @@ Every class and helper here depends only on ``torch``, the standard library and 
 other names in this package, so its source can be copied into standalone modules.
 """
 
-from .conv import ConvNormAct, NormAct, Shortcut
+from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
 from .densenet import DenseBlock, DenseLayer, Transition
 from .head import Classifier
 from .layers import (
@@ -15,13 +15,12 @@ from .layers import (
     conv_transpose_nd,
     drop_path,
     global_pool,
-    norm_layer,
     pool_layer,
     projection,
     same_padding,
 )
-from .mobilenet import InvertedResidual, SqueezeExcitation
-from .resnet import BasicBlock, Bottleneck
+from .mobilenet import InvertedResidual, MBConv, SqueezeExcitation, expand_depthwise_se
+from .resnet import BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck
 from .upsample import UpConv
 
 __all__ = [
@@ -33,7 +32,11 @@ __all__ = [
     "DenseBlock",
     "DenseLayer",
     "InvertedResidual",
+    "MBConv",
     "NormAct",
+    "NormActConv",
+    "PreActBasicBlock",
+    "PreActBottleneck",
     "Shortcut",
     "SqueezeExcitation",
     "Transition",
@@ -44,8 +47,8 @@ __all__ = [
     "conv_nd",
     "conv_transpose_nd",
     "drop_path",
+    "expand_depthwise_se",
     "global_pool",
-    "norm_layer",
     "pool_layer",
     "projection",
     "same_padding",

@@ -1,5 +1,6 @@
 """Convolution + normalization + activation stacks and a generic local shortcut."""
 
+from collections.abc import Callable
 from typing import Optional
 
 from torch import Tensor, nn
@@ -10,7 +11,6 @@ from .layers import (
     combine,
     conv_nd,
     drop_path,
-    norm_layer,
     projection,
     same_padding,
 )
@@ -20,10 +20,10 @@ class ConvNormAct(nn.Sequential):
     """Convolution, normalization and activation, like ``Conv2dNormActivation``.
 
     Children are numbered in order (``0`` conv, ``1`` norm, ``2`` act), as in
-    torchvision; layers set to "none" are left out. With ``preact=True`` the order is
-    norm, act, conv and the norm runs over the input channels. ``padding=None`` keeps
-    the size for stride 1; ``bias=None`` gives the convolution a bias only when
-    ``norm="none"``.
+    torchvision; an ``nn.Identity`` norm or an act set to "none" is left out.
+    ``norm_layer`` is called with the channel count; ``padding=None`` keeps the size for
+    stride 1; ``bias=None`` gives the convolution a bias only when the norm is
+    ``nn.Identity``.
     """
 
     def __init__(
@@ -38,17 +38,14 @@ class ConvNormAct(nn.Sequential):
         bias: Optional[bool] = None,  # noqa: UP045
         *,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        preact: bool = False,
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         if padding is None:
             padding = same_padding(kernel_size, dilation)
+        norm = norm_layer(out_channels)
         if bias is None:
-            bias = norm == "none"
+            bias = isinstance(norm, nn.Identity)
         conv = conv_nd(dims)(
             in_channels,
             out_channels,
@@ -59,27 +56,59 @@ class ConvNormAct(nn.Sequential):
             groups=groups,
             bias=bias,
         )
-        norm_channels = in_channels if preact else out_channels
-        norm_module = norm_layer(
-            norm,
-            dims,
-            norm_channels,
-            norm_groups,
-            norm_eps,
-            norm_momentum,
+        layers = [conv, norm, act_layer(act)]
+        super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
+
+
+class NormActConv(nn.Sequential):
+    """Normalization, activation and convolution: :class:`ConvNormAct` pre-activated.
+
+    The norm runs over the ``in_channels``. Children are numbered in order (``0`` norm,
+    ``1`` act, ``2`` conv); an ``nn.Identity`` norm or an act set to "none" is left out.
+    Arguments as in :class:`ConvNormAct`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        padding: Optional[int] = None,  # noqa: UP045
+        dilation: int = 1,
+        groups: int = 1,
+        bias: Optional[bool] = None,  # noqa: UP045
+        *,
+        dims: int = 2,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
+        act: str = "relu",
+    ) -> None:
+        if padding is None:
+            padding = same_padding(kernel_size, dilation)
+        norm = norm_layer(in_channels)
+        no_norm = isinstance(norm, nn.Identity)
+        if bias is None:
+            bias = no_norm
+        conv = conv_nd(dims)(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            bias=bias,
         )
-        if preact:
-            # Without a norm in front, an in-place activation would overwrite the input.
-            layers = [norm_module, act_layer(act, inplace=norm != "none"), conv]
-        else:
-            layers = [conv, norm_module, act_layer(act)]
+        # Without a norm in front, an in-place activation would overwrite the input.
+        layers = [norm, act_layer(act, inplace=not no_norm), conv]
         super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 
 class NormAct(nn.Sequential):
     """Normalization followed by an activation, e.g. DenseNet's final ``norm5`` + ReLU.
 
-    Children are numbered in order; layers set to "none" are left out.
+    Children are numbered in order; an ``nn.Identity`` norm or an act set to "none" is
+    left out. ``norm_layer`` is called with the channel count.
     """
 
     def __init__(
@@ -87,16 +116,12 @@ class NormAct(nn.Sequential):
         channels: int,
         *,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
-        layers = [
-            norm_layer(norm, dims, channels, norm_groups, norm_eps, norm_momentum),
-            act_layer(act, inplace=norm != "none"),
-        ]
+        norm = norm_layer(channels)
+        # Without a norm in front, an in-place activation would overwrite the input.
+        layers = [norm, act_layer(act, inplace=not isinstance(norm, nn.Identity))]
         super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 
@@ -120,10 +145,7 @@ class Shortcut(nn.Module):
         downsample: bool = False,
         drop_path: float = 0.0,
         dims: int = 2,
-        norm: str = "batch",
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
@@ -135,10 +157,7 @@ class Shortcut(nn.Module):
                 in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
-                norm=norm,
-                norm_groups=norm_groups,
-                norm_eps=norm_eps,
-                norm_momentum=norm_momentum,
+                norm_layer=norm_layer,
             )
         self.downsample = shortcut
         self.skip = skip

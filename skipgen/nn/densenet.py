@@ -1,10 +1,12 @@
 """DenseNet layers, blocks and transitions with torchvision's parameter layout."""
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .layers import act_layer, conv_nd, norm_layer, pool_layer
+from .layers import act_layer, conv_nd, pool_layer
 
 
 class DenseLayer(nn.Module):
@@ -21,28 +23,19 @@ class DenseLayer(nn.Module):
         bn_size: int = 4,
         drop_rate: float = 0.0,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         conv = conv_nd(dims)
-        bias = norm == "none"
         width = bn_size * growth
-        self.norm1 = norm_layer(
-            norm,
-            dims,
-            in_channels,
-            norm_groups,
-            norm_eps,
-            norm_momentum,
-        )
+        self.norm1 = norm_layer(in_channels)
+        has_norm = not isinstance(self.norm1, nn.Identity)
+        bias = not has_norm
         # Without a norm in front, an in-place activation would overwrite the input.
-        self.relu1 = act_layer(act, inplace=norm != "none")
+        self.relu1 = act_layer(act, inplace=has_norm)
         self.conv1 = conv(in_channels, width, kernel_size=1, bias=bias)
-        self.norm2 = norm_layer(norm, dims, width, norm_groups, norm_eps, norm_momentum)
+        self.norm2 = norm_layer(width)
         self.relu2 = act_layer(act)
         self.conv2 = conv(width, growth, kernel_size=3, padding=1, bias=bias)
         self.drop_rate = float(drop_rate)
@@ -71,11 +64,8 @@ class DenseBlock(nn.ModuleDict):
         bn_size: int = 4,
         drop_rate: float = 0.0,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         for i in range(num_layers):
@@ -85,11 +75,8 @@ class DenseBlock(nn.ModuleDict):
                 bn_size=bn_size,
                 drop_rate=drop_rate,
                 dims=dims,
-                norm=norm,
+                norm_layer=norm_layer,
                 act=act,
-                norm_groups=norm_groups,
-                norm_eps=norm_eps,
-                norm_momentum=norm_momentum,
             )
             self.add_module(f"denselayer{i + 1}", layer)
 
@@ -104,7 +91,7 @@ class Transition(nn.Sequential):
     """Norm, activation, 1x1 convolution and a 2x2 stride-2 pool between dense blocks.
 
     Children are named ``norm``, ``relu``, ``conv`` and ``pool`` like torchvision's
-    ``_Transition``; layers set to "none" are left out.
+    ``_Transition``; an ``nn.Identity`` norm or an act set to "none" is left out.
     """
 
     def __init__(
@@ -114,30 +101,22 @@ class Transition(nn.Sequential):
         *,
         pool: str = "avg",
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
-        if norm != "none":
-            norm_module = norm_layer(
-                norm,
-                dims,
-                in_channels,
-                norm_groups,
-                norm_eps,
-                norm_momentum,
-            )
-            self.add_module("norm", norm_module)
+        norm = norm_layer(in_channels)
+        has_norm = not isinstance(norm, nn.Identity)
+        if has_norm:
+            self.add_module("norm", norm)
         if act != "none":
-            self.add_module("relu", act_layer(act, inplace=norm != "none"))
+            # Without a norm in front, an in-place activation would overwrite the input.
+            self.add_module("relu", act_layer(act, inplace=has_norm))
         conv = conv_nd(dims)(
             in_channels,
             out_channels,
             kernel_size=1,
-            bias=norm == "none",
+            bias=not has_norm,
         )
         self.add_module("conv", conv)
         self.add_module("pool", pool_layer(pool, dims, kernel_size=2, stride=2))

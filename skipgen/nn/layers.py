@@ -1,10 +1,14 @@
 """Small layer factories and functional helpers shared by the blocks.
 
-A norm or activation set to "none" is an ``nn.Identity``, as in torchvision, so that
-``forward`` reads as straight lines; the ``nn.Sequential`` blocks leave them out so that
-their children keep torchvision's numbering.
+A block takes its norm as ``norm_layer``, a callable given the channel count, as in
+torchvision: ``nn.BatchNorm2d`` (the default: pass ``nn.BatchNorm3d`` with ``dims=3``),
+``partial(nn.GroupNorm, 32)``, or ``nn.Identity`` for none. An activation set to "none"
+is an ``nn.Identity`` too, so that ``forward`` reads as straight lines; the
+``nn.Sequential`` blocks leave them out so that their children keep torchvision's
+numbering.
 """
 
+from collections.abc import Callable
 from typing import Optional
 
 import torch
@@ -25,47 +29,6 @@ def conv_transpose_nd(dims: int) -> type:
     if dims not in convs:
         raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
     return convs[dims]
-
-
-def norm_layer(
-    norm: str,
-    dims: int,
-    channels: int,
-    norm_groups: int = 32,
-    norm_eps: float = 1e-5,
-    norm_momentum: float = 0.1,
-) -> nn.Module:
-    """Build a normalization layer over ``channels``; ``nn.Identity`` for "none".
-
-    ``norm`` is one of "batch", "group", "instance" or "none". Group norm uses
-    ``norm_groups`` groups; instance norm is affine without running statistics.
-    """
-    if dims not in (1, 2, 3):
-        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
-    if norm == "none":
-        return nn.Identity()
-    if norm == "batch":
-        batch_norms = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
-        return batch_norms[dims](channels, eps=norm_eps, momentum=norm_momentum)
-    if norm == "instance":
-        instance_norms = {
-            1: nn.InstanceNorm1d,
-            2: nn.InstanceNorm2d,
-            3: nn.InstanceNorm3d,
-        }
-        return instance_norms[dims](
-            channels,
-            eps=norm_eps,
-            momentum=norm_momentum,
-            affine=True,
-        )
-    if norm == "group":
-        if norm_groups < 1 or channels % norm_groups != 0:
-            got = f"got channels={channels}, norm_groups={norm_groups}"
-            raise ValueError(f"group norm needs norm_groups to divide channels, {got}")
-        return nn.GroupNorm(norm_groups, channels, eps=norm_eps)
-    names = "'batch', 'group', 'instance' or 'none'"
-    raise ValueError(f"norm must be {names}, got {norm!r}")
 
 
 def act_layer(act: str, inplace: bool = True) -> nn.Module:
@@ -153,18 +116,17 @@ def projection(
     stride: int = 1,
     *,
     dims: int = 2,
-    norm: str = "batch",
-    norm_groups: int = 32,
-    norm_eps: float = 1e-5,
-    norm_momentum: float = 0.1,
+    norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
     bias: Optional[bool] = None,  # noqa: UP045
 ) -> nn.Sequential:
     """1x1 strided convolution followed by a norm: ResNet's ``downsample`` shortcut.
 
-    ``bias=None`` gives the convolution a bias only when ``norm="none"``.
+    ``bias=None`` gives the convolution a bias only when the norm is ``nn.Identity``,
+    which is then left out.
     """
+    norm = norm_layer(out_channels)
     if bias is None:
-        bias = norm == "none"
+        bias = isinstance(norm, nn.Identity)
     conv = conv_nd(dims)(
         in_channels,
         out_channels,
@@ -172,12 +134,7 @@ def projection(
         stride=stride,
         bias=bias,
     )
-    if norm == "none":
-        return nn.Sequential(conv)
-    return nn.Sequential(
-        conv,
-        norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum),
-    )
+    return nn.Sequential(*[m for m in (conv, norm) if not isinstance(m, nn.Identity)])
 
 
 def check_skip(

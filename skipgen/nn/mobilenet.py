@@ -1,5 +1,6 @@
 """Squeeze-and-excitation and inverted residual blocks (MobileNetV2, EfficientNet)."""
 
+from collections.abc import Callable
 from functools import partial
 from typing import Optional
 
@@ -13,7 +14,6 @@ from .layers import (
     conv_nd,
     drop_path,
     global_pool,
-    norm_layer,
     projection,
 )
 
@@ -47,14 +47,52 @@ class SqueezeExcitation(nn.Module):
         return x * scale
 
 
+def expand_depthwise_se(
+    in_channels: int,
+    hidden_channels: int,
+    stride: int,
+    *,
+    kernel_size: int,
+    se_channels: int,
+    dims: int,
+    norm_layer: Callable[..., nn.Module],
+    act: str,
+) -> list[nn.Module]:
+    """The layers an inverted residual runs before its projection.
+
+    A 1x1 expansion to ``hidden_channels`` (left out when it equals ``in_channels``), a
+    depthwise ``kernel_size`` convolution with the stride, and a squeeze-and-excitation
+    when ``se_channels > 0``.
+    """
+    conv_norm_act = partial(ConvNormAct, dims=dims, norm_layer=norm_layer, act=act)
+    layers: list[nn.Module] = []
+    if hidden_channels != in_channels:
+        layers.append(conv_norm_act(in_channels, hidden_channels, 1))
+    layers.append(
+        conv_norm_act(
+            hidden_channels,
+            hidden_channels,
+            kernel_size,
+            stride,
+            groups=hidden_channels,
+        ),
+    )
+    if se_channels > 0:
+        layers.append(
+            SqueezeExcitation(hidden_channels, se_channels, act=act, dims=dims),
+        )
+    return layers
+
+
 class InvertedResidual(nn.Module):
-    """Inverted residual with linear bottleneck (MobileNetV2, EfficientNet's MBConv).
+    """Inverted residual with linear bottleneck (torchvision's MobileNetV2 layout).
 
     ``conv`` holds: a 1x1 expansion to ``hidden_channels`` (left out when it equals
     ``in_channels``), a depthwise ``kernel_size`` convolution with the stride, an
     optional squeeze-and-excitation (``se_channels > 0``), and a 1x1 projection to
-    ``out_channels`` followed by a norm and no activation. Output channels are
-    ``out_channels``, or ``in_channels + out_channels`` for ``skip="concat"``.
+    ``out_channels`` followed by a norm and no activation, the two as children of their
+    own. Output channels are ``out_channels``, or ``in_channels + out_channels`` for
+    ``skip="concat"``.
     """
 
     def __init__(
@@ -67,59 +105,30 @@ class InvertedResidual(nn.Module):
         kernel_size: int = 3,
         se_channels: int = 0,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu6",
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
-        conv_norm_act = partial(
-            ConvNormAct,
+        layers = expand_depthwise_se(
+            in_channels,
+            hidden_channels,
+            stride,
+            kernel_size=kernel_size,
+            se_channels=se_channels,
             dims=dims,
-            norm=norm,
+            norm_layer=norm_layer,
             act=act,
-            norm_groups=norm_groups,
-            norm_eps=norm_eps,
-            norm_momentum=norm_momentum,
         )
-        layers: list[nn.Module] = []
-        if hidden_channels != in_channels:
-            layers.append(conv_norm_act(in_channels, hidden_channels, 1))
+        out_norm = norm_layer(out_channels)
+        no_norm = isinstance(out_norm, nn.Identity)
         layers.append(
-            conv_norm_act(
-                hidden_channels,
-                hidden_channels,
-                kernel_size,
-                stride,
-                groups=hidden_channels,
-            ),
+            conv_nd(dims)(hidden_channels, out_channels, kernel_size=1, bias=no_norm),
         )
-        if se_channels > 0:
-            layers.append(
-                SqueezeExcitation(hidden_channels, se_channels, act=act, dims=dims),
-            )
-        layers.append(
-            conv_nd(dims)(
-                hidden_channels,
-                out_channels,
-                kernel_size=1,
-                bias=norm == "none",
-            ),
-        )
-        if norm != "none":
-            out_norm = norm_layer(
-                norm,
-                dims,
-                out_channels,
-                norm_groups,
-                norm_eps,
-                norm_momentum,
-            )
+        if not no_norm:
             layers.append(out_norm)
         self.conv = nn.Sequential(*layers)
         shortcut: Optional[nn.Module] = None  # noqa: UP045
@@ -129,10 +138,7 @@ class InvertedResidual(nn.Module):
                 in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
-                norm=norm,
-                norm_groups=norm_groups,
-                norm_eps=norm_eps,
-                norm_momentum=norm_momentum,
+                norm_layer=norm_layer,
             )
         self.downsample = shortcut
         self.skip = skip
@@ -143,6 +149,75 @@ class InvertedResidual(nn.Module):
         if self.downsample is not None:
             identity = self.downsample(x)
         out = self.conv(x)
+        if self.skip != "none":
+            out = drop_path(out, self.drop_path_rate, self.training)
+        return combine(out, identity, self.skip)
+
+
+class MBConv(nn.Module):
+    """Inverted residual laid out as torchvision's EfficientNet MBConv and MobileNetV3.
+
+    The same layers and parameters as :class:`InvertedResidual`, in ``block``: each of
+    the expansion, the depthwise convolution, the squeeze-and-excitation and the
+    projection is one child, the projection a :class:`ConvNormAct` without activation
+    (``block.N.0`` its convolution, ``block.N.1`` its norm).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        *,
+        hidden_channels: int,
+        kernel_size: int = 3,
+        se_channels: int = 0,
+        dims: int = 2,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
+        act: str = "silu",
+        skip: str = "add",
+        downsample: bool = False,
+        drop_path: float = 0.0,
+    ) -> None:
+        super().__init__()
+        check_skip(in_channels, out_channels, stride, skip, downsample)
+        layers = expand_depthwise_se(
+            in_channels,
+            hidden_channels,
+            stride,
+            kernel_size=kernel_size,
+            se_channels=se_channels,
+            dims=dims,
+            norm_layer=norm_layer,
+            act=act,
+        )
+        project = ConvNormAct(
+            hidden_channels,
+            out_channels,
+            1,
+            dims=dims,
+            norm_layer=norm_layer,
+            act="none",
+        )
+        self.block = nn.Sequential(*layers, project)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                dims=dims,
+                norm_layer=norm_layer,
+            )
+        self.downsample = shortcut
+        self.skip = skip
+        self.drop_path_rate = drop_path
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out = self.block(x)
         if self.skip != "none":
             out = drop_path(out, self.drop_path_rate, self.training)
         return combine(out, identity, self.skip)

@@ -1,6 +1,8 @@
-"""ResNet basic and bottleneck blocks with torchvision's parameter layout."""
+"""ResNet basic and bottleneck blocks with torchvision's parameter layout, and their
+pre-activation variants (He et al. 2016, "Identity Mappings in Deep Residual
+Networks")."""
 
-from functools import partial
+from collections.abc import Callable
 from typing import Optional
 
 from torch import Tensor, nn
@@ -11,7 +13,6 @@ from .layers import (
     combine,
     conv_nd,
     drop_path,
-    norm_layer,
     projection,
 )
 
@@ -19,12 +20,9 @@ from .layers import (
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions with a skip connection (ResNet-18/34 block).
 
-    ``conv1`` carries the stride, groups and dilation; ``conv2`` is a plain 3x3. With
-    ``preact=True`` the block follows He et al. 2016 ("Identity Mappings in Deep
-    Residual Networks"): norm and activation come before each convolution, the
-    projection shortcut is a bias-free 1x1 convolution without norm applied to the
-    pre-activated input, and there is no activation after the merge. Output channels
-    are ``out_channels``, or ``in_channels + out_channels`` for "concat".
+    ``conv1`` carries the stride, groups and dilation; ``conv2`` is a plain 3x3. The
+    convolutions have a bias only without a norm (``norm_layer=nn.Identity``). Output
+    channels are ``out_channels``, or ``in_channels + out_channels`` for "concat".
     """
 
     def __init__(
@@ -36,29 +34,18 @@ class BasicBlock(nn.Module):
         groups: int = 1,
         dilation: int = 1,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        preact: bool = False,
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
         conv = conv_nd(dims)
-        bias = norm == "none"
-        make_norm = partial(
-            norm_layer,
-            norm,
-            dims,
-            norm_groups=norm_groups,
-            norm_eps=norm_eps,
-            norm_momentum=norm_momentum,
-        )
-        conv1 = conv(
+        bn1, bn2 = norm_layer(out_channels), norm_layer(out_channels)
+        bias = isinstance(bn1, nn.Identity)
+        self.conv1 = conv(
             in_channels,
             out_channels,
             kernel_size=3,
@@ -68,19 +55,16 @@ class BasicBlock(nn.Module):
             groups=groups,
             bias=bias,
         )
-        conv2 = conv(out_channels, out_channels, kernel_size=3, padding=1, bias=bias)
-        if preact:
-            self.bn1 = make_norm(in_channels)
-            self.conv1 = conv1
-            self.bn2 = make_norm(out_channels)
-            self.conv2 = conv2
-        else:
-            self.conv1 = conv1
-            self.bn1 = make_norm(out_channels)
-            self.conv2 = conv2
-            self.bn2 = make_norm(out_channels)
-        # Pre-activation without a norm would apply the activation to the block input.
-        self.relu = act_layer(act, inplace=not (preact and norm == "none"))
+        self.bn1 = bn1
+        self.conv2 = conv(
+            out_channels,
+            out_channels,
+            kernel_size=3,
+            padding=1,
+            bias=bias,
+        )
+        self.bn2 = bn2
+        self.relu = act_layer(act)
         shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
             shortcut = projection(
@@ -88,21 +72,13 @@ class BasicBlock(nn.Module):
                 in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
-                norm="none" if preact else norm,
-                norm_groups=norm_groups,
-                norm_eps=norm_eps,
-                norm_momentum=norm_momentum,
-                bias=False if preact else None,
+                norm_layer=norm_layer,
             )
         self.downsample = shortcut
-        self.preact = preact
         self.skip = skip
         self.drop_path_rate = drop_path
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.preact:
-            return self._forward_preact(x)
-
         identity = x
         out: Tensor = self.conv1(x)
         out = self.bn1(out)
@@ -119,7 +95,70 @@ class BasicBlock(nn.Module):
         out = self.relu(out)
         return out
 
-    def _forward_preact(self, x: Tensor) -> Tensor:
+
+class PreActBasicBlock(nn.Module):
+    """:class:`BasicBlock` with pre-activation (ResNet v2): norm and activation before
+    each convolution, no activation after the merge.
+
+    The projection shortcut is a bias-free 1x1 convolution without norm, applied to the
+    pre-activated input. ``bn1`` runs over the ``in_channels``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        *,
+        groups: int = 1,
+        dilation: int = 1,
+        dims: int = 2,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
+        act: str = "relu",
+        skip: str = "add",
+        downsample: bool = False,
+        drop_path: float = 0.0,
+    ) -> None:
+        super().__init__()
+        check_skip(in_channels, out_channels, stride, skip, downsample)
+        conv = conv_nd(dims)
+        self.bn1 = norm_layer(in_channels)
+        no_norm = isinstance(self.bn1, nn.Identity)
+        self.conv1 = conv(
+            in_channels,
+            out_channels,
+            kernel_size=3,
+            stride=stride,
+            padding=dilation,
+            dilation=dilation,
+            groups=groups,
+            bias=no_norm,
+        )
+        self.bn2 = norm_layer(out_channels)
+        self.conv2 = conv(
+            out_channels,
+            out_channels,
+            kernel_size=3,
+            padding=1,
+            bias=no_norm,
+        )
+        # Without a norm in front, an in-place activation would overwrite the input.
+        self.relu = act_layer(act, inplace=not no_norm)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                dims=dims,
+                norm_layer=nn.Identity,
+                bias=False,
+            )
+        self.downsample = shortcut
+        self.skip = skip
+        self.drop_path_rate = drop_path
+
+    def forward(self, x: Tensor) -> Tensor:
         out = self.bn1(x)
         out = self.relu(out)
         identity = x
@@ -140,8 +179,8 @@ class Bottleneck(nn.Module):
     """1x1 reduce, 3x3 and 1x1 expand convolutions and a skip (ResNet-50 block).
 
     ``width`` is the number of middle channels; ``conv2`` carries the stride, groups
-    and dilation (ResNet V1.5, as in torchvision). ``preact``, ``skip`` and
-    ``downsample`` behave as in :class:`BasicBlock`.
+    and dilation (ResNet V1.5, as in torchvision). ``skip`` and ``downsample`` behave
+    as in :class:`BasicBlock`.
     """
 
     def __init__(
@@ -154,30 +193,20 @@ class Bottleneck(nn.Module):
         groups: int = 1,
         dilation: int = 1,
         dims: int = 2,
-        norm: str = "batch",
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        preact: bool = False,
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
         conv = conv_nd(dims)
-        bias = norm == "none"
-        make_norm = partial(
-            norm_layer,
-            norm,
-            dims,
-            norm_groups=norm_groups,
-            norm_eps=norm_eps,
-            norm_momentum=norm_momentum,
-        )
-        conv1 = conv(in_channels, width, kernel_size=1, bias=bias)
-        conv2 = conv(
+        bn1, bn2, bn3 = norm_layer(width), norm_layer(width), norm_layer(out_channels)
+        bias = isinstance(bn1, nn.Identity)
+        self.conv1 = conv(in_channels, width, kernel_size=1, bias=bias)
+        self.bn1 = bn1
+        self.conv2 = conv(
             width,
             width,
             kernel_size=3,
@@ -187,23 +216,10 @@ class Bottleneck(nn.Module):
             groups=groups,
             bias=bias,
         )
-        conv3 = conv(width, out_channels, kernel_size=1, bias=bias)
-        if preact:
-            self.bn1 = make_norm(in_channels)
-            self.conv1 = conv1
-            self.bn2 = make_norm(width)
-            self.conv2 = conv2
-            self.bn3 = make_norm(width)
-            self.conv3 = conv3
-        else:
-            self.conv1 = conv1
-            self.bn1 = make_norm(width)
-            self.conv2 = conv2
-            self.bn2 = make_norm(width)
-            self.conv3 = conv3
-            self.bn3 = make_norm(out_channels)
-        # Pre-activation without a norm would apply the activation to the block input.
-        self.relu = act_layer(act, inplace=not (preact and norm == "none"))
+        self.bn2 = bn2
+        self.conv3 = conv(width, out_channels, kernel_size=1, bias=bias)
+        self.bn3 = bn3
+        self.relu = act_layer(act)
         shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
             shortcut = projection(
@@ -211,21 +227,13 @@ class Bottleneck(nn.Module):
                 in_channels if skip == "concat" else out_channels,
                 stride,
                 dims=dims,
-                norm="none" if preact else norm,
-                norm_groups=norm_groups,
-                norm_eps=norm_eps,
-                norm_momentum=norm_momentum,
-                bias=False if preact else None,
+                norm_layer=norm_layer,
             )
         self.downsample = shortcut
-        self.preact = preact
         self.skip = skip
         self.drop_path_rate = drop_path
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.preact:
-            return self._forward_preact(x)
-
         identity = x
         out: Tensor = self.conv1(x)
         out = self.bn1(out)
@@ -246,7 +254,64 @@ class Bottleneck(nn.Module):
         out = self.relu(out)
         return out
 
-    def _forward_preact(self, x: Tensor) -> Tensor:
+
+class PreActBottleneck(nn.Module):
+    """:class:`Bottleneck` with pre-activation (ResNet v2), as :class:`PreActBasicBlock`
+    is to :class:`BasicBlock`: ``bn1`` runs over the ``in_channels``, ``bn3`` over the
+    ``width``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        *,
+        width: int,
+        groups: int = 1,
+        dilation: int = 1,
+        dims: int = 2,
+        norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
+        act: str = "relu",
+        skip: str = "add",
+        downsample: bool = False,
+        drop_path: float = 0.0,
+    ) -> None:
+        super().__init__()
+        check_skip(in_channels, out_channels, stride, skip, downsample)
+        conv = conv_nd(dims)
+        self.bn1 = norm_layer(in_channels)
+        no_norm = isinstance(self.bn1, nn.Identity)
+        self.conv1 = conv(in_channels, width, kernel_size=1, bias=no_norm)
+        self.bn2 = norm_layer(width)
+        self.conv2 = conv(
+            width,
+            width,
+            kernel_size=3,
+            stride=stride,
+            padding=dilation,
+            dilation=dilation,
+            groups=groups,
+            bias=no_norm,
+        )
+        self.bn3 = norm_layer(width)
+        self.conv3 = conv(width, out_channels, kernel_size=1, bias=no_norm)
+        # Without a norm in front, an in-place activation would overwrite the input.
+        self.relu = act_layer(act, inplace=not no_norm)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                dims=dims,
+                norm_layer=nn.Identity,
+                bias=False,
+            )
+        self.downsample = shortcut
+        self.skip = skip
+        self.drop_path_rate = drop_path
+
+    def forward(self, x: Tensor) -> Tensor:
         out = self.bn1(x)
         out = self.relu(out)
         identity = x

@@ -1,10 +1,11 @@
 """Learned or interpolating upsampling for decoder paths (U-Net and friends)."""
 
+from collections.abc import Callable
 from typing import Optional
 
 from torch import nn
 
-from .layers import act_layer, conv_nd, conv_transpose_nd, norm_layer, same_padding
+from .layers import act_layer, conv_nd, conv_transpose_nd, same_padding
 
 
 class UpConv(nn.Sequential):
@@ -17,8 +18,9 @@ class UpConv(nn.Sequential):
     stride 2 all double). ``mode="nearest"`` or ``"bilinear"``: interpolation
     (linear, bilinear or trilinear by ``dims``, ``align_corners=False``) followed by a
     ``kernel_size`` (default 3) convolution with same padding.
-    The norm and activation follow when not "none"; ``bias=None`` gives the convolution
-    a bias only when ``norm="none"``. Children are numbered in order.
+    A norm (``norm_layer``, called with ``out_channels``) and the activation follow when
+    given; ``bias=None`` gives the convolution a bias only when there is no norm.
+    Children are numbered in order.
     """
 
     def __init__(
@@ -31,16 +33,14 @@ class UpConv(nn.Sequential):
         kernel_size: Optional[int] = None,  # noqa: UP045
         bias: Optional[bool] = None,  # noqa: UP045
         dims: int = 2,
-        norm: str = "none",
+        norm_layer: Callable[..., nn.Module] = nn.Identity,
         act: str = "none",
-        norm_groups: int = 32,
-        norm_eps: float = 1e-5,
-        norm_momentum: float = 0.1,
     ) -> None:
         if scale < 1:
             raise ValueError(f"scale must be a positive integer, got {scale}")
+        norm = norm_layer(out_channels)
         if bias is None:
-            bias = norm == "none"
+            bias = isinstance(norm, nn.Identity)
         if mode == "transposed":
             if kernel_size is None:
                 kernel_size = scale
@@ -85,8 +85,5 @@ class UpConv(nn.Sequential):
         else:
             modes = "'transposed', 'nearest' or 'bilinear'"
             raise ValueError(f"mode must be {modes}, got {mode!r}")
-        layers.append(
-            norm_layer(norm, dims, out_channels, norm_groups, norm_eps, norm_momentum),
-        )
-        layers.append(act_layer(act))
+        layers += [norm, act_layer(act)]
         super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])

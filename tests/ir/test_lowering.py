@@ -73,6 +73,10 @@ VARIANTS: dict[str, list[dict]] = {
     "inverted_residual_no_expand": [
         {"type": "inverted_residual", "channels": 8, "expansion": 1, "act": "relu6"}
     ],
+    "inverted_residual_efficientnet_layout": [
+        {"type": "inverted_residual", "channels": 8, "se_ratio": 0.25, "layout": "efficientnet"},
+        {"type": "inverted_residual", "channels": 8, "expansion": 1, "layout": "efficientnet"},
+    ],
     "dense_transition": [
         {"type": "dense", "layers": 3, "growth": 4, "bn_size": 2},
         {"type": "transition", "compression": 0.5},
@@ -280,8 +284,7 @@ def test_stochastic_depth_rises_linearly_over_the_residual_blocks() -> None:
     graph = skipgen.lower_spec(CONFIGS[0].parent / "efficientnet_b0.yaml")
     rates = [
         dict(node.call.kwargs).get("drop_path", 0.0)
-        for stage in graph.stages
-        for node in stage.nodes
+        for node in graph.nodes()
         if node.kind == "inverted_residual"
     ]
     assert len(rates) == 16
@@ -294,11 +297,7 @@ def test_stochastic_depth_rises_linearly_over_the_residual_blocks() -> None:
         ],
         defaults={"stochastic_depth": 0.4},
     )
-    rates = [
-        dict(n.call.kwargs).get("drop_path", 0.0)
-        for s in skipgen.lower_spec(own).stages
-        for n in s.nodes
-    ]
+    rates = [dict(n.call.kwargs).get("drop_path", 0.0) for n in skipgen.lower_spec(own).nodes()]
     assert rates == pytest.approx([0.3, 0.3, 0.4 * 2 / 4, 0.4 * 3 / 4])
 
 

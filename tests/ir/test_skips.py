@@ -6,7 +6,7 @@ import pytest
 
 from skipgen.api import load_spec
 from skipgen.errors import LayerError
-from skipgen.ir.common import Body, Resolved
+from skipgen.ir.common import Resolved
 from skipgen.ir.layers import DropPathSchedule, LayerList, LayerLowering
 from skipgen.ir.lower import lower
 from skipgen.ir.names import resolve
@@ -91,21 +91,6 @@ def test_mismatch_words_for_local_and_long_skips() -> None:
     )
     assert long_mismatch("enc", 8, 16, "add") == "8 channels from 'enc' with 16 output channels"
     assert long_mismatch("enc", 8, 16, "concat") == ""  # concat takes any channels
-
-
-def test_layer_errors_accept_the_tuple_form_a_kind_may_give() -> None:
-    error = LayerError(field="kernel", message="too big", hint=None)
-    body = Body(
-        out_channels=1,
-        op=("global",),
-        params=0,
-        make=lambda skip, down: None,  # type: ignore[arg-type,return-value]
-        errors=(error, ("groups", "cannot split", "fix it")),
-    )
-    assert body.layer_errors() == (
-        error,
-        LayerError(field="groups", message="cannot split", hint="fix it"),
-    )
 
 
 NETWORK = {

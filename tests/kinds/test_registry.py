@@ -10,6 +10,7 @@ from torch import nn
 
 from skipgen.backends.library import library, signature_defaults
 from skipgen.ir.common import TORCH_LAYERS
+from skipgen.ir.graph import Partial
 from skipgen.kinds.base import Kind, Layer
 from skipgen.kinds.registry import ATTR_PREFIX, BUILTIN_KINDS, KINDS, NN_BLOCKS, RESIDUAL_KINDS
 from skipgen.nn import REGISTRY
@@ -20,19 +21,28 @@ def _resolve(ref: str) -> object:
     return getattr(importlib.import_module(module), name)
 
 
+def _as_read(default: object) -> object:
+    """A default as the source reader gives it: a torch.nn layer class as a Partial."""
+    if isinstance(default, type) and getattr(nn, default.__name__, None) is default:
+        return Partial(f"nn.{default.__name__}")
+    return default
+
+
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_defaults_read_from_the_source_match_the_real_signatures(name: str) -> None:
     parameters = inspect.signature(REGISTRY[name]).parameters  # type: ignore[arg-type]
     read = signature_defaults(name)
-    literal = {
-        key: p.default
+    expected = {
+        key: _as_read(p.default)
         for key, p in parameters.items()
         if p.default is not inspect.Parameter.empty
-        and (p.default is None or isinstance(p.default, bool | int | float | str))
+        and (
+            p.default is None or isinstance(_as_read(p.default), bool | int | float | str | Partial)
+        )
     }
-    assert read == literal
+    assert read == expected
     for key, value in read.items():
-        assert type(value) is type(parameters[key].default), (name, key)
+        assert type(value) is type(expected[key]), (name, key)
 
 
 def test_every_block_a_kind_names_is_a_library_definition_of_that_name() -> None:

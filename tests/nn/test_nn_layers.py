@@ -1,3 +1,5 @@
+from functools import partial
+
 import pytest
 import torch
 from torch import nn
@@ -11,7 +13,6 @@ from skipgen.nn import (
     conv_transpose_nd,
     drop_path,
     global_pool,
-    norm_layer,
     pool_layer,
     projection,
     same_padding,
@@ -35,41 +36,6 @@ def test_conv_classes_by_dims(dims, conv, transposed):
 def test_bad_dims(dims):
     with pytest.raises(ValueError, match=f"got {dims}"):
         conv_nd(dims)
-    with pytest.raises(ValueError, match=f"got {dims}"):
-        norm_layer("batch", dims, 8)
-
-
-@pytest.mark.parametrize(
-    ("norm", "dims", "cls"),
-    [
-        ("batch", 1, nn.BatchNorm1d),
-        ("batch", 2, nn.BatchNorm2d),
-        ("batch", 3, nn.BatchNorm3d),
-        ("instance", 1, nn.InstanceNorm1d),
-        ("instance", 2, nn.InstanceNorm2d),
-        ("instance", 3, nn.InstanceNorm3d),
-        ("group", 2, nn.GroupNorm),
-    ],
-)
-def test_norm_layer(norm, dims, cls):
-    layer = norm_layer(norm, dims, 8, norm_groups=4, norm_eps=1e-3)
-    assert type(layer) is cls
-    assert layer.eps == 1e-3
-    assert sum(p.numel() for p in layer.parameters()) == 2 * 8
-
-
-def test_norm_layer_details():
-    assert type(norm_layer("none", 2, 8)) is nn.Identity
-    group = norm_layer("group", 2, 64)
-    assert group.num_groups == 32
-    instance = norm_layer("instance", 2, 8)
-    assert instance.affine
-    assert not instance.track_running_stats
-    assert list(instance.state_dict()) == ["weight", "bias"]
-    with pytest.raises(ValueError, match="channels=12, norm_groups=8"):
-        norm_layer("group", 2, 12, norm_groups=8)
-    with pytest.raises(ValueError, match="'layer'"):
-        norm_layer("layer", 2, 8)
 
 
 @pytest.mark.parametrize(
@@ -128,9 +94,13 @@ def test_projection():
         ("1.num_batches_tracked", ()),
     ]
     assert proj(torch.randn(2, 8, 8, 8)).shape == (2, 16, 4, 4)
-    plain = projection(8, 16, dims=1, norm="none")
+    plain = projection(8, 16, dims=1, norm_layer=nn.Identity)
     assert list(plain.state_dict()) == ["0.weight", "0.bias"]
-    assert list(projection(8, 16, norm="none", bias=False).state_dict()) == ["0.weight"]
+    no_bias = projection(8, 16, norm_layer=nn.Identity, bias=False)
+    assert list(no_bias.state_dict()) == ["0.weight"]
+    grouped = projection(8, 16, norm_layer=partial(nn.GroupNorm, 4))
+    assert list(grouped.state_dict()) == ["0.weight", "1.weight", "1.bias"]
+    assert grouped[1].num_groups == 4
 
 
 def test_combine():

@@ -1,7 +1,7 @@
-"""A norm or activation set to "none" is an ``nn.Identity`` (no ``None`` attributes, no
-guards in ``forward``), left out of the ``nn.Sequential`` blocks so their children keep
-torchvision's numbering; the classifier's ``forward`` has ``nn.Linear.forward``'s
-signature."""
+"""No norm (``norm_layer=nn.Identity``) and an activation set to "none" are
+``nn.Identity`` modules (no ``None`` attributes, no guards in ``forward``), left out of the
+``nn.Sequential`` blocks so their children keep torchvision's numbering; the classifier's
+``forward`` has ``nn.Linear.forward``'s signature."""
 
 import inspect
 
@@ -18,18 +18,21 @@ from skipgen.nn import (
     DenseLayer,
     InvertedResidual,
     NormAct,
+    NormActConv,
+    PreActBasicBlock,
+    PreActBottleneck,
     Shortcut,
     SqueezeExcitation,
     Transition,
     UpConv,
 )
 
-NONE = {"norm": "none", "act": "none"}
+NONE = {"norm_layer": nn.Identity, "act": "none"}
 
 
 def test_sequential_blocks_leave_out_what_is_none():
     assert list(ConvNormAct(4, 8, **NONE).state_dict()) == ["0.weight", "0.bias"]
-    assert list(ConvNormAct(4, 8, preact=True, norm="none").state_dict()) == [
+    assert list(NormActConv(4, 8, norm_layer=nn.Identity).state_dict()) == [
         "1.weight",
         "1.bias",
     ]
@@ -37,8 +40,11 @@ def test_sequential_blocks_leave_out_what_is_none():
     assert [type(m) for m in NormAct(4, act="none")] == [nn.BatchNorm2d]
     children = [name for name, _ in Transition(8, 4, **NONE).named_children()]
     assert children == ["conv", "pool"]
-    assert [type(m) for m in UpConv(8, 4, norm="batch")] == [nn.ConvTranspose2d, nn.BatchNorm2d]
-    expanded = InvertedResidual(4, 4, hidden_channels=8, norm="none")
+    assert [type(m) for m in UpConv(8, 4, norm_layer=nn.BatchNorm2d)] == [
+        nn.ConvTranspose2d,
+        nn.BatchNorm2d,
+    ]
+    expanded = InvertedResidual(4, 4, hidden_channels=8, norm_layer=nn.Identity)
     assert [type(m) for m in expanded.conv] == [ConvNormAct, ConvNormAct, nn.Conv2d]
 
 
@@ -46,9 +52,9 @@ def test_sequential_blocks_leave_out_what_is_none():
     "block",
     [
         lambda: BasicBlock(4, 4, **NONE),
-        lambda: BasicBlock(4, 4, preact=True, **NONE),
+        lambda: PreActBasicBlock(4, 4, **NONE),
         lambda: Bottleneck(4, 4, width=2, **NONE),
-        lambda: Bottleneck(4, 4, width=2, preact=True, **NONE),
+        lambda: PreActBottleneck(4, 4, width=2, **NONE),
         lambda: DenseLayer(4, 2, **NONE),
         lambda: SqueezeExcitation(4, 2, act="none"),
     ],

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch import nn
 
 from skipgen.nn import (
     BasicBlock,
@@ -12,6 +13,9 @@ from skipgen.nn import (
     DenseLayer,
     InvertedResidual,
     NormAct,
+    NormActConv,
+    PreActBasicBlock,
+    PreActBottleneck,
     Shortcut,
     SqueezeExcitation,
     Transition,
@@ -24,13 +28,13 @@ pytestmark = pytest.mark.filterwarnings(
 
 BLOCKS = {
     "ConvNormAct": lambda: ConvNormAct(4, 8, 3, 2),
-    "ConvNormAct-preact": lambda: ConvNormAct(4, 8, preact=True, norm="none"),
+    "NormActConv": lambda: NormActConv(4, 8, norm_layer=nn.Identity),
     "NormAct": lambda: NormAct(4, act="silu"),
     "BasicBlock": lambda: BasicBlock(4, 8, 2, downsample=True, drop_path=0.1),
-    "BasicBlock-preact": lambda: BasicBlock(4, 4, preact=True, norm="none"),
+    "PreActBasicBlock": lambda: PreActBasicBlock(4, 4, norm_layer=nn.Identity),
     "BasicBlock-concat": lambda: BasicBlock(4, 8, skip="concat", act="none"),
     "Bottleneck": lambda: Bottleneck(4, 8, 2, width=2, downsample=True),
-    "Bottleneck-preact": lambda: Bottleneck(4, 8, 2, width=2, preact=True, downsample=True),
+    "PreActBottleneck": lambda: PreActBottleneck(4, 8, 2, width=2, downsample=True),
     "SqueezeExcitation": lambda: SqueezeExcitation(4, 2),
     "InvertedResidual": lambda: InvertedResidual(4, 4, hidden_channels=8, se_channels=2),
     "InvertedResidual-plain": lambda: InvertedResidual(4, 8, 2, hidden_channels=4, skip="none"),
@@ -38,7 +42,7 @@ BLOCKS = {
     "DenseBlock": lambda: DenseBlock(4, 2, 2),
     "Transition": lambda: Transition(4, 2),
     "UpConv": lambda: UpConv(4, 2),
-    "UpConv-bilinear": lambda: UpConv(4, 2, mode="bilinear", norm="batch", act="relu"),
+    "UpConv-bilinear": lambda: UpConv(4, 2, mode="bilinear", norm_layer=nn.BatchNorm2d, act="relu"),
     "Shortcut": lambda: Shortcut(ConvNormAct(4, 8, 3, 2), 4, 8, 2, downsample=True),
     "Classifier": lambda: Classifier(4, 3, dropout=0.2),
 }

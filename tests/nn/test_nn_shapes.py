@@ -1,7 +1,10 @@
 """Forward output shapes in 1D, 2D and 3D."""
 
+from functools import partial
+
 import pytest
 import torch
+from torch import nn
 
 from skipgen.nn import (
     BasicBlock,
@@ -12,6 +15,9 @@ from skipgen.nn import (
     DenseLayer,
     InvertedResidual,
     NormAct,
+    NormActConv,
+    PreActBasicBlock,
+    PreActBottleneck,
     Shortcut,
     SqueezeExcitation,
     Transition,
@@ -19,6 +25,13 @@ from skipgen.nn import (
 )
 
 SIZE = 8
+BATCH_NORMS = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
+INSTANCE_NORMS = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
+
+
+def nd(dims: int) -> dict:
+    """The keyword arguments of a block in ``dims`` dimensions with batch norm."""
+    return {"dims": dims, "norm_layer": BATCH_NORMS[dims]}
 
 
 def run(module, channels: int, dims: int) -> tuple[int, ...]:
@@ -38,21 +51,23 @@ def dims(request):
 
 
 def test_conv_norm_act(dims):
-    assert run(ConvNormAct(4, 8, dims=dims), 4, dims) == (2, 8, *spatial(dims, 8))
-    block = ConvNormAct(4, 8, 3, 2, dims=dims, norm="group", norm_groups=4, act="gelu")
+    assert run(ConvNormAct(4, 8, **nd(dims)), 4, dims) == (2, 8, *spatial(dims, 8))
+    group = partial(nn.GroupNorm, 4)
+    block = ConvNormAct(4, 8, 3, 2, dims=dims, norm_layer=group, act="gelu")
     assert run(block, 4, dims) == (2, 8, *spatial(dims, 4))
-    block = ConvNormAct(4, 8, 3, dilation=2, dims=dims, preact=True, norm="instance")
+    instance = partial(INSTANCE_NORMS[dims], affine=True)
+    block = NormActConv(4, 8, 3, dilation=2, dims=dims, norm_layer=instance)
     assert run(block, 4, dims) == (2, 8, *spatial(dims, 8))
 
 
 def test_norm_act(dims):
-    assert run(NormAct(4, dims=dims, act="leaky_relu"), 4, dims) == (2, 4, *spatial(dims, 8))
+    assert run(NormAct(4, **nd(dims), act="leaky_relu"), 4, dims) == (2, 4, *spatial(dims, 8))
 
 
-@pytest.mark.parametrize("preact", [False, True])
-def test_basic_block(dims, preact):
+@pytest.mark.parametrize("cls", [BasicBlock, PreActBasicBlock])
+def test_basic_block(dims, cls):
     def block(*args, **kwargs):
-        return BasicBlock(*args, dims=dims, preact=preact, **kwargs)
+        return cls(*args, **{**nd(dims), **kwargs})
 
     assert run(block(4, 4), 4, dims) == (2, 4, *spatial(dims, 8))
     assert run(block(4, 8, 2, downsample=True), 4, dims) == (2, 8, *spatial(dims, 4))
@@ -60,20 +75,20 @@ def test_basic_block(dims, preact):
     assert run(concat, 4, dims) == (2, 12, *spatial(dims, 4))
     assert run(block(4, 8, skip="concat"), 4, dims) == (2, 12, *spatial(dims, 8))
     assert run(block(4, 8, 2, skip="none"), 4, dims) == (2, 8, *spatial(dims, 4))
-    dilated = block(4, 4, dilation=2, groups=2, norm="none")
+    dilated = block(4, 4, dilation=2, groups=2, norm_layer=nn.Identity)
     assert run(dilated, 4, dims) == (2, 4, *spatial(dims, 8))
 
 
-@pytest.mark.parametrize("preact", [False, True])
-def test_bottleneck(dims, preact):
+@pytest.mark.parametrize("cls", [Bottleneck, PreActBottleneck])
+def test_bottleneck(dims, cls):
     def block(*args, **kwargs):
-        return Bottleneck(*args, width=4, dims=dims, preact=preact, **kwargs)
+        return cls(*args, width=4, **{**nd(dims), **kwargs})
 
     assert run(block(8, 8), 8, dims) == (2, 8, *spatial(dims, 8))
     assert run(block(8, 16, 2, downsample=True), 8, dims) == (2, 16, *spatial(dims, 4))
     concat = block(8, 16, 2, skip="concat", downsample=True)
     assert run(concat, 8, dims) == (2, 24, *spatial(dims, 4))
-    grouped = block(8, 8, groups=2, dilation=2, norm="group", norm_groups=2)
+    grouped = block(8, 8, groups=2, dilation=2, norm_layer=partial(nn.GroupNorm, 2))
     assert run(grouped, 8, dims) == (2, 8, *spatial(dims, 8))
 
 
@@ -83,7 +98,7 @@ def test_squeeze_excitation(dims):
 
 def test_inverted_residual(dims):
     def block(*args, **kwargs):
-        return InvertedResidual(*args, dims=dims, **kwargs)
+        return InvertedResidual(*args, **nd(dims), **kwargs)
 
     assert run(block(4, 4, hidden_channels=16), 4, dims) == (2, 4, *spatial(dims, 8))
     strided = block(4, 8, 2, hidden_channels=4, skip="none")
@@ -95,10 +110,12 @@ def test_inverted_residual(dims):
 
 
 def test_dense(dims):
-    assert run(DenseLayer(8, 4, dims=dims), 8, dims) == (2, 4, *spatial(dims, 8))
-    assert run(DenseBlock(8, 3, 4, dims=dims), 8, dims) == (2, 8 + 3 * 4, *spatial(dims, 8))
-    assert run(Transition(8, 4, dims=dims), 8, dims) == (2, 4, *spatial(dims, 4))
-    assert run(Transition(8, 4, pool="max", dims=dims), 8, dims) == (2, 4, *spatial(dims, 4))
+    assert run(DenseLayer(8, 4, **nd(dims)), 8, dims) == (2, 4, *spatial(dims, 8))
+    dense = DenseBlock(8, 3, 4, **nd(dims))
+    assert run(dense, 8, dims) == (2, 8 + 3 * 4, *spatial(dims, 8))
+    assert run(Transition(8, 4, **nd(dims)), 8, dims) == (2, 4, *spatial(dims, 4))
+    transition = Transition(8, 4, pool="max", **nd(dims))
+    assert run(transition, 8, dims) == (2, 4, *spatial(dims, 4))
 
 
 @pytest.mark.parametrize(
@@ -106,14 +123,16 @@ def test_dense(dims):
     [
         (2, {}),
         (2, {"kernel_size": 3}),
-        (2, {"kernel_size": 4, "norm": "batch", "act": "relu"}),
+        (2, {"kernel_size": 4, "norm_layer": "batch", "act": "relu"}),
         (3, {"kernel_size": 4}),
         (2, {"mode": "nearest"}),
-        (2, {"mode": "bilinear", "norm": "group", "norm_groups": 2}),
+        (2, {"mode": "bilinear", "norm_layer": partial(nn.GroupNorm, 2)}),
         (4, {"mode": "bilinear", "kernel_size": 1}),
     ],
 )
 def test_up_conv(dims, scale, kwargs):
+    if kwargs.get("norm_layer") == "batch":
+        kwargs = {**kwargs, "norm_layer": BATCH_NORMS[dims]}
     block = UpConv(8, 4, scale, dims=dims, **kwargs)
     assert run(block, 8, dims) == (2, 4, *spatial(dims, SIZE * scale))
 
@@ -130,11 +149,11 @@ def test_up_conv_rejects_inexact_kernels():
 
 
 def test_shortcut(dims):
-    body = ConvNormAct(4, 8, 3, 2, dims=dims)
-    block = Shortcut(body, 4, 8, 2, downsample=True, dims=dims)
+    body = ConvNormAct(4, 8, 3, 2, **nd(dims))
+    block = Shortcut(body, 4, 8, 2, downsample=True, **nd(dims))
     assert run(block, 4, dims) == (2, 8, *spatial(dims, 4))
-    body = ConvNormAct(4, 8, dims=dims)
-    assert run(Shortcut(body, 4, 8, skip="concat", dims=dims), 4, dims) == (
+    body = ConvNormAct(4, 8, **nd(dims))
+    assert run(Shortcut(body, 4, 8, skip="concat", **nd(dims)), 4, dims) == (
         2,
         12,
         *spatial(dims, 8),
@@ -154,12 +173,12 @@ def test_classifier_without_pool():
 def test_blocks_keep_their_input():
     """In-place activations never overwrite the caller's tensor."""
     blocks = [
-        ConvNormAct(4, 4, preact=True, norm="none"),
-        NormAct(4, norm="none"),
-        BasicBlock(4, 4, preact=True, norm="none"),
-        Bottleneck(4, 4, width=2, preact=True, norm="none"),
-        DenseLayer(4, 2, norm="none"),
-        Transition(4, 2, norm="none"),
+        NormActConv(4, 4, norm_layer=nn.Identity),
+        NormAct(4, norm_layer=nn.Identity),
+        PreActBasicBlock(4, 4, norm_layer=nn.Identity),
+        PreActBottleneck(4, 4, width=2, norm_layer=nn.Identity),
+        DenseLayer(4, 2, norm_layer=nn.Identity),
+        Transition(4, 2, norm_layer=nn.Identity),
     ]
     for block in blocks:
         x = torch.randn(2, 4, 6, 6)

@@ -4,17 +4,27 @@ The expected layouts are written out from torchvision's model definitions
 (``resnet.py``, ``mobilenetv2.py``, ``efficientnet.py``, ``densenet.py``).
 """
 
+import inspect
+import json
+from functools import partial
+from pathlib import Path
+
 import pytest
+import torch
 from torch import nn
 
 from skipgen.nn import (
+    REGISTRY,
     BasicBlock,
     Bottleneck,
     Classifier,
     ConvNormAct,
     DenseBlock,
     InvertedResidual,
+    MBConv,
     NormAct,
+    PreActBasicBlock,
+    PreActBottleneck,
     Transition,
     UpConv,
 )
@@ -73,7 +83,26 @@ def test_preact_bottleneck_layout():
         ("conv3.weight", (16, 4, 1, 1)),
         ("downsample.0.weight", (16, 8, 1, 1)),
     ]
-    assert layout(Bottleneck(8, 16, 2, width=4, preact=True, downsample=True)) == expected
+    assert layout(PreActBottleneck(8, 16, 2, width=4, downsample=True)) == expected
+
+
+def test_preact_basic_block_computes_identity_mappings():
+    # He et al. 2016, fig. 4(e): x + conv2(relu(bn2(conv1(relu(bn1(x)))))), the projection
+    # taking the pre-activated input.
+    block = PreActBasicBlock(4, 8, 2, downsample=True).eval()
+    for tensor in block.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.uniform_(0.5, 1.5)
+    x = torch.randn(2, 4, 6, 6)
+    pre = torch.relu(block.bn1(x))
+    out = block.conv2(torch.relu(block.bn2(block.conv1(pre))))
+    torch.testing.assert_close(block(x), out + block.downsample(pre))
+
+
+def test_no_block_switches_on_a_preact_flag():
+    for name, block in REGISTRY.items():
+        if isinstance(block, type):
+            assert "preact" not in inspect.signature(block).parameters, name
 
 
 def test_mobilenet_v2_layouts():
@@ -109,7 +138,7 @@ def test_efficientnet_mbconv_shapes():
         se_channels=2,
         act="silu",
         skip="none",
-        norm_eps=1e-3,
+        norm_layer=partial(nn.BatchNorm2d, eps=1e-3),
     )
     expected = [
         (48, 8, 1, 1),
@@ -132,6 +161,37 @@ def test_efficientnet_mbconv_shapes():
         "conv.2.fc2.bias",
     ]
     assert block.conv[0][1].eps == 1e-3
+
+
+def reference_block(model: str, prefix: str) -> list[tuple[str, tuple[int, ...]]]:
+    """One block's state_dict keys and shapes in a torchvision model, without ``prefix``."""
+    path = Path(__file__).resolve().parents[1] / "reference" / "data" / f"{model}.json"
+    state = json.loads(path.read_text(encoding="utf-8"))["state_dict"]
+    return [(k.removeprefix(prefix), tuple(s)) for k, s in state if k.startswith(prefix)]
+
+
+def test_mbconv_layout_is_efficientnet_b0s():
+    # features.1.0: expansion 1, so no expansion conv; the projection is block.2.
+    plain = MBConv(32, 16, hidden_channels=32, se_channels=8, skip="none")
+    assert layout(plain) == reference_block("efficientnet_b0", "features.1.0.")
+    # features.2.0: expansion 6, stride 2.
+    expanded = MBConv(16, 24, 2, hidden_channels=96, se_channels=4, skip="none")
+    assert layout(expanded) == reference_block("efficientnet_b0", "features.2.0.")
+
+
+@pytest.mark.parametrize(("in_channels", "hidden_channels"), [(8, 8), (8, 48)])
+def test_mbconv_computes_what_the_mobilenet_v2_layout_computes(in_channels, hidden_channels):
+    kwargs = {"hidden_channels": hidden_channels, "se_channels": 2, "act": "silu"}
+    v2 = InvertedResidual(in_channels, 8, **kwargs).eval()
+    mbconv = MBConv(in_channels, 8, **kwargs).eval()
+    assert [s for _, s in layout(v2)] == [s for _, s in layout(mbconv)]
+    for tensor in v2.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.uniform_(0.5, 1.5)
+    weights = zip(mbconv.state_dict(), v2.state_dict().values(), strict=True)
+    mbconv.load_state_dict(dict(weights))
+    x = torch.randn(2, in_channels, 8, 8)
+    torch.testing.assert_close(mbconv(x), v2(x), rtol=0, atol=0)
 
 
 def test_dense_block_layout():
@@ -218,7 +278,9 @@ def efficientnet_b0() -> nn.Sequential:
     settings = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2)]
     settings += [(6, 3, 2, 40, 80, 3), (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4)]
     settings += [(6, 3, 1, 192, 320, 1)]
-    features: list[nn.Module] = [ConvNormAct(3, 32, 3, 2, act="silu", norm_eps=1e-3)]
+    features: list[nn.Module] = [
+        ConvNormAct(3, 32, 3, 2, act="silu", norm_layer=partial(nn.BatchNorm2d, eps=1e-3))
+    ]
     for t, k, s, first_in, c, n in settings:
         stage = []
         for i in range(n):
@@ -234,11 +296,13 @@ def efficientnet_b0() -> nn.Sequential:
                 se_channels=max(1, in_channels // 4),
                 act="silu",
                 skip="add" if residual else "none",
-                norm_eps=1e-3,
+                norm_layer=partial(nn.BatchNorm2d, eps=1e-3),
             )
             stage.append(block)
         features.append(nn.Sequential(*stage))
-    features.append(ConvNormAct(320, 1280, 1, act="silu", norm_eps=1e-3))
+    features.append(
+        ConvNormAct(320, 1280, 1, act="silu", norm_layer=partial(nn.BatchNorm2d, eps=1e-3))
+    )
     return nn.Sequential(nn.Sequential(*features), Classifier(1280, 1000, dropout=0.2))
 
 
