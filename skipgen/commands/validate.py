@@ -18,7 +18,7 @@ def _shape(shape: tuple[int | str, ...]) -> str:
 
 
 def _explain(graph: Graph) -> None:
-    rows = [("module", "kind", "channels", "size", "skip", "params")]
+    rows: list[Row] = [("module", "kind", "channels", "size", "skip", "params")]
     for path, member in graph.members():
         if isinstance(member, Group):
             if member.long_skip is not None:
@@ -28,7 +28,7 @@ def _explain(graph: Graph) -> None:
         for i, node in enumerate(stage.nodes):
             attr = ".".join(path) + (f".{i}" if stage.sequential else "")
             size = "x".join(map(str, node.out_size)) if node.out_size else "-"
-            skip = node.skip_note if node.skip_note != "none" else "-"
+            skip: str = node.skip_note if node.skip_note != "none" else "-"
             if node.skip != "none" and node.skip_note != "dropped":
                 skip = f"{node.skip} ({node.skip_note})"
             rows.append(
@@ -49,7 +49,10 @@ def _explain(graph: Graph) -> None:
         typer.echo("  " + "  ".join(cells).rstrip())
 
 
-def _long_skip_row(path: tuple[str, ...], skip: LongSkip) -> tuple[str, ...]:
+Row = tuple[str, str, str, str, str, str]
+
+
+def _long_skip_row(path: tuple[str, ...], skip: LongSkip) -> Row:
     """The row of a long skip: its projection's module path, if it has one."""
     attr = ".".join((*path[:-1], skip.attr)) if skip.attr else ""
     return (

@@ -219,7 +219,7 @@ class BlockLowering:
     def norms(
         self,
         path: Path,
-        layer: Kind,
+        layer: Layer,
         inherited: common.Resolved,
         normed: list[tuple[int, int]],
         where: str = "",

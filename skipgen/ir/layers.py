@@ -142,6 +142,7 @@ class LayerLowering(BlockLowering):
             if len(copies) < repeat:
                 return None, out_ch, out_slot, flat
         else:
+            assert isinstance(layer, Kind)  # a block: every layer but a sequence
             nodes = self.expand(path, layer, repeat, source, channels, slot)
             if len(nodes) < repeat:
                 # Go on with the channels the layer asked for, to find later mistakes too.

@@ -179,7 +179,7 @@ class SizeSet:
 
     def smallest(self, count: int, limit: int = 1 << 20) -> list[int]:
         """The ``count`` smallest working sizes (those below ``limit``)."""
-        found = []
+        found: list[int] = []
         candidates = sorted({*self.points, *self.tails.values()})
         n = candidates[0] if candidates else limit
         while len(found) < count and n < limit:
@@ -290,6 +290,7 @@ def _pattern(period: int, classes: list[int], first: int) -> str:
 
 def _scanned(sizes: SizeSet) -> str:
     found, limit = sorted(sizes.points), sizes.checked_up_to
+    assert limit is not None  # a scanned set says how far it was checked
     unchecked = f" (sizes above {limit} not checked)"
     if not found:
         return f"no size up to {limit}{unchecked}"

@@ -148,7 +148,7 @@ def spec_model(plugins: tuple[str, ...]) -> type[Spec]:
     if not plugins:
         return Spec
     # A sequence holds the plugins' kinds too: its own model, over the wider union.
-    layer_list = list["PluginBlock"]  # noqa: F821 (named by the rebuild below)
+    layer_list = list["PluginBlock"]  # type: ignore[name-defined]  # noqa: F821 (the rebuild below names it)
     inner = (layer_list, Field(min_length=1, description=LAYERS_DESCRIPTION))
     sequence = create_model("Sequence", __base__=Sequence, __doc__=Sequence.__doc__, layers=inner)
     kinds = (*(k for k in kinds_of(plugins).values() if k is not Sequence), sequence)
