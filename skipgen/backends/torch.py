@@ -91,16 +91,31 @@ def _module(member: Member) -> nn.Module:
 
 
 class SkipgenNetwork(nn.Module):
-    """A network built from a lowered graph; ``forward`` follows its stages in order."""
+    """A network built from a lowered graph; ``forward`` follows its stages in order, then
+    its heads, and returns its outputs (a list when `outputs` names several).
+
+    ``feature_info`` describes the outputs that `outputs` names, as timm's backbones do:
+    ``num_chs``, ``reduction`` (input size / output size) and ``module``.
+    """
 
     def __init__(self, graph: Graph) -> None:
         super().__init__()
         self._graph = graph
         for key, module in _modules(graph.stages).items():
             self.add_module(key, module)
+        for head in graph.heads:
+            self.add_module(head.group.attr, _module(head.group))
+        self.feature_info = [output.feature_info() for output in graph.outputs]
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self._run(self, self._graph.stages, x, {})
+    def forward(self, x: Tensor) -> Tensor | list[Tensor]:
+        saved: dict[str, Tensor] = {}
+        x = self._run(self, self._graph.stages, x, saved)
+        for head in self._graph.heads:
+            saved[head.group.attr] = self.get_submodule(head.group.attr)(saved[head.source])
+        outputs = [saved[output.local] for output in self._graph.outputs]
+        if not outputs:
+            return x
+        return outputs[0] if len(outputs) == 1 else outputs
 
     def _run(
         self, holder: nn.Module, members: tuple[Member, ...], x: Tensor, saved: dict[str, Tensor]

@@ -43,6 +43,10 @@ def _explain(graph: Graph) -> None:
             )
         if stage.long_skip is not None:
             rows.append(_long_skip_row(path, stage.long_skip))
+    _table(rows)
+
+
+def _table(rows: list[Row] | list[tuple[str, ...]]) -> None:
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
@@ -63,6 +67,27 @@ def _long_skip_row(path: tuple[str, ...], skip: LongSkip) -> Row:
         f"{skip.mode} ({skip.note})",
         count(skip.params),
     )
+
+
+def _returned(graph: Graph) -> str:
+    """What the network returns: its output's shape, or its named outputs' in a list."""
+    if len(graph.outputs) < 2:
+        return _shape(graph.output_shape())
+    shapes = (f"{o.name} {_shape(o.shape(graph.axes))}" for o in graph.outputs)
+    return "[" + ", ".join(shapes) + "]"
+
+
+def _explain_outputs(graph: Graph) -> None:
+    """The outputs `outputs` names, as timm's feature_info tells them, and what was left out."""
+    if graph.outputs:
+        rows = [("output", "module", "channels", "shape", "reduction")]
+        for o in graph.outputs:
+            reduction = "-" if o.reduction is None else str(o.reduction)
+            shape = _shape(o.shape(graph.axes))
+            rows.append((o.name, o.module, str(o.channels), shape, reduction))
+        _table(rows)
+    for module, kind in graph.dropped:
+        typer.echo(f"  {module} ({kind}): left out, no output needs it")
 
 
 def validate(
@@ -94,12 +119,13 @@ def validate(
             failed = True
             continue
         line = f"{path}: {graph.name} {_shape(graph.input_shape())} -> "
-        line += f"{_shape(graph.output_shape())}, {count(graph.params)} parameters "
+        line += f"{_returned(graph)}, {count(graph.params)} parameters "
         line += f"({format_bytes(graph.param_bytes)})"
         if graph.input_size is None:
             line += f"; input {graph.size_rule}"
         typer.echo(line)
         if explain:
             _explain(graph)
+            _explain_outputs(graph)
     if failed:
         raise typer.Exit(1)

@@ -122,6 +122,43 @@ class Group:
 
 
 Member = Stage | Group
+
+
+@dataclass(frozen=True)
+class Head:
+    """A branch off the main path: ``group`` reads the saved output ``source``."""
+
+    source: str
+    group: Group
+
+
+@dataclass(frozen=True)
+class Output:
+    """One of what the network returns, with what timm's ``feature_info`` tells of it."""
+
+    name: str  # as `outputs` names it
+    local: str  # the local variable of forward that holds it
+    module: str  # the module path of the layer (or head) that gives it
+    channels: int
+    size: tuple[int, ...] | None  # None when flat, or when the input size is not given
+    flat: bool
+    reduction: int | None  # input size / output size, where it is one whole number
+
+    def shape(self, axes: tuple[str, ...], batch: int | str = "N") -> tuple[int | str, ...]:
+        """Its shape; with no input size, in terms of the input's ``axes`` (``H/4``)."""
+        if self.flat:
+            return (batch, self.channels)
+        if self.size is not None:
+            return (batch, self.channels, *self.size)
+        scale = (
+            "?" if self.reduction is None else ("" if self.reduction == 1 else f"/{self.reduction}")
+        )
+        return (batch, self.channels, *(f"{a}{scale}" if scale != "?" else "?" for a in axes))
+
+    def feature_info(self) -> dict[str, int | str | None]:
+        return {"num_chs": self.channels, "reduction": self.reduction, "module": self.module}
+
+
 ModulePath = tuple[str, ...]  # keys from the network down, e.g. ("features", "3")
 
 
@@ -150,14 +187,19 @@ class Graph:
     size_rule: str  # which spatial input sizes work, in words
     out_scale: tuple[int, int] | None = None  # unsized input: output = input * num / den
     sizes: SizeSet | None = None  # the input sizes (along one dimension) that work
+    heads: tuple[Head, ...] = ()
+    outputs: tuple[Output, ...] = ()  # as `outputs` lists them; none: the last layer's
+    dropped: tuple[tuple[str, str], ...] = ()  # (module path, kind) of layers no output needs
 
     @property
     def axes(self) -> tuple[str, ...]:
         return AXIS_LETTERS[self.dims]
 
     def members(self) -> Iterator[tuple[ModulePath, Member]]:
-        """Every stage and group with its module path, in order, groups first."""
-        return members_of(self.stages)
+        """Every stage and group with its module path, in order, groups first; the heads
+        after the main path."""
+        yield from members_of(self.stages)
+        yield from members_of(tuple(head.group for head in self.heads))
 
     def leaves(self) -> Iterator[tuple[ModulePath, Stage]]:
         """Every stage (the members that hold blocks) with its module path, in order."""

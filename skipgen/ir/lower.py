@@ -11,19 +11,23 @@ network as a whole: the block count, the size program's run and the :class:`Grap
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, cast
 
 from skipgen.errors import SpecError
 from skipgen.ir.blocks import PendingNode
-from skipgen.ir.graph import Graph, Group, Node, Stage
+from skipgen.ir.graph import Graph, Group, Head, Node, Output, Stage
 from skipgen.ir.layers import (
     DropPathSchedule,
     LayerList,
     LayerLowering,
     LoweredList,
     Member,
+    Outputs,
     PendingGroup,
 )
-from skipgen.ir.names import resolve
+from skipgen.ir.names import Names, resolve
+from skipgen.ir.outputs import LoweredHead, lower_heads, needed_layers
 from skipgen.ir.record import Record
 from skipgen.ir.sizes import (
     AXES,
@@ -35,16 +39,26 @@ from skipgen.ir.sizes import (
     working_sizes,
 )
 from skipgen.ir.tree import MAX_BLOCKS, walk
+from skipgen.kinds.base import Layer
 from skipgen.kinds.dense import Dense
 from skipgen.kinds.sequence import Sequence as SequenceLayer
 from skipgen.spec import models as m
-from skipgen.spec.load import Positions
+from skipgen.spec.load import Path, Positions
 from skipgen.spec.locate import format_path
 
 TYPICAL_SIZE = 224  # with no input size, a size failure is explained at this size
 
 Sizes = list[list[int]]  # per dimension, the size in every slot
 SizesOf = Callable[[int], tuple[int, ...] | None]  # a slot's size along every dimension
+
+
+@dataclass(frozen=True)
+class PendingOutput:
+    name: str
+    local: str
+    channels: int
+    slot: int
+    flat: bool
 
 
 class _Network:
@@ -56,21 +70,51 @@ class _Network:
 
     def lower(self) -> Graph:
         spec = self.spec
-        names = resolve(spec, self.positions, self.record.error)
+        names = self.names = resolve(spec, self.positions, self.record.error)
         self.check_block_count()
         walked = walk(spec.layers, ("layers",), spec.scaling)
         residual = sum(count for _, layer, count in walked if layer.residual)
         schedule = DropPathSchedule(spec.defaults.stochastic_depth, residual)
-        layers = LayerLowering(spec, self.record, schedule)
+        lowering = LayerLowering(spec, self.record, schedule)
+        kept = needed_layers(spec.layers, names)
+        outputs: Outputs = {}
         todo = LayerList(
-            layers=spec.layers,
+            layers=kept.layers,
             path=("layers",),
             names=names,
             channels=spec.input.channels,
             slot=0,
-            outputs={},
+            outputs=outputs,
         )
-        return self.finish(layers.lower_list(todo))
+        lowered = lowering.lower_list(todo)
+        heads = lower_heads(lowering, spec, names, outputs)
+        return self.finish(lowered, heads, self.returned(names, outputs, heads), kept.dropped)
+
+    def returned(
+        self, names: Names, outputs: Outputs, heads: list[LoweredHead]
+    ) -> list[PendingOutput]:
+        """What the network returns, in the order of `outputs`."""
+        by_head = {("heads", k): head for k, head in enumerate(heads)}
+        found = []
+        for ref in names.outputs:
+            if ref.path[0] == "heads":
+                head = by_head.get(ref.path)
+                if head is not None:
+                    found.append(
+                        PendingOutput(ref.name, ref.name, head.channels, head.slot, head.flat)
+                    )
+            elif ref.path in outputs:
+                channels, slot = outputs[ref.path]
+                layer = self.layer_at(ref.path)
+                flat = layer.flattens
+                found.append(PendingOutput(ref.name, names.locals[ref.path], channels, slot, flat))
+        return found
+
+    def layer_at(self, path: Path) -> Layer:
+        node: Any = self.spec
+        for part in path:
+            node = node[part] if isinstance(part, int) else getattr(node, str(part))
+        return node
 
     def check_block_count(self) -> None:
         """Refuse, before expanding anything, a network of more than ``MAX_BLOCKS`` blocks."""
@@ -147,7 +191,13 @@ class _Network:
         return ratio.numerator, ratio.denominator
 
     # -- the graph -------------------------------------------------------------------------
-    def finish(self, lowered: LoweredList) -> Graph:
+    def finish(
+        self,
+        lowered: LoweredList,
+        heads: list[LoweredHead],
+        returned: list[PendingOutput],
+        dropped: list[Path],
+    ) -> Graph:
         spec = self.spec
         dims = spec.input.dims
         values = self.run_sizes()
@@ -158,12 +208,13 @@ class _Network:
             return None if values is None else tuple(v[slot] for v in values)
 
         unsized = spec.input.size is None
-        return Graph(
+        input_size = tuple(values[a][0] for a in range(dims)) if values else None
+        graph = Graph(
             name=spec.name,
             file=self.positions.file,
             dims=dims,
             in_channels=spec.input.channels,
-            input_size=tuple(values[a][0] for a in range(dims)) if values else None,
+            input_size=input_size,
             stages=tuple(self.member(s, sizes_of) for s in lowered.stages),
             out_channels=lowered.channels,
             out_size=None if lowered.flat else sizes_of(lowered.slot),
@@ -171,7 +222,49 @@ class _Network:
             size_rule=f"{AXES[dims]}: {self.rule()}",
             out_scale=self.out_scale(lowered.slot) if unsized and not lowered.flat else None,
             sizes=self.working,
+            heads=tuple(Head(h.source, cast(Group, self.member(h.group, sizes_of))) for h in heads),
+            dropped=tuple(self.dropped(path) for path in dropped),
         )
+        modules = {
+            member.save_as or member.attr: ".".join(path)
+            for path, member in graph.members()
+            if member.save_as is not None or path in {(h.group.attr,) for h in heads}
+        }
+        outputs = []
+        for out in returned:
+            size = None if out.flat else sizes_of(out.slot)
+            outputs.append(
+                Output(
+                    out.name,
+                    out.local,
+                    modules[out.local],
+                    out.channels,
+                    size,
+                    out.flat,
+                    None if out.flat else self.reduction(input_size, size, out.slot),
+                )
+            )
+        return replace(graph, outputs=tuple(outputs))
+
+    def reduction(
+        self, input_size: tuple[int, ...] | None, size: tuple[int, ...] | None, slot: int
+    ) -> int | None:
+        """How many times smaller than the input an output is, if a whole number."""
+        if input_size is not None and size is not None:
+            ratios = {i / s for i, s in zip(input_size, size, strict=True) if s}
+            if len(ratios) == 1:
+                ratio = ratios.pop()
+                return int(ratio) if ratio.is_integer() else None
+            return None
+        scale = self.out_scale(slot)
+        if scale is not None and scale[0] == 1:
+            return scale[1]
+        return None
+
+    def dropped(self, path: Path) -> tuple[str, str]:
+        """The module path and kind of a layer that no output needs."""
+        keys = [self.names.attrs[path[: k + 2]] for k in range(0, len(path), 2)]
+        return ".".join(keys), self.layer_at(path).type
 
     def member(self, pending: Member, sizes_of: SizesOf) -> Stage | Group:
         if isinstance(pending, PendingGroup):

@@ -29,12 +29,22 @@ MAX_SKIP_DEPTH = 1  # sequences around either end of a long skip (the emitted fo
 
 
 @dataclass(frozen=True)
+class OutputRef:
+    """An entry of ``outputs``: a layer of the main path, or a head (``("heads", k)``)."""
+
+    name: str  # as `outputs` writes it
+    path: Path
+
+
+@dataclass(frozen=True)
 class Names:
     attrs: dict[Path, str]  # every layer's key in its container (its first copy's, if numbered)
     sources: dict[Path, Path]  # layer -> the earlier layer its long skip comes from
-    locals: dict[Path, str]  # source layer -> the local variable holding its output
+    locals: dict[Path, str]  # layer read later (skip, head, output) -> the local holding it
     taken: dict[Path, frozenset[str]]  # list path -> every key and handle in use there
-    walked: frozenset[Path]  # sequences holding an end of a long skip: run layer by layer
+    walked: frozenset[Path]  # sequences holding a layer read from outside: run layer by layer
+    head_sources: dict[int, Path]  # head index -> the layer it reads
+    outputs: tuple[OutputRef, ...]  # empty: the network returns its last layer
 
 
 def ancestors(path: Path) -> list[Path]:
@@ -56,6 +66,9 @@ class _Resolver:
                 self.end[outer] = max(self.end[outer], self.start[path])
         self.ids: dict[str, Path] = {}
         self.names: dict[str, list[Path]] = {}  # name -> every layer that has it
+        self.local_names: dict[Path, str] = {}
+        self.walked: set[Path] = set()
+        self.taken: dict[Path, frozenset[str]] = {}
 
     def line(self, path: Path) -> int:
         return self.positions.of(path)[0]
@@ -116,9 +129,9 @@ class _Resolver:
                 out[path] = attr
         return taken
 
-    def handle(self, path: Path, source: str) -> Path | None:
-        """The layer a `from` names; None after an error, reported."""
-        where = (*path, "skip", "from")
+    def handle(self, where: Path, source: str) -> Path | None:
+        """The layer that ``source`` (at ``where`` in the spec) names; None after an error,
+        reported."""
         if source in self.ids:
             return self.ids[source]
         named = self.names.get(source, [])
@@ -140,10 +153,10 @@ class _Resolver:
 
     def source(self, path: Path, source: str) -> Path | None:
         """The earlier layer the long skip of ``path`` reads; None after an error, reported."""
-        j = self.handle(path, source)
+        where = (*path, "skip", "from")
+        j = self.handle(where, source)
         if j is None:
             return None
-        where = (*path, "skip", "from")
         if self.end[j] >= self.start[path]:
             if j == path:
                 why = "this layer itself"
@@ -153,26 +166,105 @@ class _Resolver:
                 why = f"{format_path(j)}, which comes later"
             self.report(where, f"{source!r} is {why}", "a skip can only come from an earlier layer")
             return None
-        for end, what in ((j, f"{source!r}"), (path, "this layer")):
-            outer = ancestors(end)
-            repeated = [p for p in outer if self.layers[p].repeat > 1]
-            if repeated:
-                self.report(
-                    where,
-                    f"{what} is inside {format_path(repeated[0])}, a sequence that repeats: "
-                    "a long skip cannot tell its copies apart",
-                    "move the skip's ends out of the repeated sequence, or write its copies out",
-                )
-                return None
-            if len(outer) > MAX_SKIP_DEPTH:
-                self.report(
-                    where,
-                    f"{what} is {len(outer)} sequences deep; a long skip reaches into one",
-                    f"refer to {format_path(outer[MAX_SKIP_DEPTH])} instead, or move the "
-                    "layer out of the inner sequence",
-                )
-                return None
+        if not self.reachable(where, j, f"{source!r}", "a long skip"):
+            return None
+        if not self.reachable(where, path, "this layer", "a long skip"):
+            return None
         return j
+
+    def reachable(self, where: Path, end: Path, what: str, reader: str) -> bool:
+        """Whether the network can read the layer at ``end`` from outside the sequences
+        around it; False after an error, reported at ``where``."""
+        outer = ancestors(end)
+        repeated = [p for p in outer if self.layers[p].repeat > 1]
+        if repeated:
+            self.report(
+                where,
+                f"{what} is inside {format_path(repeated[0])}, a sequence that repeats: "
+                f"{reader} cannot tell its copies apart",
+                "name a layer outside the repeated sequence, or write its copies out",
+            )
+            return False
+        if len(outer) > MAX_SKIP_DEPTH:
+            self.report(
+                where,
+                f"{what} is {len(outer)} sequences deep; {reader} reaches into one",
+                f"refer to {format_path(outer[MAX_SKIP_DEPTH])} instead, or move the "
+                "layer out of the inner sequence",
+            )
+            return False
+        return True
+
+    def read_from_outside(self, where: Path, name: str, reader: str) -> Path | None:
+        """The main-path layer that a head's `from` or an output names; None after an
+        error, reported at ``where``."""
+        j = self.handle(where, name)
+        if j is None or not self.reachable(where, j, repr(name), reader):
+            return None
+        earlier = self.layers[j]
+        self.local_names.setdefault(j, earlier.id or earlier.name or name)
+        self.walked.update(ancestors(j))
+        return j
+
+    def heads(self) -> dict[int, Path]:
+        """Check the heads' names and layers; the layer each head reads, by head."""
+        sources: dict[int, Path] = {}
+        seen: dict[str, int] = {}
+        top = self.taken[("layers",)]
+        for k, head in enumerate(self.spec.heads):
+            where = ("heads", k, "name")
+            if head.name in seen:
+                self.report(
+                    where,
+                    f"{head.name!r} is already the name of heads[{seen[head.name]}]",
+                    "give every head its own name",
+                )
+            elif head.name in top:
+                self.report(
+                    where,
+                    f"{head.name!r} is already used by a layer",
+                    "a head is an attribute of the network beside its layers: rename one",
+                )
+            seen.setdefault(head.name, k)
+            for path, layer, _ in walk(head.layers, ("heads", k, "layers"), self.spec.scaling):
+                if layer.id is not None or (layer.skip and layer.skip.from_):
+                    field = "id" if layer.id is not None else "skip"
+                    self.report(
+                        (*path, field),
+                        "a head's layers are not named by skips or outputs",
+                        "remove it: a head reads its `from` layer and ends in its output",
+                    )
+            j = self.read_from_outside(("heads", k, "from"), head.from_, "a head")
+            if j is not None:
+                sources[k] = j
+        return sources
+
+    def outputs(self) -> tuple[OutputRef, ...]:
+        """The entries of `outputs`, each a main-path layer or a head."""
+        heads = {head.name: k for k, head in enumerate(self.spec.heads)}
+        found: list[OutputRef] = []
+        seen: set[str] = set()
+        for i, name in enumerate(self.spec.outputs or ()):
+            where = ("outputs", i)
+            if name in seen:
+                self.report(where, f"{name!r} is already an output", "list each output once")
+                continue
+            seen.add(name)
+            if name in heads:
+                found.append(OutputRef(name, ("heads", heads[name])))
+                continue
+            j = self.read_from_outside(where, name, "an output")
+            if j is not None:
+                found.append(OutputRef(name, j))
+        used = {ref.path for ref in found}
+        for name, k in heads.items():
+            if ("heads", k) not in used:
+                self.report(
+                    ("heads", k, "name"),
+                    f"no output names the head {name!r}",
+                    f"add {name} to `outputs`, or remove the head",
+                )
+        return tuple(found)
 
     def resolve(self) -> Names:
         self.collect_handles()
@@ -184,11 +276,11 @@ class _Resolver:
             for path, layer, _ in self.entries
             if isinstance(layer, SequenceLayer)
         ]
+        lists += [(head.layers, ("heads", k, "layers")) for k, head in enumerate(self.spec.heads)]
         for layers, list_path in lists:
             taken[list_path] = frozenset(self.attrs(layers, list_path, attrs))
+        self.taken = taken
         sources: dict[Path, Path] = {}
-        local_names: dict[Path, str] = {}
-        walked: set[Path] = set()
         for path, layer, _ in self.entries:
             name = layer.skip.from_ if layer.skip else None
             j = None if name is None else self.source(path, name)
@@ -196,9 +288,12 @@ class _Resolver:
                 continue
             sources[path] = j
             earlier = self.layers[j]
-            local_names[j] = earlier.id or earlier.name or name
-            walked.update(ancestors(j), ancestors(path))
-        return Names(attrs, sources, local_names, taken, frozenset(walked))
+            self.local_names[j] = earlier.id or earlier.name or name
+            self.walked.update(ancestors(j), ancestors(path))
+        head_sources = self.heads()
+        outputs = self.outputs()
+        walked = frozenset(self.walked)
+        return Names(attrs, sources, self.local_names, taken, walked, head_sources, outputs)
 
 
 def resolve(spec: m.Spec, positions: Positions, report: Report) -> Names:

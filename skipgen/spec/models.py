@@ -104,6 +104,26 @@ class Scaling(StrictModel):
 
 
 _LAYERS_DESCRIPTION = "the blocks, from input to output"
+_HEAD_LAYERS_DESCRIPTION = "the layers of the head, from its input to its output"
+
+
+class Head(StrictModel):
+    """Layers that branch off the main path at an earlier layer and end in an output
+    (deep supervision, an auxiliary classifier)."""
+
+    name: str = Field(
+        description="attribute name of the head (its state_dict prefix) and its output's name",
+        json_schema_extra=IDENTIFIER_SCHEMA,
+    )
+    from_: str = Field(
+        alias="from", description="the layer whose output the head reads (its id or name)"
+    )
+    layers: list[Block] = Field(min_length=1, description=_HEAD_LAYERS_DESCRIPTION)
+
+    @field_validator("name")
+    @classmethod
+    def _head_name(cls, value: str) -> str:
+        return check_identifier(value, "name")
 
 
 class Spec(StrictModel):
@@ -123,6 +143,16 @@ class Spec(StrictModel):
         "group skipgen.kinds)",
     )
     layers: list[Block] = Field(min_length=1, description=_LAYERS_DESCRIPTION)
+    heads: list[Head] = Field(
+        default_factory=list,
+        description="branches off the main path, each ending in an output that `outputs` names",
+    )
+    outputs: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="what the network returns, in order: layers (by id or name) and heads "
+        "(by name); layers that no output needs are not built; default: the last layer",
+    )
 
     # Where each value came from, for errors found after validation (set by load_spec).
     _positions: Any = PrivateAttr(default=None)
@@ -155,4 +185,10 @@ def spec_model(plugins: tuple[str, ...]) -> type[Spec]:
     block: Any = Annotated[Union[kinds], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
     sequence.model_rebuild(_types_namespace={"PluginBlock": block})
     layers = (list[block], Field(min_length=1, description=_LAYERS_DESCRIPTION))
-    return create_model("Spec", __base__=Spec, __doc__=Spec.__doc__, layers=layers)
+    head_layers = (list[block], Field(min_length=1, description=_HEAD_LAYERS_DESCRIPTION))
+    head = create_model("Head", __base__=Head, __doc__=Head.__doc__, layers=head_layers)
+    heads = (
+        list[head],
+        Field(default_factory=list, description=Spec.model_fields["heads"].description),
+    )
+    return create_model("Spec", __base__=Spec, __doc__=Spec.__doc__, layers=layers, heads=heads)

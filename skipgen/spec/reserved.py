@@ -75,6 +75,7 @@ GENERATED_NAMES = (
     MODULE_ATTRIBUTES
     | library_names()  # what the emitted file defines or imports, read from skipgen/nn
     | {"x", "self", "torch", "nn", "F", "Tensor", "Optional", "math", "typing", "input", "super"}
+    | {"feature_info"}  # what the network tells about its outputs, as timm's backbones do
     | {"l", "O", "I"}  # easily mistaken for 1 and 0; linters reject them
 )
 # The emitted file calls builtins (`super`, `range`, `len`, `isinstance`, ...): a network or a

@@ -80,6 +80,11 @@ def input_shape(source: Any, graph: Graph, batch: int = 2) -> tuple[int, ...]:
     raise AssertionError(f"no small input size works for {graph.name}")
 
 
+def as_list(out: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
+    """A network's outputs as a list: one tensor, or the list of several."""
+    return out if isinstance(out, list) else [out]
+
+
 def _randomize_buffers(model: nn.Module) -> None:
     generator = torch.Generator().manual_seed(7)
     for name, buffer in model.named_buffers():
@@ -111,10 +116,11 @@ def assert_equivalent(
     reference.eval()
     generated.eval()
     with torch.no_grad():
-        expected = reference(x)
-        actual = generated(x)
-    assert actual.shape == expected.shape
-    assert torch.allclose(actual, expected, rtol=1e-9, atol=1e-12)
+        expected = as_list(reference(x))
+        actual = as_list(generated(x))
+    assert [a.shape for a in actual] == [e.shape for e in expected]
+    for a, e in zip(actual, expected, strict=True):
+        assert torch.allclose(a, e, rtol=1e-9, atol=1e-12)
 
     reference.train()
     generated.train()
@@ -122,8 +128,9 @@ def assert_equivalent(
     steps = []
     for model in (reference, generated):
         torch.manual_seed(11)  # dropout and drop path draw the same numbers in both
-        out = model(x)
-        loss = nn.functional.mse_loss(out, torch.zeros_like(out))
+        outs = as_list(model(x))
+        loss = sum(nn.functional.mse_loss(out, torch.zeros_like(out)) for out in outs)
+        assert isinstance(loss, torch.Tensor)
         grads = {}
         if loss.requires_grad:  # else a network of pools only: nothing to train
             optimizer = torch.optim.SGD(model.parameters(), lr=0.1)

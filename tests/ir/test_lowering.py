@@ -178,7 +178,13 @@ def test_every_config_builds_with_the_inferred_output_shape(path) -> None:
     size = graph.input_size or (32,) * graph.dims
     with torch.no_grad():
         out = model(torch.randn(1, graph.in_channels, *size))
-    if graph.flat:
+    if graph.outputs:
+        assert isinstance(out, list) and len(out) == len(graph.outputs)
+        for tensor, output in zip(out, graph.outputs, strict=True):
+            assert output.reduction is not None
+            spatial = tuple(s // output.reduction for s in size)
+            assert tuple(tensor.shape) == (1, output.channels, *spatial)
+    elif graph.flat:
         assert tuple(out.shape) == (1, graph.out_channels)
     else:
         assert out.shape[:2] == (1, graph.out_channels)

@@ -1,0 +1,82 @@
+"""What a network returns: the layers that `outputs` names, and the heads that branch off.
+
+The main path is built only as far as an output (or a head) needs it: the layers after the
+last one needed are left out, and said so. Heads are lowered after the main path, each
+from the output of the layer it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from skipgen.ir.layers import LayerList, LayerLowering, Outputs, PendingGroup
+from skipgen.ir.names import Names
+from skipgen.kinds.base import Layer
+from skipgen.kinds.sequence import Sequence as SequenceLayer
+from skipgen.spec import models as m
+from skipgen.spec.load import Path
+
+
+@dataclass(frozen=True)
+class Kept:
+    """The main path as far as the outputs need it, and what was left out."""
+
+    layers: list[Layer]
+    dropped: list[Path]  # the layers left out, outermost first
+
+
+def needed_layers(layers: Sequence[Layer], names: Names) -> Kept:
+    """The layers up to the last one an output or a head reads (all of them when the spec
+    has no `outputs`); a sequence holding the last one is cut after it."""
+    needed = [ref.path for ref in names.outputs if ref.path[0] == "layers"]
+    needed += list(names.head_sources.values())
+    if not names.outputs or not needed:
+        return Kept(list(layers), [])
+    last = max(path[1] for path in needed)
+    assert isinstance(last, int)
+    kept = list(layers[: last + 1])
+    dropped: list[Path] = [("layers", i) for i in range(last + 1, len(layers))]
+    inner = [path[3] for path in needed if path[1] == last and len(path) > 2]
+    group = kept[last]
+    if inner and ("layers", last) not in needed and isinstance(group, SequenceLayer):
+        cut = max(j for j in inner if isinstance(j, int)) + 1
+        kept[last] = group.model_copy(update={"layers": group.layers[:cut]})
+        dropped = [("layers", last, "layers", j) for j in range(cut, len(group.layers))] + dropped
+    return Kept(kept, dropped)
+
+
+@dataclass(frozen=True)
+class LoweredHead:
+    source: str  # the local variable holding the output it reads
+    group: PendingGroup
+    channels: int
+    slot: int
+    flat: bool
+
+
+def lower_heads(
+    lowering: LayerLowering, spec: m.Spec, names: Names, outputs: Outputs
+) -> list[LoweredHead]:
+    """Every head whose `from` layer was lowered, from that layer's output."""
+    heads = []
+    for k, head in enumerate(spec.heads):
+        source = names.head_sources.get(k)
+        if source is None or source not in outputs:
+            continue  # its `from` is already reported, or that layer failed
+        channels, slot = outputs[source]
+        todo = LayerList(
+            layers=head.layers,
+            path=("heads", k, "layers"),
+            names=names,
+            channels=channels,
+            slot=slot,
+            outputs=outputs,
+        )
+        lowered = lowering.lower_list(todo)
+        group = PendingGroup(
+            attr=head.name, members=lowered.stages, walked=False, long_skip=None, save_as=None
+        )
+        local = names.locals[source]
+        heads.append(LoweredHead(local, group, lowered.channels, lowered.slot, lowered.flat))
+    return heads
