@@ -17,8 +17,8 @@ from torch import Tensor
 from typer.testing import CliRunner, Result
 
 import skipgen
-from skipgen.cli import app
 from skipgen.checkpoints import MARK, is_weights_file
+from skipgen.cli import app
 from tests.weights_helpers import SPEC, tiny, torchvision_names
 
 
