@@ -6,7 +6,7 @@ torch is imported only when the command runs, so the CLI starts without it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -134,7 +134,7 @@ def weights(
     from skipgen.weights import WeightsMismatchError, first_conv_weight, match_weights
 
     model = build_model(graph)
-    mismatched = "skip" if skip_mismatched else "error"
+    mismatched: Literal["error", "skip"] = "skip" if skip_mismatched else "error"
     try:
         plan = match_weights(
             model.state_dict(),
