@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 from skipgen.api import build_model, generate_source, load_spec, lower_spec
 from skipgen.errors import Diagnostic, SpecError
-from skipgen.transfer_report import Adapted, Skipped, TransferReport
+from skipgen.transfer_report import TransferReport
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -51,9 +51,7 @@ def read_weights(path: str | os.PathLike[str]) -> dict[str, Tensor]:
 
 
 __all__ = [
-    "Adapted",
     "Diagnostic",
-    "Skipped",
     "SpecError",
     "TransferReport",
     "__version__",

@@ -289,12 +289,13 @@ def match_weights(
         plan.pair(model_key, weights_key, how)
     if strict:
         _check_counts(target, weights, len(pairs), missing, unexpected)
+    left_over = set(missing)
     plan.state.update((key, target[key]) for key in missing)
     report = TransferReport(
         loaded=plan.loaded,
         adapted=tuple(plan.adapted),
         skipped=tuple(plan.skipped),
-        missing=tuple(k for k in target if k in left_out or k in missing),
+        missing=tuple(k for k in target if k in left_out or k in left_over),
         unexpected=tuple(unexpected),
     )
     return Transfer({k: plan.state[k] for k in target}, report)
