@@ -31,22 +31,31 @@ the model's:
 What these checks cannot see is a file in some other order whose leaf names, shapes and
 numbering all agree with the model's; pairing by order then follows the file.
 
-There is no partial transfer. On any mismatch or ambiguity :class:`WeightsMismatchError`
-names the first tensor concerned and the model is left exactly as it was: the new state is
-built in full first and loaded with ``strict=True`` only once every tensor fits. To load a
-subset of a checkpoint, select those entries yourself and use ``model.load_state_dict(...,
-strict=False)``.
+By default there is no partial transfer. On any mismatch or ambiguity
+:class:`WeightsMismatchError` names the first tensor concerned and the model is left
+exactly as it was: the new state is built in full first and loaded with ``strict=True``
+only once every tensor fits.
+
+With ``mismatched="skip"`` (fine-tuning: a new head, a new input), every pair that does not
+fit is skipped and its model entry keeps its initial value; tensors left over on either
+side once the pairs are made are reported as missing or unexpected. An ambiguous order is
+still refused: no pairing is better than a wrong one. With ``adapt_input=True`` the first
+convolution is loaded even when its input channels differ, as timm's ``adapt_input_conv``
+does (see :func:`adapt_input_conv`). :class:`skipgen.transfer_report.TransferReport` says
+what happened to every tensor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
+
+from skipgen.transfer_report import Adapted, Skipped, TransferReport, shape_words
+from skipgen.weights_order import leaf, order_problem
 
 COUNTER = "num_batches_tracked"
 
@@ -76,26 +85,14 @@ class WeightsMismatchError(ValueError):
 
 @dataclass
 class Transfer:
-    """A checked plan: the model's complete new state and how each entry was matched."""
+    """A checked plan: the model's complete new state, and what happened to each tensor."""
 
     state: dict[str, Tensor]
-    by_key: list[str]  # model entries filled from the weights' entry of the same name
-    by_order: dict[str, str]  # model entry -> the weights' entry paired with it by position
-    kept: list[str] = field(default_factory=list)  # model entries left as they were
-
-    @property
-    def by(self) -> Literal["key", "order", "key and order"]:
-        if not self.by_order:
-            return "key"
-        return "key and order" if self.by_key else "order"
+    report: TransferReport
 
 
 def _shape(t: Tensor) -> tuple[int, ...]:
     return tuple(t.shape)
-
-
-def _words(shape: tuple[int, ...]) -> str:
-    return "(" + ", ".join(map(str, shape)) + ")"
 
 
 def _fits(a: Tensor, b: Tensor) -> bool:
@@ -106,10 +103,6 @@ def _kind(t: Tensor) -> str:
     return "a floating-point tensor" if t.is_floating_point() else "an integer tensor"
 
 
-def _leaf(key: str) -> str:
-    return key.rsplit(".", 1)[-1]
-
-
 def _mismatch(
     how: str, model_key: str, model_t: Tensor, weights_key: str, weights_t: Tensor
 ) -> WeightsMismatchError:
@@ -118,8 +111,8 @@ def _mismatch(
     else:
         who = f"the model's {model_key!r} (paired with the weights' {weights_key!r})"
     if model_t.shape != weights_t.shape:
-        why = f"shape {_words(_shape(model_t))} in the model, "
-        why += f"{_words(_shape(weights_t))} in the weights"
+        why = f"shape {shape_words(_shape(model_t))} in the model, "
+        why += f"{shape_words(_shape(weights_t))} in the weights"
     else:
         why = f"{_kind(model_t)} in the model, {_kind(weights_t)} in the weights"
     return WeightsMismatchError(
@@ -153,138 +146,191 @@ def _check_tensors(weights: Mapping[str, Tensor]) -> None:
 
 def _kept_counters(target: Mapping[str, Tensor], weights: Mapping[str, Tensor]) -> list[str]:
     """The model's batch norm counters, when the weights have none to give them."""
-    if any(_leaf(str(k)) == COUNTER for k in weights):
+    if any(leaf(str(k)) == COUNTER for k in weights):
         return []
-    return [k for k in target if _leaf(k) == COUNTER]
-
-
-def _out_of_order(keys: list[str], position: Mapping[str, int]) -> tuple[str, str] | None:
-    """The first two neighbours of ``keys`` that come in the other order in ``position``."""
-    for before, after in pairwise(keys):
-        if position[after] < position[before]:
-            return before, after
-    return None
-
-
-def _numbering_out_of_order(keys: list[str]) -> tuple[str, str] | None:
-    """Two keys whose numbered parts come out of order (``features.10`` before ``.2``)."""
-    highest: dict[tuple[str, ...], tuple[int, str]] = {}
-    for key in keys:
-        parts = key.split(".")
-        for i, part in enumerate(parts[:-1]):
-            if not (part.isascii() and part.isdigit()):
-                continue
-            parent, number = tuple(parts[:i]), int(part)
-            seen = highest.get(parent)
-            if seen is not None and number < seen[0]:
-                return seen[1], key
-            if seen is None or number > seen[0]:
-                highest[parent] = (number, key)
-    return None
-
-
-def _check_order(
-    named: list[str], position: Mapping[str, int], model_left: list[str], weights_left: list[str]
-) -> None:
-    """Refuse pairing by order when the file shows its order is not the model's."""
-    first, left = (model_left[0], weights_left[0]), len(weights_left)
-    swapped = _out_of_order(named, position)
-    if swapped is not None:
-        before, after = swapped
-        reason = (
-            f"the tensors matched by key come in another order than the model's "
-            f"({before!r} before {after!r} in the weights, after it in the model)"
-        )
-        raise _ambiguous(reason, *first, left)
-    numbered = _numbering_out_of_order(weights_left)
-    if numbered is not None:
-        reason = f"{numbered[0]!r} comes before {numbered[1]!r}, as when names are sorted as text"
-        raise _ambiguous(reason, *first, left)
-    for model_key, weights_key in zip(model_left, weights_left, strict=False):
-        if _leaf(model_key) != _leaf(weights_key):
-            reason = f"the model's {model_key!r} would take the weights' {weights_key!r}"
-            raise _ambiguous(reason, *first, left)
+    return [k for k in target if leaf(k) == COUNTER]
 
 
 def _check_counts(
     target: Mapping[str, Tensor],
     weights: Mapping[str, Tensor],
-    model_left: list[str],
-    weights_left: list[str],
+    paired: int,
+    missing: list[str],
+    unexpected: list[str],
 ) -> None:
-    if len(model_left) == len(weights_left):
+    if not missing and not unexpected:
         return
-    n = min(len(model_left), len(weights_left))
     counts = (
         f"the weights do not fit: beside the tensors matched by key, the model has "
-        f"{len(model_left)} tensors, the weights {len(weights_left)}"
+        f"{paired + len(missing)} tensors, the weights {paired + len(unexpected)}"
     )
-    if len(model_left) > n:
-        key = model_left[n]
+    if missing:
+        key = missing[0]
         raise WeightsMismatchError(
-            f"{counts}; the model's {key!r} {_words(_shape(target[key]))} has no "
+            f"{counts}; the model's {key!r} {shape_words(_shape(target[key]))} has no "
             "counterpart; nothing was changed",
             model_key=key,
             model_shape=_shape(target[key]),
         )
-    key = weights_left[n]
+    key = unexpected[0]
     raise WeightsMismatchError(
-        f"{counts}; the weights' {key!r} {_words(_shape(weights[key]))} has no counterpart "
-        "in the model; nothing was changed",
+        f"{counts}; the weights' {key!r} {shape_words(_shape(weights[key]))} has no "
+        "counterpart in the model; nothing was changed",
         weights_key=key,
         weights_shape=_shape(weights[key]),
     )
 
 
 def _pair_by_order(
-    target: Mapping[str, Tensor], weights: Mapping[str, Tensor], model_left: list[str]
-) -> dict[str, str]:
-    """Model key -> weights key for the tensors whose names the other side lacks."""
+    target: Mapping[str, Tensor],
+    weights: Mapping[str, Tensor],
+    model_left: list[str],
+) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """Pairs (model key, weights key) for the tensors whose names the other side lacks,
+    and what is left over on each side: (pairs, missing, unexpected)."""
     model_keys = set(target)
     weights_left = [k for k in weights if k not in model_keys]
-    if not model_left and not weights_left:
-        return {}
     if model_left and weights_left:
         position = {key: i for i, key in enumerate(target)}
         named = [k for k in weights if k in model_keys]
-        _check_order(named, position, model_left, weights_left)
-    how = f"paired by order, as {len(model_left)} of the model's names are not in the weights"
-    for model_key, weights_key in zip(model_left, weights_left, strict=False):
-        if not _fits(target[model_key], weights[weights_key]):
-            raise _mismatch(how, model_key, target[model_key], weights_key, weights[weights_key])
-    _check_counts(target, weights, model_left, weights_left)
-    return dict(zip(model_left, weights_left, strict=True))
+        reason = order_problem(named, position, model_left, weights_left)
+        if reason is not None:
+            raise _ambiguous(reason, model_left[0], weights_left[0], len(weights_left))
+    n = min(len(model_left), len(weights_left))
+    pairs = list(zip(model_left[:n], weights_left[:n], strict=True))
+    return pairs, model_left[n:], weights_left[n:]
 
 
-def match_weights(target: Mapping[str, Tensor], weights: Mapping[str, Tensor]) -> Transfer:
+def adapt_input_conv(weight: Tensor, channels: int) -> Tensor:
+    """A convolution's ``weight`` for ``channels`` input channels, as timm adapts it.
+
+    One channel: the sum over the weight's input channels (a grey image is R = G = B).
+    Otherwise the input channels are repeated up to ``channels`` and scaled by
+    ``c / channels`` (c the weight's input channels: 3/k for RGB weights), so that an input
+    with every channel equal gives the same output as before. Computed in at least float32.
+    """
+    w = weight.to(torch.promote_types(weight.dtype, torch.float32))
+    if channels == 1:
+        return w.sum(dim=1, keepdim=True)
+    have = w.shape[1]
+    repeats = -(-channels // have)
+    return w.repeat(1, repeats, *([1] * (w.dim() - 2)))[:, :channels] * (have / channels)
+
+
+def _adaptable(model_t: Tensor, weights_t: Tensor) -> bool:
+    """Two convolution weights that differ only in their input channels."""
+    ours, theirs = model_t.shape, weights_t.shape
+    return (
+        model_t.dim() >= 3
+        and ours[0] == theirs[0]
+        and ours[2:] == theirs[2:]
+        and model_t.is_floating_point()
+        and weights_t.is_floating_point()
+    )
+
+
+@dataclass
+class _Plan:
+    """The new state and the report, filled pair by pair."""
+
+    target: Mapping[str, Tensor]
+    weights: Mapping[str, Tensor]
+    strict: bool
+    first_conv: str | None
+    state: dict[str, Tensor] = field(default_factory=dict)
+    loaded: dict[str, str] = field(default_factory=dict)
+    adapted: list[Adapted] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def pair(self, model_key: str, weights_key: str, how: str) -> None:
+        ours, theirs = self.target[model_key], self.weights[weights_key]
+        if _fits(ours, theirs):
+            self.state[model_key] = theirs
+            self.loaded[model_key] = weights_key
+        elif model_key == self.first_conv and _adaptable(ours, theirs):
+            rule: Literal["sum", "repeat"] = "sum" if ours.shape[1] == 1 else "repeat"
+            self.state[model_key] = adapt_input_conv(theirs, ours.shape[1])
+            self.adapted.append(Adapted(model_key, weights_key, _shape(ours), _shape(theirs), rule))
+        elif self.strict:
+            raise _mismatch(how, model_key, ours, weights_key, theirs)
+        else:
+            self.state[model_key] = ours
+            self.skipped.append(Skipped(model_key, weights_key, _shape(ours), _shape(theirs)))
+
+
+def match_weights(
+    target: Mapping[str, Tensor],
+    weights: Mapping[str, Tensor],
+    *,
+    mismatched: Literal["error", "skip"] = "error",
+    first_conv: str | None = None,
+) -> Transfer:
     """Pair ``weights`` with a model's ``state_dict`` (``target``) without changing either.
 
-    Raises :class:`WeightsMismatchError` for the first tensor that does not fit, or when
+    ``first_conv``: the key of the model's first convolution weight, to adapt when its
+    input channels differ. With ``mismatched="error"``, raises
+    :class:`WeightsMismatchError` for the first tensor that does not fit; always, when
     pairing by order is ambiguous (see the module's documentation).
     """
+    if mismatched not in ("error", "skip"):
+        raise ValueError(f"mismatched must be 'error' or 'skip', not {mismatched!r}")
     _check_tensors(weights)
+    strict = mismatched == "error"
     kept = _kept_counters(target, weights)
-    skipped = set(kept)
-    by_key = [k for k in target if k not in skipped and k in weights]
-    for key in by_key:
-        if not _fits(target[key], weights[key]):
-            raise _mismatch("matched by key", key, target[key], key, weights[key])
-    model_left = [k for k in target if k not in skipped and k not in weights]
-    by_order = _pair_by_order(target, weights, model_left)
-    state = {k: target[k] for k in kept}
-    state.update((key, weights[key]) for key in by_key)
-    state.update((key, weights[source]) for key, source in by_order.items())
-    return Transfer({k: state[k] for k in target}, by_key, by_order, kept)
+    left_out = set(kept)
+    plan = _Plan(target, weights, strict, first_conv, state={k: target[k] for k in kept})
+    for key in target:
+        if key not in left_out and key in weights:
+            plan.pair(key, key, "matched by key")
+    model_left = [k for k in target if k not in left_out and k not in weights]
+    pairs, missing, unexpected = _pair_by_order(target, weights, model_left)
+    how = f"paired by order, as {len(model_left)} of the model's names are not in the weights"
+    for model_key, weights_key in pairs:
+        plan.pair(model_key, weights_key, how)
+    if strict:
+        _check_counts(target, weights, len(pairs), missing, unexpected)
+    left_over = set(missing)
+    plan.state.update((key, target[key]) for key in missing)
+    report = TransferReport(
+        loaded=plan.loaded,
+        adapted=tuple(plan.adapted),
+        skipped=tuple(plan.skipped),
+        missing=tuple(k for k in target if k in left_out or k in left_over),
+        unexpected=tuple(unexpected),
+    )
+    return Transfer({k: plan.state[k] for k in target}, report)
 
 
-def transfer_weights(model: nn.Module, state_dict: Mapping[str, Tensor]) -> nn.Module:
-    """Copy ``state_dict`` into ``model``: by key, the rest by order and shape; return it.
+def first_conv_weight(model: nn.Module) -> str | None:
+    """The ``state_dict`` key of the first ungrouped convolution's weight, if any."""
+    convs = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    for name, module in model.named_modules():
+        if isinstance(module, convs):
+            return f"{name}.weight" if module.groups == 1 else None
+    return None
 
-    Values are cast to the model's dtypes. On any mismatch, or when pairing by order is
-    ambiguous, raises :class:`WeightsMismatchError` (a ``ValueError``) naming the first
-    tensor concerned, and changes nothing.
+
+def transfer_weights(
+    model: nn.Module,
+    state_dict: Mapping[str, Tensor],
+    *,
+    mismatched: Literal["error", "skip"] = "error",
+    adapt_input: bool = False,
+) -> TransferReport:
+    """Copy ``state_dict`` into ``model``: by key, the rest by order and shape.
+
+    Values are cast to the model's dtypes. ``mismatched="error"`` (the default): on any
+    mismatch raises :class:`WeightsMismatchError` (a ``ValueError``) naming the first
+    tensor concerned, and changes nothing. ``mismatched="skip"``: loads every tensor that
+    fits and leaves the others as initialised. ``adapt_input=True``: the model's first
+    convolution takes the weights' even when its input channels differ (see
+    :func:`adapt_input_conv`). An ambiguous order is always refused, changing nothing.
+    Returns a :class:`~skipgen.transfer_report.TransferReport` of what was done.
     """
-    plan = match_weights(model.state_dict(), state_dict)
+    first_conv = first_conv_weight(model) if adapt_input else None
+    plan = match_weights(
+        model.state_dict(), state_dict, mismatched=mismatched, first_conv=first_conv
+    )
     with torch.no_grad():
         model.load_state_dict(plan.state, strict=True)
-    return model
+    return plan.report

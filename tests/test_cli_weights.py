@@ -17,8 +17,8 @@ from torch import Tensor
 from typer.testing import CliRunner, Result
 
 import skipgen
+from skipgen.checkpoints import MARK, is_weights_file
 from skipgen.cli import app
-from skipgen.commands.weights import MARK, is_weights_file
 from tests.weights_helpers import SPEC, tiny, torchvision_names
 
 
@@ -200,10 +200,10 @@ def test_cli_usage() -> None:
 
 
 def test_saving_leaves_no_temporary_file_behind(tmp_path: Path, monkeypatch) -> None:
-    from skipgen.commands.weights import save_atomically
+    from skipgen.checkpoints import write_weights
 
     out = tmp_path / "out.pt"
-    save_atomically({"w": torch.ones(2)}, out)
+    write_weights({"w": torch.ones(2)}, out)
     assert out.stat().st_mode & 0o777 == 0o666 & ~current_umask()
     assert torch.equal(load(out)["w"], torch.ones(2))
 
@@ -212,7 +212,7 @@ def test_saving_leaves_no_temporary_file_behind(tmp_path: Path, monkeypatch) -> 
 
     monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(OSError, match="No space"):
-        save_atomically({"w": torch.zeros(2)}, out)
+        write_weights({"w": torch.zeros(2)}, out)
     assert torch.equal(load(out)["w"], torch.ones(2))  # the old file is untouched
     assert [p.name for p in tmp_path.iterdir()] == ["out.pt"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -71,3 +72,43 @@ def test_the_kind_example_is_the_test_plugin() -> None:
     entry_points = plugin.parent / "skipgen_convnext-0.1.0.dist-info" / "entry_points.txt"
     assert "convnext = skipgen_convnext.kinds" in entry_points.read_text()
     assert 'convnext = "skipgen_convnext.kinds"' in README
+
+
+def run_sed(command: str) -> None:
+    """The README's `sed -e 's/a/b/' ... SOURCE > TARGET` line, run as sed would run it."""
+    words = shlex.split(command)
+    assert words[0] == "sed" and words[-2] == ">", command
+    edits = [re.fullmatch(r"s/(.*?)/(.*?)/", w) for w in words[2:-3:2]]
+    text = (ROOT / words[-3]).read_text(encoding="utf-8")
+    for edit in edits:
+        assert edit is not None and text.count(edit.group(1)) == 1, command
+        text = text.replace(edit.group(1), edit.group(2))
+    Path(words[-1]).write_text(text, encoding="utf-8")
+
+
+def test_the_fine_tuning_recipe_runs_as_shown(tmp_path: Path, monkeypatch, capsys) -> None:
+    """The fine-tuning section's commands and Python, run on a checkpoint with
+    torchvision's ResNet-50 keys and shapes, print what the README shows."""
+    import torch
+
+    from tests.weights_helpers import torchvision_checkpoint
+
+    monkeypatch.chdir(tmp_path)
+    torch.save(torchvision_checkpoint("resnet50"), "resnet50_imagenet.pth")
+    runs = [b for b in blocks("console") if "resnet50_gray" in b]
+    assert len(runs) == 2
+    shown: dict[str, list[str]] = {}
+    for block in runs:
+        for command, *output in re.findall(r"^\$ (.*)\n((?:[^$].*\n)*)", block, flags=re.M):
+            if command.startswith("sed "):
+                run_sed(command)
+                continue
+            words = shlex.split(command)
+            assert words[:2] == ["skipgen", "weights"]
+            result = CliRunner().invoke(app, words[1:])
+            printed = result.stdout if result.exit_code == 0 else result.stderr
+            assert printed == output[0], command
+            shown[words[-1]] = output[0].splitlines()
+    recipe = next(b for b in blocks("python") if "adapt_input=True" in b)
+    exec(recipe, {})
+    assert capsys.readouterr().out.splitlines() == shown["--adapt-input"][1:]

@@ -46,7 +46,8 @@ def assert_by_name(model: nn.Module, source: dict[str, Tensor]) -> None:
 def test_by_key_in_any_order() -> None:
     model, source = tiny(0), tiny(1).state_dict()
     shuffled = dict(reversed(source.items()))
-    assert skipgen.transfer_weights(model, shuffled) is model
+    report = skipgen.transfer_weights(model, shuffled)
+    assert report.loaded == {k: k for k in source} and report.by == "key"
     assert_state(model, list(source.values()))
 
 
@@ -67,9 +68,9 @@ def test_a_partial_rename_matches_names_by_key_and_the_rest_by_order() -> None:
     renamed = torchvision_names(source)
     assert "conv1.weight" in renamed and "stem.0.weight" not in renamed
     plan = match_weights(model.state_dict(), renamed)
-    assert plan.by == "key and order"
-    assert plan.by_order == STEM  # model key -> the weights' key paired with it
-    assert plan.by_key == [k for k in source if k not in STEM]
+    assert plan.report.by == "key and order"
+    assert plan.report.by_order == STEM  # model key -> the weights' key paired with it
+    assert plan.report.by_key == [k for k in source if k not in STEM]
     skipgen.transfer_weights(model, renamed)
     assert_by_name(model, source)
     assert next(iter(model.state_dict())) == "stem.0.weight"  # the model keeps its own names
@@ -222,7 +223,7 @@ def test_a_checkpoint_under_other_names_loads_by_order(name: str) -> None:
         checkpoint[f"backbone.{key}"] = fill_value(i, key, shape, dtype)
     assert set(checkpoint) != set(model.state_dict())
     plan = match_weights(model.state_dict(), checkpoint)
-    assert plan.by in ("order", "key and order")
+    assert plan.report.by in ("order", "key and order")
     skipgen.transfer_weights(model, checkpoint)
     assert_state(model, list(checkpoint.values()))
 

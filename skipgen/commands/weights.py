@@ -5,124 +5,21 @@ torch is imported only when the command runs, so the CLI starts without it.
 
 from __future__ import annotations
 
-import os
-import re
-import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from skipgen import __version__
 from skipgen.api import build_model, lower_spec
+from skipgen.checkpoints import is_weights_file, read_weights, require_format, write_weights
 from skipgen.commands.common import count, fail, report
 from skipgen.errors import SpecError
-from skipgen.output import OutputRefused, file_argument, output_target, replace_atomic
+from skipgen.output import OutputRefused, file_argument, output_target
 
 if TYPE_CHECKING:
-    from torch import Tensor
+    from skipgen.transfer_report import TransferReport
 
-    from skipgen.weights import Transfer
-
-CONTAINER_KEYS = ("state_dict", "model")
-# The key under which a saved state dict's root metadata records that skipgen wrote it.
-# ``load_state_dict`` reads only "version" from that metadata, so the mark is harmless.
-MARK = "skipgen"
-
-
-def _check_file(path: Path) -> None:
-    """Refuse what torch.load cannot read, before it opens anything (a FIFO would block)."""
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"cannot read {path}: not a regular file")
-    if info.st_size == 0:
-        raise ValueError(f"cannot load {path}: the file is empty (0 bytes)")
-
-
-def _load(path: Path) -> Any:
-    import pickle
-
-    import torch
-
-    try:
-        return torch.load(path, weights_only=True, map_location="cpu")
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL (\S+)", str(exc))
-        if found:
-            raise ValueError(
-                f"refusing to load {path}: it holds a pickled Python object "
-                f"({found.group(1)}); only tensors and plain containers are loaded, "
-                "never objects that could run code"
-            ) from None
-        raise ValueError(
-            f"cannot load {path}: not a weights file saved by torch.save, or it holds "
-            "pickled Python objects, which are never loaded"
-        ) from None
-    except Exception as exc:  # a damaged archive and the like
-        raise ValueError(f"cannot load {path}: {exc}") from None
-
-
-def _state_dict_in(data: Any, path: Path) -> dict[str, Tensor]:
-    import torch
-
-    def is_state_dict(value: Any) -> bool:
-        return isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items()
-        )
-
-    found = data if is_state_dict(data) else None
-    if found is None and isinstance(data, dict):
-        found = next((data[k] for k in CONTAINER_KEYS if is_state_dict(data.get(k))), None)
-    if found is None:
-        raise ValueError(
-            f"{path} holds no state dict: expected a mapping of names to tensors, or a "
-            f"checkpoint with one under {' or '.join(map(repr, CONTAINER_KEYS))}"
-        )
-    if not found:
-        raise ValueError(f"cannot load {path}: it holds no tensors (an empty state dict)")
-    return found
-
-
-def read_weights(path: Path) -> dict[str, Tensor]:
-    """The state dict in a file saved by ``torch.save``, loaded without running any code.
-
-    Accepts a plain state dict, or a checkpoint dict holding one under ``"state_dict"`` or
-    ``"model"``. Raises ``ValueError`` with a message that names the file.
-    """
-    _check_file(path)
-    return _state_dict_in(_load(path), path)
-
-
-def is_weights_file(path: Path) -> bool:
-    """True when ``path`` holds a state dict that ``skipgen weights`` saved (see MARK)."""
-    import torch
-
-    try:  # mmap: the tensors are not read
-        data = torch.load(path, weights_only=True, map_location="cpu", mmap=True)
-    except Exception:  # not a weights file at all
-        return False
-    root = getattr(data, "_metadata", {}).get("", {})
-    return isinstance(root, dict) and MARK in root
-
-
-def save_atomically(state: dict[str, Tensor], output: Path) -> None:
-    """``torch.save`` to ``output`` atomically, marked as skipgen's own (see MARK).
-
-    See :func:`skipgen.output.replace_atomic`. The mark lives in the state dict's
-    ``_metadata``, which ``torch.load(weights_only=True)`` restores and
-    ``load_state_dict`` ignores.
-    """
-    import torch
-
-    metadata = getattr(state, "_metadata", None)
-    if metadata is not None:
-        metadata[""] = {**metadata.get("", {}), MARK: __version__}
-    replace_atomic(output, lambda file: torch.save(state, file))
+__all__ = ["is_weights_file", "weights"]
 
 
 def _output(output: str, force: bool, inputs: list[Path]) -> Path:
@@ -137,14 +34,18 @@ def _output(output: str, force: bool, inputs: list[Path]) -> Path:
     return target
 
 
+FORMATS = "Read by extension: .safetensors with safetensors, anything else with torch.load."
+
+
 def weights(
     spec: Annotated[Path, typer.Argument(metavar="SPEC", help="Spec file (YAML).", dir_okay=False)],
     weights_file: Annotated[
         Path,
         typer.Argument(
             metavar="WEIGHTS",
-            help="Weights saved by torch.save: a state_dict, or a checkpoint dict with one "
-            "under 'state_dict' or 'model'.",
+            help="Weights: a state_dict, or a checkpoint dict with one under 'state_dict' "
+            "or 'model'; a 'module.' prefix on every key (DistributedDataParallel) is "
+            f"dropped. {FORMATS}",
             dir_okay=False,
         ),
     ],
@@ -154,10 +55,29 @@ def weights(
             "--output",
             "-o",
             metavar="FILE",
-            help="Where to save the model's state_dict (torch.save). A symbolic link is "
-            "written through (the file it points to is replaced, the link kept).",
+            help="Where to save the model's state_dict: .safetensors with safetensors, any "
+            "other name with torch.save. A symbolic link is written through (the file it "
+            "points to is replaced, the link kept).",
         ),
     ],
+    skip_mismatched: Annotated[
+        bool,
+        typer.Option(
+            "--skip-mismatched",
+            help="Load every tensor that fits and leave the others as initialised (a new "
+            "classifier, for fine-tuning), and list what was skipped, missing and unused. "
+            "Without it, every tensor must fit.",
+        ),
+    ] = False,
+    adapt_input: Annotated[
+        bool,
+        typer.Option(
+            "--adapt-input",
+            help="Load the first convolution even if its input channels differ, as timm "
+            "does: for 1 channel the sum over the weights' channels; for k, their "
+            "channels repeated and scaled by 3/k (RGB weights).",
+        ),
+    ] = False,
     force: Annotated[
         bool,
         typer.Option(
@@ -177,13 +97,13 @@ def weights(
     order, a pair joins different leaf names (weight with bias), or numbered modules come
     out of order (features.10 before features.2), as in a file whose keys were sorted.
     Every tensor must fit, or nothing is written and the first tensor that does not fit
-    is named.
+    is named; with --skip-mismatched those are left as initialised and listed.
 
-    The weights file is read with torch.load(weights_only=True): a file holding any other
-    pickled Python object is refused, never run. The output is written to a temporary file
+    A torch.save file is read with torch.load(weights_only=True): a file holding any other
+    pickled Python object is refused, never run. .safetensors files need the safetensors
+    package (pip install 'skipgen[safetensors]'). The output is written to a temporary file
     in the same folder and renamed into place. Only a regular file is written, and an
-    existing one only if skipgen saved it (its state_dict metadata says so) or --force is
-    given.
+    existing one only if skipgen saved it (its metadata says so) or --force is given.
 
     \b
     Example:
@@ -191,6 +111,10 @@ def weights(
     and then, in Python:
       model = skipgen.build_model("configs/resnet50.yaml")
       model.load_state_dict(torch.load("resnet50.pt", weights_only=True))
+    \b
+    Fine-tuning (a spec with another classifier and input channels):
+      skipgen weights gray10.yaml resnet50_imagenet.pth -o gray10.safetensors \\
+          --skip-mismatched --adapt-input
 
     Exit codes: 0 written; 1 an invalid spec, an unreadable or refused weights file,
     weights that do not fit, or a refused or failed write; 2 usage errors.
@@ -201,29 +125,56 @@ def weights(
         report(error)
         raise typer.Exit(1) from None
     target = _output(output, force, inputs=[spec, weights_file])
-
-    from skipgen.weights import WeightsMismatchError, match_weights
-
     try:
+        require_format(target, "write")
         state_dict = read_weights(weights_file)
     except ValueError as exc:
         fail(str(exc))
+
+    from skipgen.weights import WeightsMismatchError, first_conv_weight, match_weights
+
     model = build_model(graph)
+    mismatched: Literal["error", "skip"] = "skip" if skip_mismatched else "error"
     try:
-        plan = match_weights(model.state_dict(), state_dict)
+        plan = match_weights(
+            model.state_dict(),
+            state_dict,
+            mismatched=mismatched,
+            first_conv=first_conv_weight(model) if adapt_input else None,
+        )
     except WeightsMismatchError as exc:
-        fail(f"{weights_file}: {exc}")
+        fail(f"{weights_file}: {exc}{_hint(exc, skip_mismatched)}")
     model.load_state_dict(plan.state, strict=True)
     try:
-        save_atomically(model.state_dict(), target)
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror or exc}")
-    copied = count(len(plan.by_key) + len(plan.by_order))
-    typer.echo(f"{output}: {copied} tensors of {graph.name} from {weights_file} ({_how(plan)})")
+        write_weights(model.state_dict(), target)
+    except (OSError, ValueError) as exc:
+        fail(f"cannot write {output}: {getattr(exc, 'strerror', None) or exc}")
+    loaded = count(len(plan.report.loaded))
+    summary = f"{output}: {loaded} tensors of {graph.name} from {weights_file}"
+    typer.echo(f"{summary} ({_how(plan.report)})")
+    for line in plan.report.lines():
+        typer.echo(line)
 
 
-def _how(plan: Transfer) -> str:
-    """How the tensors were matched: "matched by key", "116 matched by key, 6 by order"."""
-    if plan.by == "key and order":
-        return f"{count(len(plan.by_key))} matched by key, {count(len(plan.by_order))} by order"
-    return f"matched by {plan.by}"
+def _hint(error: Exception, skipping: bool) -> str:
+    """For a tensor that does not fit: the options that would load the rest."""
+    if skipping or "ambiguous" in str(error):
+        return ""
+    return (
+        "\n  hint: to load every tensor that fits and leave the others as initialised "
+        "(a new classifier), pass --skip-mismatched; for a first convolution with other "
+        "input channels, add --adapt-input"
+    )
+
+
+def _how(report: TransferReport) -> str:
+    """How the tensors were matched: "matched by key", "116 matched by key, 6 by order"
+    (and ", 1 adapted")."""
+    if report.by == "key and order":
+        by_key, by_order = count(len(report.by_key)), count(len(report.by_order))
+        how = f"{by_key} matched by key, {by_order} by order"
+    else:
+        how = f"matched by {report.by}"
+    if report.adapted:
+        how += f", {count(len(report.adapted))} adapted"
+    return how
