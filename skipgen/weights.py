@@ -34,7 +34,9 @@ numbering all agree with the model's; pairing by order then follows the file.
 By default there is no partial transfer. On any mismatch or ambiguity
 :class:`WeightsMismatchError` names the first tensor concerned and the model is left
 exactly as it was: the new state is built in full first and loaded with ``strict=True``
-only once every tensor fits.
+only once every tensor fits. One case is not a mismatch: when every tensor of the model is
+matched by key and the weights hold more (a backbone loading the classification checkpoint
+it came from), the model is loaded in full and the rest is reported as unexpected.
 
 With ``mismatched="skip"`` (fine-tuning: a new head, a new input), every pair that does not
 fit is skipped and its model entry keeps its initial value; tensors left over on either
@@ -287,7 +289,7 @@ def match_weights(
     how = f"paired by order, as {len(model_left)} of the model's names are not in the weights"
     for model_key, weights_key in pairs:
         plan.pair(model_key, weights_key, how)
-    if strict:
+    if strict and (missing or (unexpected and model_left)):
         _check_counts(target, weights, len(pairs), missing, unexpected)
     left_over = set(missing)
     plan.state.update((key, target[key]) for key in missing)

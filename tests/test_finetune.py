@@ -148,18 +148,29 @@ BACKBONE = "\n".join(line for line in SPEC.splitlines() if "classifier" not in l
 
 
 def test_a_backbone_reports_the_classifier_as_unexpected() -> None:
-    """A spec without the classifier loads the classification checkpoint; the classifier's
-    keys are reported as unexpected, in the file's order."""
+    """A spec without the classifier loads the classification checkpoint, by default too:
+    every model tensor is matched by key, and the classifier's keys are reported as
+    unexpected, in the file's order."""
     model = skipgen.build_model(BACKBONE)
     source = tiny(1).state_dict()
-    with pytest.raises(WeightsMismatchError, match=r"'fc\.weight' \(10, 16\) has no counterpart"):
+    for mismatched in ("error", "skip"):
+        report = skipgen.transfer_weights(model, source, mismatched=mismatched)  # type: ignore[arg-type]
+        assert report.unexpected == ("fc.weight", "fc.bias")
+        assert report.loaded == {k: k for k in model.state_dict()}
+        assert report.skipped == () and report.missing == ()
+        for key, value in model.state_dict().items():
+            assert torch.equal(value, source[key]), key
+
+
+def test_extra_tensors_beside_names_the_model_lacks_are_still_refused() -> None:
+    """When some model tensors must be paired by order, extra tensors in the weights make
+    the pairing a guess: the default rule refuses, naming the first extra tensor."""
+    model = skipgen.build_model(BACKBONE)
+    source = {f"other.{k}": v for k, v in tiny(1).state_dict().items()}
+    with pytest.raises(
+        WeightsMismatchError, match=r"'other\.fc\.weight' \(10, 16\) has no counterpart"
+    ):
         skipgen.transfer_weights(model, source)
-    report = skipgen.transfer_weights(model, source, mismatched="skip")
-    assert report.unexpected == ("fc.weight", "fc.bias")
-    assert report.loaded == {k: k for k in model.state_dict()}
-    assert report.skipped == () and report.missing == ()
-    for key, value in model.state_dict().items():
-        assert torch.equal(value, source[key]), key
 
 
 def test_renamed_weights_skip_the_pair_that_does_not_fit() -> None:

@@ -244,3 +244,27 @@ def test_a_head_from_an_early_layer_keeps_the_path_up_to_it() -> None:
     assert [(o.name, o.module, o.shape(graph.axes)) for o in graph.outputs] == [
         ("aux", "aux", ("N", 2, 16, 16))
     ]
+
+
+def test_a_backbone_loads_its_classification_checkpoint_and_reports_the_rest(
+    tmp_path: Path,
+) -> None:
+    full = skipgen.build_model(config("resnet18"))
+    checkpoint = full.state_dict()
+    model = skipgen.build_model(backbone("resnet18"))
+    report = skipgen.transfer_weights(model, checkpoint)  # the default, all-or-nothing rule
+    assert report.missing == ()
+    assert report.unexpected == ("fc.weight", "fc.bias")
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, checkpoint[key])
+
+    spec = tmp_path / "backbone.yaml"
+    spec.write_text(yaml.safe_dump(backbone("resnet18"), sort_keys=False), encoding="utf-8")
+    torch.save(checkpoint, tmp_path / "resnet18.pt")
+    out = tmp_path / "backbone.pt"
+    result = CliRunner().invoke(
+        app, ["weights", str(spec), str(tmp_path / "resnet18.pt"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "fc.weight" in result.output and "unexpected" in result.output
+    assert list(torch.load(out)) == list(model.state_dict())
