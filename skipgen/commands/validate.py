@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -46,7 +47,7 @@ def _explain(graph: Graph) -> None:
     _table(rows)
 
 
-def _table(rows: list[Row] | list[tuple[str, ...]]) -> None:
+def _table(rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
@@ -80,7 +81,7 @@ def _returned(graph: Graph) -> str:
 def _explain_outputs(graph: Graph) -> None:
     """The outputs `outputs` names, as timm's feature_info tells them, and what was left out."""
     if graph.outputs:
-        rows = [("output", "module", "channels", "shape", "reduction")]
+        rows: list[tuple[str, ...]] = [("output", "module", "channels", "shape", "reduction")]
         for o in graph.outputs:
             reduction = "-" if o.reduction is None else str(o.reduction)
             shape = _shape(o.shape(graph.axes))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 from skipgen.ir import common
 from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource
@@ -164,59 +165,8 @@ class LayerLowering(BlockLowering):
                 f"{MAX_CHANNELS:,}",
                 "lower channels, scaling.width, growth or the dense layers",
             )
-        names = todo.names
-        attr, save_as = names.attrs[path], names.locals.get(path)
-        numbered = todo.path != ("layers",) and layer.name is None
-        members: list[Member]
-        if isinstance(layer, SequenceLayer):
-            if numbered or (repeat == 1 and "repeat" not in layer.model_fields_set):
-                first = int(attr) if numbered else 0
-                members = [
-                    PendingGroup(
-                        attr=str(first + r) if numbered else attr,
-                        members=copy,
-                        walked=path in names.walked,
-                        long_skip=None,
-                        save_as=None,
-                    )
-                    for r, copy in enumerate(copies)
-                ]
-            else:
-                inner = tuple(
-                    PendingGroup(
-                        attr=str(r), members=copy, walked=False, long_skip=None, save_as=None
-                    )
-                    for r, copy in enumerate(copies)
-                )
-                members = [
-                    PendingGroup(
-                        attr=attr, members=inner, walked=False, long_skip=None, save_as=None
-                    )
-                ]
-        elif numbered:
-            first = int(attr)
-            members = [
-                PendingStage(
-                    attr=str(first + r),
-                    nodes=(node,),
-                    sequential=False,
-                    long_skip=None,
-                    save_as=None,
-                )
-                for r, node in enumerate(nodes)
-            ]
-        else:
-            members = [
-                PendingStage(
-                    attr=attr,
-                    nodes=tuple(nodes),
-                    sequential=repeat > 1 or "repeat" in layer.model_fields_set,
-                    long_skip=None,
-                    save_as=None,
-                )
-            ]
-        last = members[-1]
-        members[-1] = replace(last, long_skip=long_skip, save_as=save_as)
+        members = _members(todo, path, layer, copies if isinstance(layer, SequenceLayer) else nodes)
+        members[-1] = replace(members[-1], long_skip=long_skip, save_as=todo.names.locals.get(path))
         return members, out_ch, out_slot, flat
 
     def copies(
@@ -345,6 +295,48 @@ class LayerLowering(BlockLowering):
             )
         note, params = decision.note, decision.params
         return LongSkip(source.local, mode, projection, attr_skip, note, params), channels  # type: ignore[arg-type]
+
+
+def _members(
+    todo: LayerList,
+    path: Path,
+    layer: Layer,
+    lowered: list[PendingNode] | list[tuple[Member, ...]],
+) -> list[Member]:
+    """How a layer's repeats (blocks, or copies of a sequence's members) sit in its list.
+
+    At the top level, and for a named layer anywhere, the layer is one key: its block, or an
+    ``nn.Sequential`` of its repeats (of its copies, for a repeated sequence). An unnamed
+    layer inside a sequence takes one number per repeat, from its first.
+    """
+    attr = todo.names.attrs[path]
+    numbered = todo.path != ("layers",) and layer.name is None
+    keys = [str(int(attr) + r) for r in range(len(lowered))] if numbered else [attr]
+    if isinstance(layer, SequenceLayer):
+        copies = cast("list[tuple[Member, ...]]", lowered)
+        walked = path in todo.names.walked
+
+        def group(key: str, members: tuple[Member, ...], walked: bool) -> PendingGroup:
+            return PendingGroup(
+                attr=key, members=members, walked=walked, long_skip=None, save_as=None
+            )
+
+        if numbered or (len(copies) == 1 and "repeat" not in layer.model_fields_set):
+            return [group(key, copy, walked) for key, copy in zip(keys, copies, strict=True)]
+        inner = tuple(group(str(r), copy, False) for r, copy in enumerate(copies))
+        return [group(attr, inner, False)]
+    nodes = cast("list[PendingNode]", lowered)
+    if numbered:
+        return [
+            PendingStage(attr=key, nodes=(node,), sequential=False, long_skip=None, save_as=None)
+            for key, node in zip(keys, nodes, strict=True)
+        ]
+    sequential = len(nodes) > 1 or "repeat" in layer.model_fields_set
+    return [
+        PendingStage(
+            attr=attr, nodes=tuple(nodes), sequential=sequential, long_skip=None, save_as=None
+        )
+    ]
 
 
 def _flat_layer(layer: Layer) -> str:

@@ -94,7 +94,7 @@ class _Network:
         self, names: Names, outputs: Outputs, heads: list[LoweredHead]
     ) -> list[PendingOutput]:
         """What the network returns, in the order of `outputs`."""
-        by_head = {("heads", k): head for k, head in enumerate(heads)}
+        by_head: dict[Path, LoweredHead] = {("heads", head.index): head for head in heads}
         found = []
         for ref in names.outputs:
             if ref.path[0] == "heads":

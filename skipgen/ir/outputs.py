@@ -48,6 +48,7 @@ def needed_layers(layers: Sequence[Layer], names: Names) -> Kept:
 
 @dataclass(frozen=True)
 class LoweredHead:
+    index: int  # in the spec's `heads`
     source: str  # the local variable holding the output it reads
     group: PendingGroup
     channels: int
@@ -78,5 +79,5 @@ def lower_heads(
             attr=head.name, members=lowered.stages, walked=False, long_skip=None, save_as=None
         )
         local = names.locals[source]
-        heads.append(LoweredHead(local, group, lowered.channels, lowered.slot, lowered.flat))
+        heads.append(LoweredHead(k, local, group, lowered.channels, lowered.slot, lowered.flat))
     return heads

@@ -186,8 +186,8 @@ def spec_model(plugins: tuple[str, ...]) -> type[Spec]:
     sequence.model_rebuild(_types_namespace={"PluginBlock": block})
     layers = (list[block], Field(min_length=1, description=_LAYERS_DESCRIPTION))
     head_layers = (list[block], Field(min_length=1, description=_HEAD_LAYERS_DESCRIPTION))
-    head = create_model("Head", __base__=Head, __doc__=Head.__doc__, layers=head_layers)
-    heads = (
+    head: Any = create_model("Head", __base__=Head, __doc__=Head.__doc__, layers=head_layers)
+    heads: Any = (
         list[head],
         Field(default_factory=list, description=Spec.model_fields["heads"].description),
     )
