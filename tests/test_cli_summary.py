@@ -1,0 +1,145 @@
+"""``skipgen summary``: shapes, parameters and MACs against torchinfo, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from math import prod
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torchinfo
+from torch import nn
+from typer.testing import CliRunner, Result
+
+import skipgen
+from skipgen.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+# An input size for the configs that leave it open (the smallest their pooling allows, x2).
+SIZES = {"unet": 32, "unet3d": 16, "unet_small": 16}
+# torchvision's published cost of its ImageNet models at 224x224, in GMACs (the
+# ``_ops`` entry of each weights' metadata, which counts multiply-accumulates).
+TORCHVISION_GMACS = {
+    "resnet18": 1.81,
+    "resnet34": 3.66,
+    "resnet50": 4.09,
+    "resnet101": 7.80,
+    "mobilenet_v2": 0.30,
+    "efficientnet_b0": 0.39,
+    "densenet121": 2.83,
+}
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, ["summary", *map(str, args)])
+
+
+def summary_json(config: Path) -> dict[str, Any]:
+    size = SIZES.get(config.stem)
+    extra = ["--set", f"input.size={size}"] if size else []
+    result = run(config, "--json", *extra)
+    assert result.exit_code == 0, result.output
+    (data,) = json.loads(result.stdout)
+    return data
+
+
+def torchinfo_macs(module: nn.Module, infos: dict[int, Any]) -> int:
+    """torchinfo's MACs of ``module`` and everything in it, one sample.
+
+    torchinfo totals only leaf modules; a module holding parameters beside children (our
+    Classifier, a Linear that holds its pool) is counted here by the same rule it applies
+    to the leaves (a convolution's parameters times its output positions, any other
+    parameter once).
+    """
+    total = 0
+    for inner in module.modules():
+        info = infos[id(inner)]
+        if info.is_leaf_layer:
+            total += info.macs
+            continue
+        for param in inner.parameters(recurse=False):
+            positions = prod(info.output_size[2:]) if "Conv" in info.class_name else 1
+            total += param.numel() * positions
+    return total
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_every_row_and_the_total_match_torchinfo(config: Path) -> None:
+    data = summary_json(config)
+    size = SIZES.get(config.stem)
+    graph = skipgen.lower_spec(config, set=[f"input.size={size}"] if size else [])
+    model = skipgen.build_model(graph).eval()
+    shape = (1, graph.in_channels, *(graph.input_size or ()))
+    with torch.no_grad():
+        stats = torchinfo.summary(model, input_size=shape, verbose=0, device="cpu")
+    infos = {info.layer_id: info for info in stats.summary_list}
+    for row in data["layers"]:
+        module = model.get_submodule(row["module"])
+        info = infos[id(module)]
+        assert row["output_shape"] == info.output_size[1:], row["module"]
+        assert row["params"] == info.num_params, row["module"]
+        assert row["macs"] == torchinfo_macs(module, infos), row["module"]
+    assert data["totals"]["params"] == stats.total_params
+    assert data["totals"]["macs"] == torchinfo_macs(model, infos)
+    leftover = torchinfo_macs(model, infos) - stats.total_mult_adds  # see torchinfo_macs
+    assert leftover == sum(
+        p.numel() for m in model.modules() if any(m.children()) for p in m.parameters(False)
+    )
+
+
+@pytest.mark.parametrize("name", sorted(TORCHVISION_GMACS))
+def test_totals_are_torchvisions_published_cost(name: str) -> None:
+    data = summary_json(ROOT / "configs" / f"{name}.yaml")
+    assert data["input_shape"] == [3, 224, 224]
+    assert round(data["totals"]["macs"] / 1e9, 2) == TORCHVISION_GMACS[name]
+
+
+def test_the_table_on_a_pipe_is_plain_text() -> None:
+    result = run(ROOT / "configs" / "resnet50.yaml")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.isascii() and "\x1b" not in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"ResNet50 ({ROOT / 'configs' / 'resnet50.yaml'})"
+    assert lines[2].split() == ["module", "kind", "output", "params", "MACs"]
+    assert lines[-3] == "parameters: 25,557,032 (97.5 MiB in float32)"  # torchvision's count
+    assert lines[-2].startswith("multiply-accumulates: 4.09 G (")
+    assert lines[-2].endswith(") at 3x224x224")
+    assert all(line == line.rstrip() for line in lines)
+
+
+def test_depth_collapses_into_the_ancestor_rows() -> None:
+    full = summary_json(ROOT / "configs" / "mobilenet_v2.yaml")
+    result = run(ROOT / "configs" / "mobilenet_v2.yaml", "--json", "--depth", "1")
+    (top,) = json.loads(result.stdout)
+    assert [r["module"] for r in top["layers"]] == ["features", "classifier"]
+    features = [r for r in full["layers"] if r["module"].startswith("features.")]
+    assert len(features) == 19  # torchvision's features.0 .. features.18
+    assert top["layers"][0]["params"] == sum(r["params"] for r in features)
+    assert top["layers"][0]["macs"] == sum(r["macs"] for r in features)
+    assert top["layers"][0]["output_shape"] == [1280, 7, 7]
+    assert top["totals"] == full["totals"]
+
+
+def test_without_an_input_size_it_says_how_to_give_one() -> None:
+    result = run(ROOT / "configs" / "unet.yaml")
+    assert result.exit_code == 0, result.output
+    assert "(64, ?, ?)" in result.stdout
+    assert "multiply-accumulates" not in result.stdout
+    assert "--set input.size=" in result.stdout.splitlines()[-1]
+    sized = summary_json(ROOT / "configs" / "unet.yaml")
+    assert sized["layers"][0]["output_shape"] == [64, 32, 32]
+
+
+def test_an_invalid_spec_exits_1_with_its_location(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: Bad\ninput: {channels: 3}\nlayers:\n  - {type: conv, channels: 0}\n")
+    result = run(bad)
+    assert result.exit_code == 1
+    assert f"{bad}:4:28: error: layers[0].channels: must be at least 1" in result.stderr
+
+
+def test_depth_must_be_positive() -> None:
+    assert run(ROOT / "configs" / "resnet18.yaml", "--depth", "0").exit_code == 2
