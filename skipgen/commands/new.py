@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from importlib import resources
 from pathlib import Path
@@ -14,6 +13,7 @@ from skipgen.api import lower_spec
 from skipgen.commands.common import count, fail
 from skipgen.errors import SpecError
 from skipgen.output import OutputRefused, output_target, write_atomic
+from skipgen.spec.locate import did_you_mean
 
 _SCHEMA_LINE = re.compile(r"^# yaml-language-server: .*\n", re.MULTILINE)
 _NAME_LINE = re.compile(r"^name: .*$", re.MULTILINE)
@@ -31,10 +31,10 @@ def shipped() -> dict[str, str]:
 
 
 def description(text: str) -> str:
-    """The first line of a config's opening comment, up to its first ':' or '.'."""
+    """The first line of a config's opening comment, up to its first ': '."""
     for line in _SCHEMA_LINE.sub("", text).splitlines():
         if line.startswith("# "):
-            return re.split(r"[:.](?:\s|$)", line[2:], maxsplit=1)[0].strip()
+            return line[2:].split(": ", 1)[0].strip()
         break
     return ""
 
@@ -103,10 +103,10 @@ def new(
             param_hint="NAME" if name is None else "'--from'",
         )
     if source not in configs:
-        close = difflib.get_close_matches(source, list(configs), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        close = did_you_mean(source, list(configs))
+        hint = f"{close} " if close else ""
         raise typer.BadParameter(
-            f"no config {source!r}; {hint}choose one of {', '.join(configs)}",
+            f"no config {source!r}; {hint}skipgen new --list shows them all",
             param_hint="'--from'",
         )
     path = Path(name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
