@@ -143,3 +143,26 @@ def test_an_invalid_spec_exits_1_with_its_location(tmp_path: Path) -> None:
 
 def test_depth_must_be_positive() -> None:
     assert run(ROOT / "configs" / "resnet18.yaml", "--depth", "0").exit_code == 2
+
+
+def test_a_terminal_gets_colours_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    import skipgen.commands.common as common
+
+    monkeypatch.setattr(common, "stdout_is_tty", lambda: True)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # the runner's stdout is no terminal: say it is
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    coloured = run(ROOT / "configs" / "resnet18.yaml").stdout
+    assert "\x1b[36mlayer1.0" in coloured  # the module column, in cyan
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[36m" not in run(ROOT / "configs" / "resnet18.yaml").stdout
+
+
+def test_version_and_shell_completion() -> None:
+    from skipgen import __version__
+
+    version = CliRunner().invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.stdout == f"skipgen {__version__}\n"
+    help_text = CliRunner().invoke(app, ["--help"]).stdout
+    assert "--install-completion" in help_text and "--show-completion" in help_text
+    for command in ("summary", "graph", "new"):
+        assert command in help_text
