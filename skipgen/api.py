@@ -83,8 +83,8 @@ def load_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Spec:
     try:
         spec = spec_model(plugins).model_validate(data)
     except ValidationError as exc:
-        error = SpecError(diagnostics_from(exc, data, positions, kinds_of(plugins)))
-        raise overrides.relabel(error, positions) from None
+        found = SpecError(diagnostics_from(exc, data, positions, kinds_of(plugins)))
+        raise overrides.relabel(found, positions) from None
     spec._positions = positions
     spec._text = text
     return spec

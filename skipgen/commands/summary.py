@@ -42,7 +42,8 @@ def node_shape(node: Node, dims: int) -> Shape:
 
 def _node_row(path: tuple[str, ...], node: Node, dims: int) -> Row:
     shape = node_shape(node, dims)
-    elements = prod(shape) if all(isinstance(s, int) for s in shape) else None  # type: ignore[arg-type]
+    sizes = [s for s in shape if isinstance(s, int)]
+    elements = prod(sizes) if len(sizes) == len(shape) else None
     return Row(path, node.kind, shape, node.params, node_macs(node, dims), elements)
 
 
