@@ -182,7 +182,7 @@ def _total_lines(data: dict[str, Any]) -> list[str]:
     if t["activation_bytes"] is not None:
         memory = format_bytes(t["activation_bytes"])
         lines.append(f"activations: {memory} per sample (every block's output, float32)")
-    if "?" in str(data["input_shape"]) or not all(isinstance(s, int) for s in data["input_shape"]):
+    if not all(isinstance(s, int) for s in data["input_shape"]):
         lines.append("no input size: give one for shapes and MACs (--set input.size=256)")
     elif t["macs"] is None:
         lines.append("MACs: '?' marks blocks whose cost skipgen cannot count (plugin kinds)")
