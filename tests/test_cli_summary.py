@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from math import prod
 from pathlib import Path
 from typing import Any
@@ -166,3 +168,29 @@ def test_version_and_shell_completion() -> None:
     assert "--install-completion" in help_text and "--show-completion" in help_text
     for command in ("summary", "graph", "new"):
         assert command in help_text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["summary", "configs/resnet50.yaml", "--depth", "2"],
+        ["graph", "configs/unet.yaml", "-o", "{tmp}/unet.dot"],
+        ["new", "--list"],
+        ["new", "{tmp}/mine", "--from", "unet"],
+    ],
+    ids=lambda args: args[0],
+)
+def test_looking_never_imports_torch(args: list[str], tmp_path: Path) -> None:
+    argv = [str(ROOT / a) if a.startswith("configs/") else a.format(tmp=tmp_path) for a in args]
+    code = (
+        "import sys\n"
+        "from skipgen.cli import main\n"
+        f"sys.argv = ['skipgen', *{argv!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code in (0, None), exit.code\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -220,6 +220,7 @@ def summary(
         typer.Option(
             "--depth",
             min=1,
+            metavar="N",
             help="Show module paths at most N levels deep, each deeper block "
             "counted in its ancestor's row (1: one row per top-level layer).",
         ),
@@ -237,7 +238,7 @@ def summary(
     Examples:
       skipgen summary configs/resnet50.yaml
       skipgen summary configs/mobilenet_v2.yaml --depth 2
-      skipgen summary configs/unet.yaml --set input.size=572 --json
+      skipgen summary configs/unet.yaml --set input.size=256 --json
 
     Exit codes: 0 done, 1 an invalid spec, 2 usage errors.
     """
