@@ -68,11 +68,8 @@ def torchinfo_macs(module: nn.Module, infos: dict[int, Any]) -> int:
     return total
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
-def test_every_row_and_the_total_match_torchinfo(config: Path) -> None:
-    data = summary_json(config)
-    size = SIZES.get(config.stem)
-    graph = skipgen.lower_spec(config, set=[f"input.size={size}"] if size else [])
+def assert_matches_torchinfo(data: dict[str, Any], spec: Path, size: int | None) -> None:
+    graph = skipgen.lower_spec(spec, set=[f"input.size={size}"] if size else [])
     model = skipgen.build_model(graph).eval()
     shape = (1, graph.in_channels, *(graph.input_size or ()))
     with torch.no_grad():
@@ -90,6 +87,52 @@ def test_every_row_and_the_total_match_torchinfo(config: Path) -> None:
     assert leftover == sum(
         p.numel() for m in model.modules() if any(m.children()) for p in m.parameters(False)
     )
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_every_row_and_the_total_match_torchinfo(config: Path) -> None:
+    assert_matches_torchinfo(summary_json(config), config, SIZES.get(config.stem))
+
+
+# Every built-in block class, with the options that change its cost, and a projected long skip.
+EVERY_BLOCK = """\
+name: EveryBlock
+input: {channels: 3, size: 32}
+defaults: {norm: batch, act: relu}
+layers:
+  - {type: conv, channels: 16, id: enc1}
+  - {type: conv, channels: 32, stride: 2, kernel: 5, groups: 2}
+  - type: sequence
+    name: body
+    layers:
+      - {type: basic, channels: 32}
+      - {type: basic, channels: 40, preact: true, stride: 2}
+      - {type: conv, channels: 48, preact: true}
+  - {type: upsample, channels: 24, scale: 4, mode: bilinear, norm: batch, act: relu,
+     skip: {mode: add, from: enc1}, on_mismatch: project}
+  - {type: transition, channels: 12}
+  - {type: dense, layers: 2, growth: 8}
+  - {type: norm}
+  - {type: inverted_residual, channels: 16, stride: 2, se_ratio: 0.25}
+  - {type: inverted_residual, channels: 16, expansion: 1, kernel: 5}
+  - {type: upsample, channels: 16, kernel: 4, norm: none, act: none}
+  - {type: bottleneck, channels: 64, stride: 2, groups: 2, base_width: 32}
+  - {type: bottleneck, channels: 64, preact: true, norm: none}
+  - {type: avgpool, kernel: 2, stride: 2}
+  - {type: conv, channels: 8, kernel: 1, norm: none, act: none}
+  - {type: classifier, classes: 5}
+"""
+
+
+def test_every_block_class_matches_torchinfo(tmp_path: Path) -> None:
+    spec = tmp_path / "every.yaml"
+    spec.write_text(EVERY_BLOCK)
+    result = run(spec, "--json")
+    assert result.exit_code == 0, result.output
+    (data,) = json.loads(result.stdout)
+    assert "projection" in [row["kind"] for row in data["layers"]]
+    assert None not in [row["macs"] for row in data["layers"]]
+    assert_matches_torchinfo(data, spec, None)
 
 
 @pytest.mark.parametrize("name", sorted(TORCHVISION_GMACS))
