@@ -82,11 +82,14 @@ def test_images_are_drawn_by_dot(suffix: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed")
-def test_the_dot_text_is_what_dot_reads(tmp_path: Path) -> None:
-    text = run(UNET, "--dot").stdout
-    done = subprocess.run(["dot", "-Tplain"], input=text, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert len(re.findall(r"^node ", done.stdout, re.M)) == 20  # 18 layers, input, output
+@pytest.mark.parametrize("config", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.stem)
+def test_dot_reads_the_text_of_every_config(config: Path) -> None:
+    for expand in ([], ["--expand"]):
+        text = run(config, "--dot", *expand).stdout
+        done = subprocess.run(["dot", "-Tplain"], input=text, capture_output=True, text=True)
+        assert done.returncode == 0 and not done.stderr, done.stderr
+        if config.stem == "unet" and not expand:
+            assert len(re.findall(r"^node ", done.stdout, re.M)) == 20  # 18 layers, in, out
 
 
 def test_without_dot_it_says_how_to_install_it(
