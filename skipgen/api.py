@@ -5,7 +5,9 @@ Nothing here imports torch until a module is actually built.
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,7 @@ from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir.graph import Graph
 from skipgen.ir.lower import lower
 from skipgen.kinds.plugins import PluginError
+from skipgen.spec import overrides
 from skipgen.spec.load import Positions, decode, load_yaml
 from skipgen.spec.locate import diagnostics_from
 from skipgen.spec.models import Spec, kinds_of, spec_model
@@ -52,23 +55,36 @@ def read_source(source: str | os.PathLike[str] | dict[str, Any]) -> tuple[Any, P
     return data, positions, source
 
 
-def load_spec(source: SpecLike) -> Spec:
+def load_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Spec:
     """Read and validate a spec from a path, YAML text or a dict.
 
-    Raises :class:`SpecError` listing every problem, each at its file, line and column.
+    ``set`` holds ``key=value`` changes to apply first, as ``--set`` does on the command
+    line (``"scaling.width=1.1"``, ``"layers.3.channels=96"``; values are YAML).
+    Raises :class:`SpecError` listing every problem, each at its file, line and column
+    (or naming the ``key=value`` that caused it).
     """
     if isinstance(source, Spec):
+        if set:
+            raise ValueError("set= applies to a spec's source, not to a validated Spec")
         return source
     data, positions, text = read_source(source)
     if not isinstance(data, dict):
         raise SpecError(
             [positions.diagnostic((), "a spec is a mapping with name, input and layers")]
         )
-    plugins = _plugins(data, positions)
+    if set:
+        data = copy.deepcopy(data)  # a dict passed in stays as it was
+        overrides.apply(data, positions, list(set))
+        text += "".join(f"\n# --set {option}" for option in set)  # into the source's hash
+    try:
+        plugins = _plugins(data, positions)
+    except SpecError as error:
+        raise overrides.relabel(error, positions) from None
     try:
         spec = spec_model(plugins).model_validate(data)
     except ValidationError as exc:
-        raise SpecError(diagnostics_from(exc, data, positions, kinds_of(plugins))) from None
+        found = SpecError(diagnostics_from(exc, data, positions, kinds_of(plugins)))
+        raise overrides.relabel(found, positions) from None
     spec._positions = positions
     spec._text = text
     return spec
@@ -100,11 +116,17 @@ def _plugins(data: dict[str, Any], positions: Positions) -> tuple[str, ...]:
     return unique
 
 
-def lower_spec(source: SpecLike) -> Graph:
-    """Validate and lower a spec: channels, sizes and parameters of every block."""
-    spec = load_spec(source)
+def lower_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Graph:
+    """Validate and lower a spec: channels, sizes and parameters of every block.
+
+    ``set``: ``key=value`` changes, as for :func:`load_spec`.
+    """
+    spec = load_spec(source, set=set)
     positions = spec._positions or Positions("<spec>")
-    return lower(spec, positions)
+    try:
+        return lower(spec, positions)
+    except SpecError as error:
+        raise overrides.relabel(error, positions) from None
 
 
 def build_model(source: SpecLike | Graph) -> nn.Module:
@@ -119,13 +141,14 @@ def build_model(source: SpecLike | Graph) -> nn.Module:
     return build(graph)
 
 
-def generate_source(source: SpecLike, *, line_length: int = 88) -> str:
+def generate_source(source: SpecLike, *, line_length: int = 88, set: Sequence[str] = ()) -> str:
     """Standalone PyTorch source for a spec: a module that needs only torch.
 
     The text is formatted as ``ruff format`` (or black) formats it at ``line_length``
-    columns (88, their default, or more), so it can be committed as it is.
+    columns (88, their default, or more), so it can be committed as it is. ``set``:
+    ``key=value`` changes, as for :func:`load_spec` (the header's hash covers them).
     """
     from skipgen.backends.source import render
 
-    spec = load_spec(source)
+    spec = load_spec(source, set=set)
     return render(lower_spec(spec), spec_text=spec._text or "", line_length=line_length)

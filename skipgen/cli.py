@@ -9,7 +9,10 @@ import typer
 
 from skipgen import __version__
 from skipgen.commands.build import build
+from skipgen.commands.graph import graph
+from skipgen.commands.new import new
 from skipgen.commands.schema import schema
+from skipgen.commands.summary import summary
 from skipgen.commands.validate import validate
 from skipgen.commands.weights import weights
 
@@ -17,12 +20,14 @@ app = typer.Typer(
     name="skipgen",
     help="Compile YAML specs of skip-connection networks into PyTorch.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 app.command()(validate)
+app.command()(summary)
+app.command()(graph)
 app.command()(build)
+app.command()(new)
 app.command()(weights)
 app.command()(schema)
 

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:
-    """One problem in a spec, located at a line and column (both 1-based)."""
+    """One problem in a spec, located at a line and column (both 1-based).
+
+    Line 0 means no line: the problem is in ``file``, which then names what it is
+    (a ``--set`` value, say).
+    """
 
     file: str
     line: int
@@ -21,7 +25,8 @@ class Diagnostic:
         Characters that are not printable (a newline, a terminal escape) are written as
         escapes, so a file name or a quoted value can never start a line of its own.
         """
-        text = f"{_printable(self.file)}:{self.line}:{self.col}: error: {_printable(self.message)}"
+        where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+        text = f"{_printable(where)}: error: {_printable(self.message)}"
         if self.hint:
             text += f"\n  hint: {_printable(self.hint)}"
         return text

@@ -6,6 +6,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 import skipgen
@@ -112,3 +113,32 @@ def test_the_fine_tuning_recipe_runs_as_shown(tmp_path: Path, monkeypatch, capsy
     recipe = next(b for b in blocks("python") if "adapt_input=True" in b)
     exec(recipe, {})
     assert capsys.readouterr().out.splitlines() == shown["--adapt-input"][1:]
+
+
+def _console_commands() -> dict[str, str]:
+    """Each ``$ skipgen ...`` line of the README's console blocks, with the output shown."""
+    shown: dict[str, str] = {}
+    for block in blocks("console"):
+        command, lines = None, []
+        for line in [*block.splitlines(), "$ "]:
+            if line.startswith("$ "):
+                if command is not None:
+                    shown[command] = "\n".join(lines)
+                command, lines = line[2:].split("  #")[0].strip(), []
+            else:
+                lines.append(line)
+    return shown
+
+
+def test_the_looking_commands_print_what_the_readme_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    shown = _console_commands()
+    commands = [
+        "skipgen summary configs/resnet18.yaml --depth 1",
+        "skipgen new --list",
+        "skipgen validate configs/mobilenet_v2.yaml --set scaling.width=1.4 --set input.size=160",
+        "skipgen validate configs/mobilenet_v2.yaml --set scaling.widht=1.4",
+    ]
+    for command in commands:
+        result = CliRunner().invoke(app, command.split()[1:])
+        assert result.output.rstrip("\n") == shown[command], command

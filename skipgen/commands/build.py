@@ -9,7 +9,7 @@ from typing import Annotated, NamedTuple
 import typer
 
 from skipgen.api import generate_source
-from skipgen.commands.common import SPECS_HELP, fail, report
+from skipgen.commands.common import SET_HELP, SPECS_HELP, fail, report
 from skipgen.errors import SpecError
 from skipgen.output import (
     OutputRefused,
@@ -151,6 +151,9 @@ def build(
             "copied blocks are written for 88).",
         ),
     ] = 88,
+    set_values: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=SET_HELP)
+    ] = None,
 ) -> None:
     """Write standalone PyTorch source for specs: modules that need only torch.
 
@@ -178,7 +181,7 @@ def build(
     failed = False
     for spec in specs:
         try:
-            sources.append(generate_source(spec, line_length=line_length))
+            sources.append(generate_source(spec, line_length=line_length, set=set_values or ()))
         except SpecError as error:
             report(error)
             failed = True

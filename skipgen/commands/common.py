@@ -6,6 +6,7 @@ import sys
 from typing import NoReturn
 
 import typer
+from rich.console import Console
 
 from skipgen.errors import SpecError
 
@@ -30,3 +31,18 @@ def count(n: int) -> str:
 
 def stdout_is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+SET_HELP = (
+    "Change a value of the spec before checking it, as if the file said so: a dotted key "
+    "(a number indexes a list) and a YAML value, e.g. scaling.width=1.1, input.size=512, "
+    "layers.3.channels=96. Repeat for several."
+)
+
+
+def console() -> Console:
+    """A Rich console on stdout: colours on a terminal (unless NO_COLOR is set), plain text
+    when piped; never wrapped or cut when piped."""
+    if stdout_is_tty():
+        return Console(highlight=False)
+    return Console(highlight=False, width=100_000, no_color=True, force_terminal=False)

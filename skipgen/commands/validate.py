@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from skipgen.api import lower_spec
-from skipgen.commands.common import SPECS_HELP, count, report
+from skipgen.commands.common import SET_HELP, SPECS_HELP, count, report
 from skipgen.errors import SpecError
 from skipgen.ir.graph import Graph, Group, LongSkip, format_bytes
 
@@ -105,6 +105,9 @@ def validate(
             "identity, projected or dropped.",
         ),
     ] = False,
+    set_values: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=SET_HELP)
+    ] = None,
 ) -> None:
     """Check specs and print, for each, its output shape, parameter count and memory.
 
@@ -114,7 +117,7 @@ def validate(
     failed = False
     for path in specs:
         try:
-            graph = lower_spec(path)
+            graph = lower_spec(path, set=set_values or ())
         except SpecError as error:
             report(error)
             failed = True

@@ -34,6 +34,9 @@ class Positions:
     file: str
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    # lines past the file's end that stand for something else (a ``--set`` value): what
+    # a diagnostic on such a line names instead of ``file:line:col``
+    labels: dict[int, str] = field(default_factory=dict)
 
     def of(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """The position of ``path``, or of its nearest located ancestor."""
@@ -51,6 +54,13 @@ class Positions:
     ) -> Diagnostic:
         line, col = self.of(path, key=key)
         return Diagnostic(self.file, line, col, message, hint)
+
+    def relabel(self, diagnostic: Diagnostic) -> Diagnostic:
+        """``diagnostic`` named by its label when it sits on a labelled line."""
+        label = self.labels.get(diagnostic.line)
+        if label is None or diagnostic.file != self.file:
+            return diagnostic
+        return Diagnostic(f"{self.file}: {label}", 0, 0, diagnostic.message, diagnostic.hint)
 
 
 def _short(tag: str) -> str:

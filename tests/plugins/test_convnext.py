@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -243,3 +244,22 @@ def test_an_unknown_kind_inside_a_sequence_names_the_plugins_kinds_too() -> None
     [diagnostic] = caught.value.diagnostics
     assert "unknown block type 'convnxt'" in diagnostic.message
     assert diagnostic.hint is not None and "'convnext'" in diagnostic.hint
+
+
+def test_summary_marks_a_plugin_blocks_cost_unknown(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from skipgen.cli import app
+
+    spec = tmp_path / "tiny_next.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    result = CliRunner().invoke(app, ["summary", str(spec), "--json"])
+    assert result.exit_code == 0, result.output
+    (data,) = json.loads(result.stdout)
+    macs = {row["module"]: row["macs"] for row in data["layers"]}
+    assert macs["stage1.0"] is None and macs["stage1.1"] is None
+    # the 4x4 conv's weights (no bias before a batch norm) at 8x8 positions, the norm once
+    assert macs["conv1"] == 4 * 4 * 3 * 16 * 8 * 8 + 2 * 16
+    assert data["totals"]["macs"] is None
+    text = CliRunner().invoke(app, ["summary", str(spec)]).stdout
+    assert "'?' marks blocks whose cost skipgen cannot count" in text

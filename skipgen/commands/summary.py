@@ -1,0 +1,263 @@
+"""``skipgen summary``: a table of what each block outputs and costs (without torch)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from math import prod
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from skipgen.api import lower_spec
+from skipgen.commands.common import SET_HELP, console, count, report
+from skipgen.commands.cost import node_macs, skip_macs
+from skipgen.errors import SpecError
+from skipgen.ir.graph import FLOAT32_BYTES, Graph, Node, Stage, format_bytes
+
+Shape = tuple[int | str, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a block, a long skip's projection, or a collapsed group."""
+
+    path: tuple[str, ...]
+    kind: str
+    shape: Shape  # one sample's output: (channels, *size), or (features,) once flat
+    params: int
+    macs: int | None  # None: unknown (no input size, or a block class without a formula)
+    elements: int | None  # of the output, for the activation memory
+
+
+def node_shape(node: Node, dims: int) -> Shape:
+    if node.flat:
+        return (node.out_channels,)
+    return (node.out_channels, *(node.out_size or ("?",) * dims))
+
+
+def _node_row(path: tuple[str, ...], node: Node, dims: int) -> Row:
+    shape = node_shape(node, dims)
+    sizes = [s for s in shape if isinstance(s, int)]
+    elements = prod(sizes) if len(sizes) == len(shape) else None
+    return Row(path, node.kind, shape, node.params, node_macs(node, dims), elements)
+
+
+def block_rows(graph: Graph) -> list[Row]:
+    """One row per block, and one per long skip with a projection, in network order."""
+    rows: list[Row] = []
+    for path, member in graph.members():
+        if isinstance(member, Stage):
+            for i, node in enumerate(member.nodes):
+                rows.append(
+                    _node_row((*path, str(i)) if member.sequential else path, node, graph.dims)
+                )
+        skip = member.long_skip
+        if skip is not None and skip.attr is not None:
+            last = rows[-1]
+            size = tuple(s for s in last.shape[1:] if isinstance(s, int)) or None
+            macs = skip_macs(skip, size if size and len(size) == graph.dims else None, graph.dims)
+            rows.append(
+                Row((*path[:-1], skip.attr), "projection", last.shape, skip.params, macs, None)
+            )
+    return rows
+
+
+def collapse(rows: list[Row], depth: int) -> list[Row]:
+    """Rows deeper than ``depth`` module levels merged into their ancestor at that depth."""
+    merged: list[list[Row]] = []
+    for row in rows:
+        key = row.path[:depth]
+        if merged and merged[-1][0].path[:depth] == key and len(row.path) > depth:
+            merged[-1].append(row)
+        else:
+            merged.append([row])
+    result: list[Row] = []
+    for group in merged:
+        if len(group) == 1 and len(group[0].path) <= depth:
+            result.append(group[0])
+            continue
+        kinds = {r.kind for r in group}
+        kind = f"{kinds.pop()} x{len(group)}" if len(kinds) == 1 else f"{len(group)} blocks"
+        macs = [r.macs for r in group]
+        elements = [r.elements for r in group]
+        result.append(
+            Row(
+                group[0].path[:depth],
+                kind,
+                group[-1].shape,
+                sum(r.params for r in group),
+                None if None in macs else sum(m or 0 for m in macs),
+                None if None in elements else sum(e or 0 for e in elements),
+            )
+        )
+    return result
+
+
+def totals(graph: Graph, rows: list[Row]) -> dict[str, Any]:
+    macs = [r.macs for r in rows]
+    elements = [r.elements for r in rows if r.kind != "projection"]
+    return {
+        "params": graph.params,
+        "param_bytes": graph.param_bytes,
+        "macs": None if None in macs else sum(m or 0 for m in macs),
+        "activation_bytes": None
+        if None in elements
+        else sum(e or 0 for e in elements) * FLOAT32_BYTES,
+    }
+
+
+def summary_data(graph: Graph, depth: int | None = None) -> dict[str, Any]:
+    """What ``skipgen summary --json`` prints."""
+    rows = block_rows(graph)
+    shown = rows if depth is None else collapse(rows, depth)
+    return {
+        "name": graph.name,
+        "file": graph.file,
+        "input_shape": list(graph.input_shape(batch=1))[1:],
+        "output_shape": list(graph.output_shape(batch=1))[1:],
+        "layers": [
+            {
+                "module": ".".join(r.path),
+                "kind": r.kind,
+                "output_shape": list(r.shape),
+                "params": r.params,
+                "macs": r.macs,
+            }
+            for r in shown
+        ],
+        "totals": totals(graph, rows),
+    }
+
+
+def _shape_text(shape: list[Any]) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"
+
+
+def giga(macs: int) -> str:
+    """``4.09 G``, ``300.8 M``: a count of MACs for people."""
+    for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if macs >= scale:
+            return f"{macs / scale:,.2f} {unit}"
+    return str(macs)
+
+
+# box.SIMPLE_HEAD drawn in ASCII, for piped output
+_PLAIN_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
+
+
+def _table(data: dict[str, Any], plain: bool) -> Table:
+    table = Table(
+        box=_PLAIN_HEAD if plain else box.SIMPLE_HEAD,
+        title=f"{data['name']} ({data['file']})",
+        title_justify="left",
+    )
+    table.add_column("module", style="cyan", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("output", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("MACs", justify="right", no_wrap=True)
+    for layer in data["layers"]:
+        macs = "?" if layer["macs"] is None else count(layer["macs"])
+        table.add_row(
+            layer["module"],
+            layer["kind"],
+            _shape_text(layer["output_shape"]),
+            count(layer["params"]),
+            macs,
+        )
+    return table
+
+
+def _total_lines(data: dict[str, Any]) -> list[str]:
+    t = data["totals"]
+    size = "x".join(map(str, data["input_shape"]))
+    lines = [f"parameters: {count(t['params'])} ({format_bytes(t['param_bytes'])} in float32)"]
+    if t["macs"] is not None:
+        lines.append(f"multiply-accumulates: {giga(t['macs'])} ({count(t['macs'])}) at {size}")
+    if t["activation_bytes"] is not None:
+        memory = format_bytes(t["activation_bytes"])
+        lines.append(f"activations: {memory} per sample (every block's output, float32)")
+    if not all(isinstance(s, int) for s in data["input_shape"]):
+        lines.append("no input size: give one for shapes and MACs (--set input.size=256)")
+    elif t["macs"] is None:
+        lines.append("MACs: '?' marks blocks whose cost skipgen cannot count (plugin kinds)")
+    return lines
+
+
+def show(out: Console, table: Table, lines: list[str]) -> None:
+    """The table and the lines under it; piped, as plain text without trailing blanks."""
+    if out.is_terminal:
+        out.print(table)
+        for line in lines:
+            out.print(line)
+        return
+    with out.capture() as captured:
+        out.print(table)
+    text = "\n".join(line.rstrip() for line in captured.get().splitlines())
+    typer.echo(text.strip("\n") + "\n\n" + "\n".join(lines))
+
+
+def summary(
+    specs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="SPEC", help="Spec files (YAML).", exists=True, dir_okay=False, readable=True
+        ),
+    ],
+    set_values: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=SET_HELP)
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (one object per spec, in a list).")
+    ] = False,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            min=1,
+            metavar="N",
+            help="Show module paths at most N levels deep, each deeper block "
+            "counted in its ancestor's row (1: one row per top-level layer).",
+        ),
+    ] = None,
+) -> None:
+    """Show each block's output shape, parameters and multiply-accumulates, and the totals.
+
+    Computed from the spec alone (torch is not imported). MACs follow torchinfo's
+    convention: convolutions cost their weights times output positions, every other
+    parameter (linear, norm) one MAC each; activations, pooling and skips cost nothing.
+    Shapes and MACs are for one sample at the spec's input size (--set input.size=N to
+    try another). Activation memory is the sum of every block's output, in float32.
+
+    \b
+    Examples:
+      skipgen summary configs/resnet50.yaml
+      skipgen summary configs/mobilenet_v2.yaml --depth 2
+      skipgen summary configs/unet.yaml --set input.size=256 --json
+
+    Exit codes: 0 done, 1 an invalid spec, 2 usage errors.
+    """
+    failed = False
+    results: list[dict[str, Any]] = []
+    out = console()
+    for path in specs:
+        try:
+            graph = lower_spec(path, set=set_values or ())
+        except SpecError as error:
+            report(error)
+            failed = True
+            continue
+        data = summary_data(graph, depth)
+        if as_json:
+            results.append(data)
+            continue
+        show(out, _table(data, plain=not out.is_terminal), _total_lines(data))
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+    if failed:
+        raise typer.Exit(1)
