@@ -18,7 +18,17 @@ from hypothesis import strategies as st
 from skipgen.backends.library import library_names
 from skipgen.spec.models import RESERVED_NAMES
 
-ACTS = ["relu", "relu6", "silu", "gelu", "hardswish", "leaky_relu", "sigmoid", "none"]
+ACTS = [
+    "relu",
+    "relu6",
+    "silu",
+    "gelu",
+    "hardswish",
+    "hardsigmoid",
+    "leaky_relu",
+    "sigmoid",
+    "none",
+]
 NORMS: list[Any] = ["batch", {"type": "group", "groups": 2}, "instance", "none"]
 NORMS += [{"type": "batch", "eps": 0.001}, {"type": "instance", "eps": 1e-6}]
 INPUT_SIZE = {1: 16, 2: 8, 3: 4}  # per spatial dimension
