@@ -99,6 +99,7 @@ def test_every_reference_has_a_config() -> None:
     expected = [
         "densenet121",
         "efficientnet_b0",
+        "efficientnet_v2_s",
         "mobilenet_v2",
         "mobilenet_v3_large",
         "unet",
@@ -138,7 +139,14 @@ def test_output_of_the_emitted_source(case: Case, tmp_path: Path) -> None:
     assert_matches(run(model, case.ref["input_shape"]), case.ref)
 
 
-STRICT = [*RESNETS, "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "densenet121"]
+STRICT = [
+    *RESNETS,
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+    "efficientnet_v2_s",
+    "densenet121",
+]
 
 
 def reference_state_dict(name: str) -> dict[str, torch.Tensor]:
@@ -162,6 +170,16 @@ def test_the_reference_checkpoint_loads_strictly(name: str, tmp_path: Path) -> N
         result = model.load_state_dict(checkpoint, strict=True, assign=True)
         assert (result.missing_keys, result.unexpected_keys) == ([], [])
         assert list(model.state_dict()) == list(checkpoint)
+
+
+@pytest.mark.parametrize(("name", "blocks"), [("efficientnet_b0", 16), ("efficientnet_v2_s", 40)])
+def test_stochastic_depth_rises_as_in_torchvision(name: str, blocks: int) -> None:
+    """torchvision's EfficientNets drop the i-th of their n blocks with probability
+    ``0.2 * i / n`` (``sd_prob = stochastic_depth_prob * stage_block_id / total_blocks``)."""
+    with torch.device("meta"):
+        model = skipgen.build_model(config(name))
+    rates = [m.drop_path_rate for m in model.modules() if hasattr(m, "drop_path_rate")]
+    assert rates == pytest.approx([0.2 * i / blocks for i in range(blocks)], abs=1e-12)
 
 
 SMALL_INPUT = {1: 256, 2: 16, 3: 8}  # every shipped config accepts these sizes
