@@ -128,7 +128,10 @@ class InvertedResidual(nn.Module):
     ``in_channels``), a depthwise ``kernel_size`` convolution with the stride, an
     optional squeeze-and-excitation (``se_channels > 0``), and a 1x1 projection to
     ``out_channels`` followed by a norm and no activation, the two as children of their
-    own. Output channels are ``out_channels``, or ``in_channels + out_channels`` for
+    own. ``fused`` (EfficientNetV2's Fused-MBConv): the expansion is a full
+    ``kernel_size`` convolution with the stride and there is no depthwise convolution;
+    at expansion 1, ``conv`` holds only one conv → norm → act to ``out_channels``.
+    Output channels are ``out_channels``, or ``in_channels + out_channels`` for
     ``skip="concat"``.
     """
 
@@ -220,7 +223,9 @@ class MBConv(nn.Module):
     The same layers and parameters as :class:`InvertedResidual`, in ``block``: each of
     the expansion, the depthwise convolution, the squeeze-and-excitation and the
     projection is one child, the projection a :class:`ConvNormAct` without activation
-    (``block.N.0`` its convolution, ``block.N.1`` its norm).
+    (``block.N.0`` its convolution, ``block.N.1`` its norm). With ``fused``, the layout
+    of torchvision's EfficientNetV2 FusedMBConv: ``block.0`` the full expansion
+    convolution, ``block.1`` the projection; at expansion 1 ``block.0`` alone.
     """
 
     def __init__(
