@@ -39,7 +39,7 @@ class Classifier(nn.Linear):
 
 
 class MLPClassifier(nn.Sequential):
-    """Global pooling, flatten, then a hidden layer: linear, activation, dropout, linear.
+    """Global pooling, flatten, then a hidden layer: linear, act, dropout, linear.
 
     Numbered as torchvision's MobileNetV3 ``classifier``: ``0`` the first linear layer
     (a :class:`Classifier`, which pools and flattens first), ``1`` the activation, ``2``

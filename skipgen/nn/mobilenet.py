@@ -108,8 +108,8 @@ def fused_conv(
     norm_layer: Callable[..., nn.Module],
     act: str,
 ) -> ConvNormAct:
-    """A Fused-MBConv at expansion 1: its only layer, a ``kernel_size`` conv → norm → act
-    straight to ``out_channels`` (no expansion to fuse, no projection)."""
+    """A Fused-MBConv at expansion 1: its only layer, a ``kernel_size`` conv, norm and
+    act straight to ``out_channels`` (no expansion to fuse, no projection)."""
     return ConvNormAct(
         in_channels,
         out_channels,
