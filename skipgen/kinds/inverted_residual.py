@@ -87,7 +87,8 @@ class InvertedResidual(NormActKind):
         "its norm as two children; efficientnet: torchvision's EfficientNet MBConv and "
         "MobileNetV3, block.0 expand, block.1 depthwise, block.2 squeeze-excitation, block.3 "
         "projection (.0 conv, .1 norm); without the expand conv (expansion 1) each moves up "
-        "one; same parameters and outputs",
+        "one; fused: the full expand conv first, no depthwise conv (torchvision's "
+        "FusedMBConv: block.0, block.1); same parameters and outputs",
     )
 
     def se_channels(self, cin: int, hidden: int) -> int:
@@ -121,14 +122,12 @@ class InvertedResidual(NormActKind):
             )
         return ()
 
-    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
-        hidden = round(cin * self.expansion)
-        se = self.se_channels(cin, hidden)
-        single = self.fused and hidden == cin  # one conv, straight to cout
+    def count_params(self, inherited: Resolved, cin: int, hidden: int, cout: int, se: int) -> int:
+        """The block's parameters: its convs and norms, and the squeeze-and-excitation."""
+        if self.fused and hidden == cin:  # one conv, straight to cout
+            return inherited.conv_params(cin, cout, self.kernel) + inherited.norm_params(cout)
         params = 0
-        if single:
-            params += inherited.conv_params(cin, cout, self.kernel) + inherited.norm_params(cout)
-        elif self.fused:
+        if self.fused:
             params += inherited.conv_params(cin, hidden, self.kernel)
             params += inherited.norm_params(hidden)
         else:
@@ -138,8 +137,11 @@ class InvertedResidual(NormActKind):
             params += inherited.norm_params(hidden)
         if se:  # the two 1x1 convs of the squeeze-and-excitation, with biases
             params += hidden * se + se + se * hidden + hidden
-        if not single:
-            params += inherited.conv_params(hidden, cout, 1) + inherited.norm_params(cout)
+        return params + inherited.conv_params(hidden, cout, 1) + inherited.norm_params(cout)
+
+    def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
+        hidden = round(cin * self.expansion)
+        se = self.se_channels(cin, hidden)
 
         def make(skip: str, downsample: bool) -> Call:
             return call(
@@ -160,7 +162,7 @@ class InvertedResidual(NormActKind):
                 **inherited.norm_kwargs(),
             )
 
-        if single:
+        if self.fused and hidden == cin:
             normed: tuple[tuple[int, str], ...] = ((cout, "out"),)
         elif self.fused:
             normed = ((hidden, "out"), (cout, "out"))
@@ -170,7 +172,7 @@ class InvertedResidual(NormActKind):
         return Body(
             out_channels=cout,
             op=("conv", self.kernel, stride, same_padding(self.kernel), 1),
-            params=params,
+            params=self.count_params(inherited, cin, hidden, cout, se),
             make=make,
             builtin_skip=True,
             stride=stride,
