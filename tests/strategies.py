@@ -18,7 +18,17 @@ from hypothesis import strategies as st
 from skipgen.backends.library import library_names
 from skipgen.spec.models import RESERVED_NAMES
 
-ACTS = ["relu", "relu6", "silu", "gelu", "hardswish", "leaky_relu", "sigmoid", "none"]
+ACTS = [
+    "relu",
+    "relu6",
+    "silu",
+    "gelu",
+    "hardswish",
+    "hardsigmoid",
+    "leaky_relu",
+    "sigmoid",
+    "none",
+]
 NORMS: list[Any] = ["batch", {"type": "group", "groups": 2}, "instance", "none"]
 NORMS += [{"type": "batch", "eps": 0.001}, {"type": "instance", "eps": 1e-6}]
 INPUT_SIZE = {1: 16, 2: 8, 3: 4}  # per spatial dimension
@@ -137,8 +147,15 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
         elif kind == "inverted_residual":
             layer["expansion"] = draw(st.sampled_from([1.0, 2.0]))
             layer["kernel"] = draw(st.sampled_from([3, 5]))
-            if draw(st.booleans()):
+            _maybe(draw, layer, "fused", st.booleans())
+            _maybe(draw, layer, "layout", st.sampled_from(["mobilenet_v2", "efficientnet"]))
+            single_conv = layer.get("fused") and layer["expansion"] == 1.0
+            if not single_conv and draw(st.booleans()):
                 layer["se_ratio"] = 0.5
+                _maybe(draw, layer, "se_base", st.sampled_from(["input", "expanded"]))
+                _maybe(draw, layer, "se_divisor", st.sampled_from([1, 4]))
+                _maybe(draw, layer, "se_act", st.sampled_from(ACTS))
+                _maybe(draw, layer, "se_gate", st.sampled_from(["sigmoid", "hardsigmoid"]))
         elif draw(st.integers(0, 3)) == 0:
             layer["dilation"] = 2
         if kind == "bottleneck":
@@ -282,6 +299,9 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
             head["dropout"] = 0.5
         if draw(st.booleans()):
             head["pool"] = "max"
+        if draw(st.booleans()):
+            head["hidden"] = draw(st.integers(1, 5))
+            _maybe(draw, head, "act", st.sampled_from(ACTS))
         spec["layers"].append(head)
     spec["layers"] = _grouped(draw, spec["layers"])
     return spec
@@ -346,6 +366,12 @@ def _any_fields(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     if kind == "inverted_residual":
         maybe("expansion", st.sampled_from([1.0, 1.5, 2.0]))
         maybe("se_ratio", st.sampled_from([0.0, 0.25, 1.0]))
+        maybe("se_base", st.sampled_from(["input", "expanded"]))
+        maybe("se_divisor", st.sampled_from([1, 3, 8]))
+        maybe("se_act", st.sampled_from(ACTS))
+        maybe("se_gate", st.sampled_from(["sigmoid", "hardsigmoid"]))
+        maybe("fused", st.booleans())
+        maybe("layout", st.sampled_from(["mobilenet_v2", "efficientnet"]))
     if kind in ("basic", "bottleneck", "inverted_residual"):
         maybe("stochastic_depth", st.sampled_from([0.0, 0.5]))
     if kind == "dense":
@@ -369,6 +395,8 @@ def _any_fields(draw: st.DrawFn, kind: str) -> dict[str, Any]:
         layer["classes"] = draw(st.integers(1, 4))
         maybe("dropout", st.sampled_from([0.0, 0.5]))
         maybe("pool", st.sampled_from(["avg", "max"]))
+        maybe("hidden", st.integers(1, 4))
+        maybe("act", st.sampled_from(ACTS))
     if kind not in ("maxpool", "avgpool", "global_pool", "act", "classifier"):
         maybe("norm", st.sampled_from(ANY_NORMS))
         if kind != "act":

@@ -138,6 +138,7 @@ ACTIVATIONS = {
     "silu": "nn.SiLU",
     "gelu": "nn.GELU",
     "hardswish": "nn.Hardswish",
+    "hardsigmoid": "nn.Hardsigmoid",
     "leaky_relu": "nn.LeakyReLU",
     "sigmoid": "nn.Sigmoid",
     "none": "nn.Identity",

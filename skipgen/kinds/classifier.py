@@ -6,36 +6,74 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.kinds.base import Kind
-from skipgen.spec.limits import Classes
-from skipgen.spec.vocabulary import Probability
+from skipgen.spec.limits import Classes, Hidden
+from skipgen.spec.vocabulary import ACT_DESCRIPTION, Act, Probability
 
 
 class Classifier(Kind):
-    """global pool → dropout → linear; must come last"""
+    """global pool → dropout → linear, or with `hidden`: global pool → linear → act →
+    dropout → linear; must come last"""
 
     attr_prefix: ClassVar[str] = "classifier"
     flattens: ClassVar[bool] = True
-    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.head:Classifier",)
+    blocks: ClassVar[tuple[str, ...]] = (
+        "skipgen.nn.head:Classifier",
+        "skipgen.nn.head:MLPClassifier",
+    )
 
     type: Literal["classifier"]
     classes: Classes = Field(description="output classes (features of the linear layer)")
     dropout: Probability = Field(default=0.0, description="dropout rate before the linear layer")
     pool: Literal["avg", "max"] = Field(default="avg", description="avg or max global pooling")
+    hidden: Hidden | None = Field(
+        default=None,
+        description="features of a hidden linear layer before the output one "
+        "(MobileNetV3: 1280); default: none",
+    )
+    act: Act | None = Field(
+        default=None,
+        description="the hidden layer's " + ACT_DESCRIPTION + "; default: defaults.act",
+    )
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
-        c = call(
-            "Classifier",
-            cin,
-            self.classes,
-            dropout=self.dropout,
-            pool=self.pool,
-            dims=inherited.dims,
-        )
+        params = cin * self.classes + self.classes
+        if self.hidden is None:
+            c = call(
+                "Classifier",
+                cin,
+                self.classes,
+                dropout=self.dropout,
+                pool=self.pool,
+                dims=inherited.dims,
+            )
+        else:
+            params = (cin + 1) * self.hidden + (self.hidden + 1) * self.classes
+            c = call(
+                "MLPClassifier",
+                cin,
+                self.hidden,
+                self.classes,
+                act=inherited.act,
+                dropout=self.dropout,
+                pool=self.pool,
+                dims=inherited.dims,
+            )
+        errors = ()
+        if self.act is not None and self.hidden is None:
+            errors = (
+                LayerError(
+                    field="act",
+                    message="act is the hidden layer's activation, and there is no hidden layer",
+                    hint="set hidden (e.g. 1280), or remove act",
+                ),
+            )
         return Body(
             out_channels=self.classes,
             op=("global",),
-            params=cin * self.classes + self.classes,
+            params=params,
             make=lambda skip, downsample: c,
+            errors=errors,
         )

@@ -1,4 +1,5 @@
-"""MobileNetV2's inverted residual, EfficientNet's MBConv."""
+"""MobileNetV2's inverted residual, EfficientNet's MBConv and EfficientNetV2's Fused-MBConv,
+with MobileNetV3's and EfficientNet's squeeze-and-excitation."""
 
 from __future__ import annotations
 
@@ -6,15 +7,25 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from skipgen.ir.common import Body, Resolved, call, same_padding
+from skipgen.errors import LayerError
+from skipgen.ir.common import Body, Resolved, call, make_divisible, same_padding
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
-from skipgen.spec.limits import Channels, ExpansionRatio, Kernel, Stride
-from skipgen.spec.vocabulary import STOCHASTIC_DEPTH_DESCRIPTION, Probability
+from skipgen.spec.limits import Channels, ExpansionRatio, Kernel, SeDivisor, Stride
+from skipgen.spec.vocabulary import (
+    ACT_DESCRIPTION,
+    STOCHASTIC_DEPTH_DESCRIPTION,
+    Act,
+    Probability,
+)
+
+# The squeeze-and-excitation keys that mean something only with se_ratio > 0.
+SE_OPTIONS = ("se_base", "se_divisor", "se_act", "se_gate")
 
 
 class InvertedResidual(NormActKind):
-    """MobileNetV2/EfficientNet MBConv; linear bottleneck; no expand conv at expansion 1"""
+    """MobileNetV2/V3 and EfficientNet MBConv; linear bottleneck; no expand conv at expansion
+    1; `fused: true`: EfficientNetV2's Fused-MBConv"""
 
     default_skip: ClassVar[str] = "add"
     default_on_mismatch: ClassVar[str] = "drop"
@@ -37,7 +48,34 @@ class InvertedResidual(NormActKind):
         default=0.0,
         ge=0.0,
         le=1.0,
-        description="squeeze-and-excitation channels as a fraction of the input channels",
+        description="squeeze-and-excitation width as a fraction of the se_base channels, "
+        "floored; 0: no squeeze-and-excitation",
+    )
+    se_base: Literal["input", "expanded"] = Field(
+        default="input",
+        description="the channels se_ratio takes a fraction of: the block's input "
+        "(EfficientNet) or its expanded width (MobileNetV3)",
+    )
+    se_divisor: SeDivisor = Field(
+        default=1,
+        description="round the squeeze-and-excitation width to a multiple of this, "
+        "never more than 10% down (MobileNet's make_divisible; MobileNetV3: 8)",
+    )
+    se_act: Act | None = Field(
+        default=None,
+        description="squeeze-and-excitation inner "
+        + ACT_DESCRIPTION
+        + "; default: the block's act (MobileNetV3: relu)",
+    )
+    se_gate: Literal["sigmoid", "hardsigmoid"] = Field(
+        default="sigmoid",
+        description="squeeze-and-excitation gate: sigmoid, or hardsigmoid (MobileNetV3)",
+    )
+    fused: bool = Field(
+        default=False,
+        description="EfficientNetV2's Fused-MBConv: the expand conv takes the kernel and "
+        "stride and there is no depthwise conv; at expansion 1, one kernel x kernel conv "
+        "with norm and act straight to the output channels",
     )
     stochastic_depth: Probability | None = Field(
         default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
@@ -49,21 +87,61 @@ class InvertedResidual(NormActKind):
         "its norm as two children; efficientnet: torchvision's EfficientNet MBConv and "
         "MobileNetV3, block.0 expand, block.1 depthwise, block.2 squeeze-excitation, block.3 "
         "projection (.0 conv, .1 norm); without the expand conv (expansion 1) each moves up "
-        "one; same parameters and outputs",
+        "one; fused: the full expand conv first, no depthwise conv (torchvision's "
+        "FusedMBConv: block.0, block.1); same parameters and outputs",
     )
+
+    def se_channels(self, cin: int, hidden: int) -> int:
+        """The squeeze-and-excitation width: se_ratio of the base channels, floored, then
+        rounded to se_divisor (at least one divisor); 0 without squeeze-and-excitation."""
+        if self.se_ratio == 0:
+            return 0
+        base = hidden if self.se_base == "expanded" else cin
+        return make_divisible(int(base * self.se_ratio), self.se_divisor)
+
+    def se_errors(self, hidden: int, cin: int) -> tuple[LayerError, ...]:
+        """Squeeze-and-excitation keys that would do nothing."""
+        if self.se_ratio == 0:
+            return tuple(
+                LayerError(
+                    field=key,
+                    message=f"{key} has no effect without squeeze-and-excitation",
+                    hint="set se_ratio (e.g. 0.25), or remove " + key,
+                )
+                for key in SE_OPTIONS
+                if key in self.model_fields_set
+            )
+        if self.fused and hidden == cin:
+            return (
+                LayerError(
+                    field="se_ratio",
+                    message="a fused block at expansion 1 is a single conv, with no "
+                    "squeeze-and-excitation",
+                    hint="remove se_ratio, or set an expansion above 1",
+                ),
+            )
+        return ()
+
+    def count_params(self, inherited: Resolved, cin: int, hidden: int, cout: int, se: int) -> int:
+        """The block's parameters: its convs and norms, and the squeeze-and-excitation."""
+        if self.fused and hidden == cin:  # one conv, straight to cout
+            return inherited.conv_params(cin, cout, self.kernel) + inherited.norm_params(cout)
+        params = 0
+        if self.fused:
+            params += inherited.conv_params(cin, hidden, self.kernel)
+            params += inherited.norm_params(hidden)
+        else:
+            if hidden != cin:
+                params += inherited.conv_params(cin, hidden, 1) + inherited.norm_params(hidden)
+            params += inherited.conv_params(hidden, hidden, self.kernel, hidden)
+            params += inherited.norm_params(hidden)
+        if se:  # the two 1x1 convs of the squeeze-and-excitation, with biases
+            params += hidden * se + se + se * hidden + hidden
+        return params + inherited.conv_params(hidden, cout, 1) + inherited.norm_params(cout)
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         hidden = round(cin * self.expansion)
-        se = max(1, int(cin * self.se_ratio)) if self.se_ratio > 0 else 0
-        params = 0
-        if hidden != cin:
-            params += inherited.conv_params(cin, hidden, 1) + inherited.norm_params(hidden)
-        params += inherited.conv_params(
-            hidden, hidden, self.kernel, hidden
-        ) + inherited.norm_params(hidden)
-        if se:
-            params += hidden * se + se + se * hidden + hidden
-        params += inherited.conv_params(hidden, cout, 1) + inherited.norm_params(cout)
+        se = self.se_channels(cin, hidden)
 
         def make(skip: str, downsample: bool) -> Call:
             return call(
@@ -75,19 +153,29 @@ class InvertedResidual(NormActKind):
                 kernel_size=self.kernel,
                 se_channels=se,
                 act=inherited.act,
+                se_act=self.se_act,
+                se_gate=self.se_gate,
+                fused=self.fused,
                 skip=skip,
                 downsample=downsample,
                 drop_path=self.stochastic_depth or 0.0,
                 **inherited.norm_kwargs(),
             )
 
-        expand = ((hidden, "in"),) if hidden != cin else ()
+        if self.fused and hidden == cin:
+            normed: tuple[tuple[int, str], ...] = ((cout, "out"),)
+        elif self.fused:
+            normed = ((hidden, "out"), (cout, "out"))
+        else:
+            expand = ((hidden, "in"),) if hidden != cin else ()
+            normed = (*expand, (hidden, "out"), (cout, "out"))
         return Body(
             out_channels=cout,
             op=("conv", self.kernel, stride, same_padding(self.kernel), 1),
-            params=params,
+            params=self.count_params(inherited, cin, hidden, cout, se),
             make=make,
             builtin_skip=True,
             stride=stride,
-            normed=(*expand, (hidden, "out"), (cout, "out")),
+            errors=self.se_errors(hidden, cin),
+            normed=normed,
         )

@@ -6,7 +6,7 @@ other names in this package, so its source can be copied into standalone modules
 
 from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
 from .densenet import DenseBlock, DenseLayer, Transition
-from .head import Classifier
+from .head import Classifier, MLPClassifier
 from .layers import (
     act_layer,
     check_skip,
@@ -19,7 +19,13 @@ from .layers import (
     projection,
     same_padding,
 )
-from .mobilenet import InvertedResidual, MBConv, SqueezeExcitation, expand_depthwise_se
+from .mobilenet import (
+    InvertedResidual,
+    MBConv,
+    SqueezeExcitation,
+    expand_depthwise_se,
+    fused_conv,
+)
 from .resnet import BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck
 from .upsample import UpConv
 
@@ -33,6 +39,7 @@ __all__ = [
     "DenseLayer",
     "InvertedResidual",
     "MBConv",
+    "MLPClassifier",
     "NormAct",
     "NormActConv",
     "PreActBasicBlock",
@@ -48,6 +55,7 @@ __all__ = [
     "conv_transpose_nd",
     "drop_path",
     "expand_depthwise_se",
+    "fused_conv",
     "global_pool",
     "pool_layer",
     "projection",

@@ -36,6 +36,8 @@ LIMITS: dict[str, int | float] = {
     "width": 16.0,  # scaling.width; EfficientNet-L2 uses 4.3
     "depth": 16.0,  # scaling.depth; EfficientNet-L2 uses 5.3
     "divisor": 1_024,
+    "se_divisor": 1_024,  # squeeze-excitation width rounding; MobileNetV3 uses 8
+    "hidden": MAX_CHANNELS,  # a classifier's hidden features
 }
 
 # YAML and pydantic work recursively: a document nested deeper than this is refused before
@@ -66,3 +68,5 @@ Extent = Annotated[int, Field(ge=1, le=LIMITS["size"])]
 Width = Annotated[float, Field(gt=0.0, le=LIMITS["width"])]
 Depth = Annotated[float, Field(gt=0.0, le=LIMITS["depth"])]
 Divisor = Annotated[int, Field(ge=1, le=LIMITS["divisor"])]
+SeDivisor = Annotated[int, Field(ge=1, le=LIMITS["se_divisor"])]
+Hidden = Annotated[int, Field(ge=1, le=LIMITS["hidden"])]

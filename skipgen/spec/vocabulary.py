@@ -11,13 +11,17 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from skipgen.spec.limits import Groups
 from skipgen.spec.reserved import name_problem
 
-Act = Literal["relu", "relu6", "silu", "gelu", "hardswish", "leaky_relu", "sigmoid", "none"]
+Act = Literal[
+    "relu", "relu6", "silu", "gelu", "hardswish", "hardsigmoid", "leaky_relu", "sigmoid", "none"
+]
 NormKind = Literal["batch", "group", "instance", "none"]
 SkipMode = Literal["add", "concat", "none"]
 OnMismatch = Literal["project", "drop", "error"]
 Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 
-ACT_DESCRIPTION = "activation: relu, relu6, silu, gelu, hardswish, leaky_relu, sigmoid or none"
+ACT_DESCRIPTION = (
+    "activation: relu, relu6, silu, gelu, hardswish, hardsigmoid, leaky_relu, sigmoid or none"
+)
 STOCHASTIC_DEPTH_DESCRIPTION = (
     "drop probability of the residual branch while training; "
     "default: from defaults.stochastic_depth"

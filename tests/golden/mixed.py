@@ -33,8 +33,8 @@ def act_layer(act: str, inplace: bool = True) -> nn.Module:
     """Build an activation module; ``nn.Identity`` for "none".
 
     ``inplace`` applies to the activations that support it (ReLU, ReLU6, SiLU,
-    Hardswish, LeakyReLU); pass False when the input may be a tensor the caller still
-    uses.
+    Hardswish, Hardsigmoid, LeakyReLU); pass False when the input may be a tensor the
+    caller still uses.
     """
     if act == "none":
         return nn.Identity()
@@ -43,6 +43,7 @@ def act_layer(act: str, inplace: bool = True) -> nn.Module:
         "relu6": nn.ReLU6,
         "silu": nn.SiLU,
         "hardswish": nn.Hardswish,
+        "hardsigmoid": nn.Hardsigmoid,
         "leaky_relu": nn.LeakyReLU,
     }
     if act in inplace_acts:
@@ -51,8 +52,8 @@ def act_layer(act: str, inplace: bool = True) -> nn.Module:
         return nn.GELU()
     if act == "sigmoid":
         return nn.Sigmoid()
-    names = "'relu', 'relu6', 'silu', 'gelu', 'hardswish', 'leaky_relu', 'sigmoid'"
-    raise ValueError(f"act must be {names} or 'none', got {act!r}")
+    known = [*inplace_acts, "gelu", "sigmoid", "none"]
+    raise ValueError(f"act must be one of {known}, got {act!r}")
 
 
 def pool_layer(
@@ -493,8 +494,9 @@ class Classifier(nn.Linear):
 class SqueezeExcitation(nn.Module):
     """Channel attention (Hu et al. 2018) laid out like torchvision's SqueezeExcitation.
 
-    Global average pool, 1x1 conv down to ``squeeze_channels``, activation, 1x1 conv
-    back to ``channels`` and a sigmoid gate that scales the input.
+    Global average pool, 1x1 conv down to ``squeeze_channels``, activation ``act``, 1x1
+    conv back to ``channels`` and a ``gate`` ("sigmoid", or MobileNetV3's
+    "hardsigmoid") that scales the input. Both 1x1 convs have a bias.
     """
 
     def __init__(
@@ -503,6 +505,7 @@ class SqueezeExcitation(nn.Module):
         squeeze_channels: int,
         *,
         act: str = "silu",
+        gate: str = "sigmoid",
         dims: int = 2,
     ) -> None:
         super().__init__()
@@ -511,7 +514,7 @@ class SqueezeExcitation(nn.Module):
         self.fc1 = conv(channels, squeeze_channels, kernel_size=1)
         self.fc2 = conv(squeeze_channels, channels, kernel_size=1)
         self.activation = act_layer(act)
-        self.scale_activation = nn.Sigmoid()
+        self.scale_activation = act_layer(gate, inplace=False)
 
     def forward(self, x: Tensor) -> Tensor:
         scale: Tensor = self.activation(self.fc1(self.avgpool(x)))
@@ -529,31 +532,66 @@ def expand_depthwise_se(
     dims: int,
     norm_layer: Callable[..., nn.Module],
     act: str,
+    se_act: Optional[str],  # noqa: UP045
+    se_gate: str,
+    fused: bool,
 ) -> list[nn.Module]:
     """The layers an inverted residual runs before its projection.
 
     A 1x1 expansion to ``hidden_channels`` (left out when it equals ``in_channels``), a
     depthwise ``kernel_size`` convolution with the stride, and a squeeze-and-excitation
-    when ``se_channels > 0``.
+    when ``se_channels > 0`` (its activation ``se_act``, by default ``act``). ``fused``
+    (EfficientNetV2's Fused-MBConv): the expansion is a full ``kernel_size``
+    convolution with the stride, and there is no depthwise convolution.
     """
     conv_norm_act = partial(ConvNormAct, dims=dims, norm_layer=norm_layer, act=act)
     layers: list[nn.Module] = []
-    if hidden_channels != in_channels:
-        layers.append(conv_norm_act(in_channels, hidden_channels, 1))
-    layers.append(
-        conv_norm_act(
-            hidden_channels,
-            hidden_channels,
-            kernel_size,
-            stride,
-            groups=hidden_channels,
-        ),
-    )
-    if se_channels > 0:
+    if fused:
+        layers.append(conv_norm_act(in_channels, hidden_channels, kernel_size, stride))
+    else:
+        if hidden_channels != in_channels:
+            layers.append(conv_norm_act(in_channels, hidden_channels, 1))
         layers.append(
-            SqueezeExcitation(hidden_channels, se_channels, act=act, dims=dims),
+            conv_norm_act(
+                hidden_channels,
+                hidden_channels,
+                kernel_size,
+                stride,
+                groups=hidden_channels,
+            ),
         )
+    if se_channels > 0:
+        se = SqueezeExcitation(
+            hidden_channels,
+            se_channels,
+            act=act if se_act is None else se_act,
+            gate=se_gate,
+            dims=dims,
+        )
+        layers.append(se)
     return layers
+
+
+def fused_conv(
+    in_channels: int,
+    out_channels: int,
+    stride: int,
+    kernel_size: int,
+    dims: int,
+    norm_layer: Callable[..., nn.Module],
+    act: str,
+) -> ConvNormAct:
+    """A Fused-MBConv at expansion 1: its only layer, a ``kernel_size`` conv, norm and
+    act straight to ``out_channels`` (no expansion to fuse, no projection)."""
+    return ConvNormAct(
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride,
+        dims=dims,
+        norm_layer=norm_layer,
+        act=act,
+    )
 
 
 class MBConv(nn.Module):
@@ -562,7 +600,9 @@ class MBConv(nn.Module):
     The same layers and parameters as :class:`InvertedResidual`, in ``block``: each of
     the expansion, the depthwise convolution, the squeeze-and-excitation and the
     projection is one child, the projection a :class:`ConvNormAct` without activation
-    (``block.N.0`` its convolution, ``block.N.1`` its norm).
+    (``block.N.0`` its convolution, ``block.N.1`` its norm). With ``fused``, the layout
+    of torchvision's EfficientNetV2 FusedMBConv: ``block.0`` the full expansion
+    convolution, ``block.1`` the projection; at expansion 1 ``block.0`` alone.
     """
 
     def __init__(
@@ -577,31 +617,50 @@ class MBConv(nn.Module):
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "silu",
+        se_act: Optional[str] = None,  # noqa: UP045
+        se_gate: str = "sigmoid",
+        fused: bool = False,
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
-        layers = expand_depthwise_se(
-            in_channels,
-            hidden_channels,
-            stride,
-            kernel_size=kernel_size,
-            se_channels=se_channels,
-            dims=dims,
-            norm_layer=norm_layer,
-            act=act,
-        )
-        project = ConvNormAct(
-            hidden_channels,
-            out_channels,
-            1,
-            dims=dims,
-            norm_layer=norm_layer,
-            act="none",
-        )
-        self.block = nn.Sequential(*layers, project)
+        if fused and hidden_channels == in_channels:
+            fused_layer = fused_conv(
+                in_channels,
+                out_channels,
+                stride,
+                kernel_size,
+                dims,
+                norm_layer,
+                act,
+            )
+            layers: list[nn.Module] = [fused_layer]
+        else:
+            layers = expand_depthwise_se(
+                in_channels,
+                hidden_channels,
+                stride,
+                kernel_size=kernel_size,
+                se_channels=se_channels,
+                dims=dims,
+                norm_layer=norm_layer,
+                act=act,
+                se_act=se_act,
+                se_gate=se_gate,
+                fused=fused,
+            )
+            project = ConvNormAct(
+                hidden_channels,
+                out_channels,
+                1,
+                dims=dims,
+                norm_layer=norm_layer,
+                act="none",
+            )
+            layers.append(project)
+        self.block = nn.Sequential(*layers)
         shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
             shortcut = projection(

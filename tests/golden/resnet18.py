@@ -23,8 +23,8 @@ def act_layer(act: str, inplace: bool = True) -> nn.Module:
     """Build an activation module; ``nn.Identity`` for "none".
 
     ``inplace`` applies to the activations that support it (ReLU, ReLU6, SiLU,
-    Hardswish, LeakyReLU); pass False when the input may be a tensor the caller still
-    uses.
+    Hardswish, Hardsigmoid, LeakyReLU); pass False when the input may be a tensor the
+    caller still uses.
     """
     if act == "none":
         return nn.Identity()
@@ -33,6 +33,7 @@ def act_layer(act: str, inplace: bool = True) -> nn.Module:
         "relu6": nn.ReLU6,
         "silu": nn.SiLU,
         "hardswish": nn.Hardswish,
+        "hardsigmoid": nn.Hardsigmoid,
         "leaky_relu": nn.LeakyReLU,
     }
     if act in inplace_acts:
@@ -41,8 +42,8 @@ def act_layer(act: str, inplace: bool = True) -> nn.Module:
         return nn.GELU()
     if act == "sigmoid":
         return nn.Sigmoid()
-    names = "'relu', 'relu6', 'silu', 'gelu', 'hardswish', 'leaky_relu', 'sigmoid'"
-    raise ValueError(f"act must be {names} or 'none', got {act!r}")
+    known = [*inplace_acts, "gelu", "sigmoid", "none"]
+    raise ValueError(f"act must be one of {known}, got {act!r}")
 
 
 def global_pool(kind: str, dims: int) -> nn.Module:

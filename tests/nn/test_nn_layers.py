@@ -46,6 +46,7 @@ def test_bad_dims(dims):
         ("silu", nn.SiLU),
         ("gelu", nn.GELU),
         ("hardswish", nn.Hardswish),
+        ("hardsigmoid", nn.Hardsigmoid),
         ("leaky_relu", nn.LeakyReLU),
         ("sigmoid", nn.Sigmoid),
     ],

@@ -96,7 +96,15 @@ def case(request: pytest.FixtureRequest) -> Case:
 
 
 def test_every_reference_has_a_config() -> None:
-    expected = ["densenet121", "efficientnet_b0", "mobilenet_v2", "unet", *RESNETS]
+    expected = [
+        "densenet121",
+        "efficientnet_b0",
+        "efficientnet_v2_s",
+        "mobilenet_v2",
+        "mobilenet_v3_large",
+        "unet",
+        *RESNETS,
+    ]
     assert sorted(expected) == REFERENCES
     assert all(config(name).is_file() for name in REFERENCES)
 
@@ -131,7 +139,14 @@ def test_output_of_the_emitted_source(case: Case, tmp_path: Path) -> None:
     assert_matches(run(model, case.ref["input_shape"]), case.ref)
 
 
-STRICT = [*RESNETS, "mobilenet_v2", "efficientnet_b0", "densenet121"]
+STRICT = [
+    *RESNETS,
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+    "efficientnet_v2_s",
+    "densenet121",
+]
 
 
 def reference_state_dict(name: str) -> dict[str, torch.Tensor]:
