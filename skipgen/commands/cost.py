@@ -100,14 +100,20 @@ def _bottleneck(call: Call, at: At) -> list[Conv]:
 
 
 def _inverted_residual(call: Call, at: At) -> list[Conv]:
-    a = _args(call, _BLOCK, kernel_size=3, se_channels=0)
+    a = _args(call, _BLOCK, kernel_size=3, se_channels=0, fused=False)
     cin, cout, hidden = a["in_channels"], a["out_channels"], a["hidden_channels"]
     norm_layer = a.get("norm_layer")
     bias = not _has_norm(norm_layer)
+    kernel = a["kernel_size"]
+    if a["fused"] and hidden == cin:  # Fused-MBConv at expansion 1: one kxk conv
+        return [(conv_params(cin, cout, kernel, at.dims, 1, bias), at.out)]
     convs: list[Conv] = []
-    if hidden != cin:
-        convs.append((conv_params(cin, hidden, 1, at.dims, 1, bias), at.inp))
-    convs.append((conv_params(hidden, hidden, a["kernel_size"], at.dims, hidden, bias), at.out))
+    if a["fused"]:  # the expansion is a full kxk conv with the stride; no depthwise
+        convs.append((conv_params(cin, hidden, kernel, at.dims, 1, bias), at.out))
+    else:
+        if hidden != cin:
+            convs.append((conv_params(cin, hidden, 1, at.dims, 1, bias), at.inp))
+        convs.append((conv_params(hidden, hidden, kernel, at.dims, hidden, bias), at.out))
     if a["se_channels"]:  # two 1x1 convs with bias on the pooled (one-position) tensor
         se = a["se_channels"]
         convs += [(conv_params(hidden, se, 1, at.dims, 1, True), 1)]
@@ -175,6 +181,7 @@ _FORMULAS: dict[str, Callable[[Call, At], list[Conv] | None]] = {
     "Transition": _transition,
     "UpConv": _up_conv,
     "Classifier": _no_convs,  # a linear layer: one MAC per parameter
+    "MLPClassifier": _no_convs,  # linear layers only
 }
 
 
