@@ -93,6 +93,18 @@ def _repeat_channels(layer: dict[str, Any], cin: int, cout: int) -> int:
     return cout + cin if layer.get("skip", default) == "concat" else cout
 
 
+def _se_and_regnet(draw: st.DrawFn, layer: dict[str, Any]) -> None:
+    """Maybe squeeze-and-excitation, RegNet's layout, and an inner width given directly."""
+    if draw(st.booleans()):
+        layer["se_ratio"] = draw(st.sampled_from([0.25, 0.5]))
+    if draw(st.booleans()):
+        layer["layout"] = "regnet"
+    if draw(st.booleans()):
+        layer.pop("groups", None)
+        layer["inner_channels"] = draw(st.sampled_from([4, 6]))
+        layer["group_width"] = 2
+
+
 @st.composite
 def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
     kinds = ["conv", "basic", "bottleneck", "inverted_residual", "dense", "norm", "upsample"]
@@ -148,6 +160,8 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
                 layer["groups"] = 2
             if draw(st.booleans()):
                 layer["preact"] = True
+        if kind == "bottleneck" and not layer.get("preact"):
+            _se_and_regnet(draw, layer)
         if kind == "conv" and draw(st.integers(0, 3)) == 0:
             layer["bias"] = draw(st.booleans())
         if kind != "conv" and draw(st.integers(0, 3)) == 0:
@@ -343,6 +357,10 @@ def _any_fields(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     if kind == "bottleneck":
         maybe("expansion", st.sampled_from([1, 2, 4]))
         maybe("base_width", st.sampled_from([16, 64, 128]))
+        maybe("inner_channels", st.sampled_from([2, 3, 4]))
+        maybe("group_width", st.sampled_from([1, 2, 4]))
+        maybe("se_ratio", st.sampled_from([0.0, 0.25, 1.0]))
+        maybe("layout", st.sampled_from(["resnet", "regnet"]))
     if kind == "inverted_residual":
         maybe("expansion", st.sampled_from([1.0, 1.5, 2.0]))
         maybe("se_ratio", st.sampled_from([0.0, 0.25, 1.0]))

@@ -20,6 +20,7 @@ from .layers import (
     same_padding,
 )
 from .mobilenet import InvertedResidual, MBConv, SqueezeExcitation, expand_depthwise_se
+from .regnet import ResBottleneckBlock
 from .resnet import BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck
 from .upsample import UpConv
 
@@ -37,6 +38,7 @@ __all__ = [
     "NormActConv",
     "PreActBasicBlock",
     "PreActBottleneck",
+    "ResBottleneckBlock",
     "Shortcut",
     "SqueezeExcitation",
     "Transition",
