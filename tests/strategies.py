@@ -200,11 +200,14 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
         _norm_act(draw, layer)
         size //= 2
     else:  # upsample
-        channels = layer["channels"] = draw(st.sampled_from([4, 8]))
         layer["mode"] = draw(st.sampled_from(["transposed", "nearest", "bilinear"]))
-        if layer["mode"] == "transposed" and draw(st.booleans()):
-            layer["kernel"] = draw(st.sampled_from([3, 4]))
-        _norm_act(draw, layer)
+        if layer["mode"] != "transposed" and draw(st.booleans()):
+            channels = cin  # interpolation alone
+        else:
+            channels = layer["channels"] = draw(st.sampled_from([4, 8]))
+            if layer["mode"] == "transposed" and draw(st.booleans()):
+                layer["kernel"] = draw(st.sampled_from([3, 4]))
+            _norm_act(draw, layer)
         size *= 2
     if source is not None:
         handle, src_channels, _ = source
@@ -212,6 +215,8 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
         layer["skip"] = {"mode": mode, "from": handle}
         if mode == "concat":
             channels += src_channels
+            if draw(st.booleans()):
+                layer["skip"]["order"] = draw(st.sampled_from(["shortcut_first", "shortcut_last"]))
         elif src_channels != channels:
             layer["on_mismatch"] = draw(st.sampled_from(["project", "drop"]))
     if draw(st.integers(0, 3)) == 0:
@@ -340,8 +345,10 @@ def _any_fields(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     """The fields of one layer of ``kind``, each left out (its default) or drawn small."""
     layer: dict[str, Any] = {"type": kind}
     maybe = lambda key, values: _maybe(draw, layer, key, values)  # noqa: E731
-    if kind in ("conv", "basic", "bottleneck", "inverted_residual", "upsample"):
+    if kind in ("conv", "basic", "bottleneck", "inverted_residual"):
         layer["channels"] = draw(SMALL_CHANNELS)
+    if kind == "upsample":
+        maybe("channels", SMALL_CHANNELS)  # without: interpolation alone
     if kind in ("conv", "basic", "bottleneck", "inverted_residual"):
         maybe("stride", st.integers(1, 3))
     if kind in ("conv", "basic", "bottleneck"):
@@ -402,6 +409,7 @@ def _any_layer(draw: st.DrawFn, index: int, handles_so_far: list[str]) -> dict[s
     if mode == "from" and handles_so_far:
         source = draw(st.sampled_from([*handles_so_far, *handles_so_far, "nowhere"]))
         layer["skip"] = {"mode": draw(st.sampled_from(["add", "concat"])), "from": source}
+        _maybe(draw, layer["skip"], "order", st.sampled_from(["shortcut_first", "shortcut_last"]))
     elif mode in ("add", "concat", "none"):
         layer["skip"] = mode
     if draw(_rarely(4)) and (mode != "from" or draw(_rarely(4))):

@@ -97,6 +97,7 @@ def case(request: pytest.FixtureRequest) -> Case:
 
 def test_every_reference_has_a_config() -> None:
     expected = ["densenet121", "efficientnet_b0", "mobilenet_v2", "regnet_y_400mf", "unet"]
+    expected += ["unet_resnet34"]
     expected += RESNETS
     assert sorted(expected) == REFERENCES
     assert all(config(name).is_file() for name in REFERENCES)
@@ -132,7 +133,7 @@ def test_output_of_the_emitted_source(case: Case, tmp_path: Path) -> None:
     assert_matches(run(model, case.ref["input_shape"]), case.ref)
 
 
-STRICT = [*RESNETS, "mobilenet_v2", "efficientnet_b0", "densenet121"]
+STRICT = [*RESNETS, "mobilenet_v2", "efficientnet_b0", "densenet121", "unet_resnet34"]
 
 
 def reference_state_dict(name: str) -> dict[str, torch.Tensor]:
