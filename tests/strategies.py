@@ -103,6 +103,18 @@ def _repeat_channels(layer: dict[str, Any], cin: int, cout: int) -> int:
     return cout + cin if layer.get("skip", default) == "concat" else cout
 
 
+def _se_and_regnet(draw: st.DrawFn, layer: dict[str, Any]) -> None:
+    """Maybe squeeze-and-excitation, RegNet's layout, and an inner width given directly."""
+    if draw(st.booleans()):
+        layer["se_ratio"] = draw(st.sampled_from([0.25, 0.5]))
+    if draw(st.booleans()):
+        layer["layout"] = "regnet"
+    if draw(st.booleans()):
+        layer.pop("groups", None)
+        layer["inner_channels"] = draw(st.sampled_from([4, 6]))
+        layer["group_width"] = 2
+
+
 @st.composite
 def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
     kinds = ["conv", "basic", "bottleneck", "inverted_residual", "dense", "norm", "upsample"]
@@ -165,6 +177,8 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
                 layer["groups"] = 2
             if draw(st.booleans()):
                 layer["preact"] = True
+        if kind == "bottleneck" and not layer.get("preact"):
+            _se_and_regnet(draw, layer)
         if kind == "conv" and draw(st.integers(0, 3)) == 0:
             layer["bias"] = draw(st.booleans())
         if kind != "conv" and draw(st.integers(0, 3)) == 0:
@@ -203,11 +217,14 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
         _norm_act(draw, layer)
         size //= 2
     else:  # upsample
-        channels = layer["channels"] = draw(st.sampled_from([4, 8]))
         layer["mode"] = draw(st.sampled_from(["transposed", "nearest", "bilinear"]))
-        if layer["mode"] == "transposed" and draw(st.booleans()):
-            layer["kernel"] = draw(st.sampled_from([3, 4]))
-        _norm_act(draw, layer)
+        if layer["mode"] != "transposed" and draw(st.booleans()):
+            channels = cin  # interpolation alone
+        else:
+            channels = layer["channels"] = draw(st.sampled_from([4, 8]))
+            if layer["mode"] == "transposed" and draw(st.booleans()):
+                layer["kernel"] = draw(st.sampled_from([3, 4]))
+            _norm_act(draw, layer)
         size *= 2
     if source is not None:
         handle, src_channels, _ = source
@@ -215,6 +232,8 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
         layer["skip"] = {"mode": mode, "from": handle}
         if mode == "concat":
             channels += src_channels
+            if draw(st.booleans()):
+                layer["skip"]["order"] = draw(st.sampled_from(["shortcut_first", "shortcut_last"]))
         elif src_channels != channels:
             layer["on_mismatch"] = draw(st.sampled_from(["project", "drop"]))
     if draw(st.integers(0, 3)) == 0:
@@ -346,8 +365,10 @@ def _any_fields(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     """The fields of one layer of ``kind``, each left out (its default) or drawn small."""
     layer: dict[str, Any] = {"type": kind}
     maybe = lambda key, values: _maybe(draw, layer, key, values)  # noqa: E731
-    if kind in ("conv", "basic", "bottleneck", "inverted_residual", "upsample"):
+    if kind in ("conv", "basic", "bottleneck", "inverted_residual"):
         layer["channels"] = draw(SMALL_CHANNELS)
+    if kind == "upsample":
+        maybe("channels", SMALL_CHANNELS)  # without: interpolation alone
     if kind in ("conv", "basic", "bottleneck", "inverted_residual"):
         maybe("stride", st.integers(1, 3))
     if kind in ("conv", "basic", "bottleneck"):
@@ -363,6 +384,10 @@ def _any_fields(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     if kind == "bottleneck":
         maybe("expansion", st.sampled_from([1, 2, 4]))
         maybe("base_width", st.sampled_from([16, 64, 128]))
+        maybe("inner_channels", st.sampled_from([2, 3, 4]))
+        maybe("group_width", st.sampled_from([1, 2, 4]))
+        maybe("se_ratio", st.sampled_from([0.0, 0.25, 1.0]))
+        maybe("layout", st.sampled_from(["resnet", "regnet"]))
     if kind == "inverted_residual":
         maybe("expansion", st.sampled_from([1.0, 1.5, 2.0]))
         maybe("se_ratio", st.sampled_from([0.0, 0.25, 1.0]))
@@ -412,6 +437,7 @@ def _any_layer(draw: st.DrawFn, index: int, handles_so_far: list[str]) -> dict[s
     if mode == "from" and handles_so_far:
         source = draw(st.sampled_from([*handles_so_far, *handles_so_far, "nowhere"]))
         layer["skip"] = {"mode": draw(st.sampled_from(["add", "concat"])), "from": source}
+        _maybe(draw, layer["skip"], "order", st.sampled_from(["shortcut_first", "shortcut_last"]))
     elif mode in ("add", "concat", "none"):
         layer["skip"] = mode
     if draw(_rarely(4)) and (mode != "from" or draw(_rarely(4))):

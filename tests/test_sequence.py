@@ -240,14 +240,49 @@ def test_a_long_skip_cannot_reach_into_a_repeated_sequence() -> None:
     assert "is inside layers[0], a sequence that repeats" in error
 
 
-def test_a_long_skip_reaches_one_sequence_deep() -> None:
+def test_a_long_skip_reaches_three_sequences_deep() -> None:
     data = spec(
-        sequence(sequence(conv(8, id="deep")), name="outer"),
+        sequence(sequence(sequence(sequence(conv(8, id="deep")))), name="outer"),
         conv(8, skip={"mode": "add", "from": "deep"}),
     )
     [error] = errors(data)
-    assert "'deep' is 2 sequences deep; a long skip reaches into one" in error
-    assert "refer to layers[0].layers[0] instead" in error
+    assert "'deep' is 4 sequences deep; a long skip reaches 3 deep at most" in error
+    assert "refer to layers[0].layers[0].layers[0].layers[0] instead" in error
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")
+def test_a_long_skip_into_nested_groups_in_both_backends(tmp_path: Path) -> None:
+    """As a U-Net decoder in segmentation_models_pytorch's layout: the concat lands inside
+    decoder.blocks.0, with the upsampled map first."""
+    up = {
+        "type": "upsample",
+        "mode": "nearest",
+        "skip": {"mode": "concat", "from": "enc1", "order": "shortcut_last"},
+    }
+    data = spec(
+        sequence(conv(8, name="a", id="enc1"), {"type": "maxpool", "kernel": 2}, name="encoder"),
+        sequence(sequence(sequence(up, conv(4, name="conv1")), name="blocks"), name="decoder"),
+    )
+    runtime = skipgen.build_model(data).eval()
+    source = skipgen.generate_source(data)
+    assert "self.decoder: Any = nn.ModuleDict(" in source
+    assert 'x = self.decoder["blocks"]["0"]["0"](x)' in source
+    assert "x = torch.cat([x, enc1], dim=1)" in source
+    emitted = load_module(source, tmp_path).Net().eval()
+    assert list(emitted.state_dict()) == list(runtime.state_dict())
+    assert "decoder.blocks.0.conv1.0.weight" in runtime.state_dict()
+    emitted.load_state_dict(runtime.state_dict())
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        expected = runtime(x)
+        encoded = runtime.encoder["a"](x)
+        upsampled = torch.nn.functional.interpolate(
+            runtime.encoder["1"](encoded), scale_factor=2.0, mode="nearest"
+        )
+        by_hand = runtime.decoder["blocks"]["0"]["conv1"](torch.cat([upsampled, encoded], 1))
+        assert torch.equal(expected, by_hand)
+        assert torch.equal(emitted(x), expected)
+        assert torch.equal(torch.jit.script(emitted)(x), expected)
 
 
 def test_nothing_follows_a_classifier_inside_or_after_a_sequence() -> None:

@@ -191,7 +191,8 @@ def library() -> Library:
 
 # What the network class may import beyond the blocks' imports: for named children.
 NETWORK_IMPORTS: dict[str, tuple[str, str | None, str | None]] = {
-    "OrderedDict": ("collections", "OrderedDict", None)
+    "OrderedDict": ("collections", "OrderedDict", None),
+    "Any": ("typing", "Any", None),  # a group that forward indexes more than one level down
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import textwrap
 from functools import lru_cache
 
 import jinja2
@@ -107,7 +108,11 @@ def init_statements(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> list[str]
     ``feature_info`` when the spec names its outputs."""
     held = _held(graph.stages)
     held += [(head.group.attr, _member_module(head.group)) for head in graph.heads]
-    out = [statement(module, width, f"self.{key} = ") for key, module in held]
+    deep = _deep_groups(graph)
+    out = [
+        statement(module, width, f"self.{key}: Any = " if key in deep else f"self.{key} = ")
+        for key, module in held
+    ]
     if graph.outputs:
         infos = tuple(
             (
@@ -126,6 +131,19 @@ def init_statements(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> list[str]
         )
         out.append(statement(Group("", "[", "]", infos), width, "self.feature_info = "))
     return out
+
+
+def _deep_groups(graph: Graph) -> set[str]:
+    """The attributes whose groups forward indexes two or more levels down
+    (``self.decoder["blocks"]["0"]``): a ``ModuleDict`` item is typed ``nn.Module``, which
+    type checkers cannot index, so these attributes are annotated ``Any``."""
+    return {
+        member.attr
+        for member in graph.stages
+        if isinstance(member, g.Group)
+        and member.walked
+        and any(isinstance(inner, g.Group) and inner.walked for inner in member.members)
+    }
 
 
 def _uses_ordered_dict(graph: Graph) -> bool:
@@ -186,7 +204,8 @@ class _Forward:
                     "which no earlier stage saves"
                 )
             if skip.mode == "concat":
-                pair = Group("", "[", "]", (("", skip.source), ("", "x")))
+                items = (("", skip.source), ("", "x"))
+                pair = Group("", "[", "]", items if skip.shortcut_first else items[::-1])
                 combine = Group("torch.cat", "(", ")", (("", pair), ("dim=", "1")))
                 channels += self.saved[skip.source]
             elif skip.attr is not None:
@@ -257,7 +276,13 @@ def docstring(graph: Graph) -> str:
         f"Parameters: {graph.params:,}.",
         '"""',
     ]
-    return "\n".join(lines)
+    # Indented by 4 in the class, a line stays within the default length (a long size rule).
+    wrapped = [
+        part
+        for line in lines
+        for part in textwrap.wrap(line, DEFAULT_LINE_LENGTH - 4, break_on_hyphens=False) or [""]
+    ]
+    return "\n".join(wrapped)
 
 
 # -- the module ---------------------------------------------------------------------------
@@ -327,6 +352,8 @@ def _network_globals(graph: Graph) -> set[str]:
             names.add("torch")  # torch.cat
     if _uses_ordered_dict(graph):
         names.add("OrderedDict")
+    if _deep_groups(graph):
+        names.add("Any")
     calls = [node.call for node in graph.nodes()]
     calls += [skip.projection for skip in graph.long_skips() if skip.projection is not None]
     if any(uses_partial(call) for call in calls):

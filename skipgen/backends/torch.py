@@ -132,7 +132,11 @@ class SkipgenNetwork(nn.Module):
                 shortcut = saved[skip.source]
                 if skip.attr is not None:
                     shortcut = holder.get_submodule(skip.attr)(shortcut)
-                x = x + shortcut if skip.mode == "add" else torch.cat([shortcut, x], dim=1)
+                if skip.mode == "add":
+                    x = x + shortcut
+                else:
+                    pair = [shortcut, x] if skip.shortcut_first else [x, shortcut]
+                    x = torch.cat(pair, dim=1)
             if member.save_as is not None:
                 saved[member.save_as] = x
         return x

@@ -154,6 +154,7 @@ TORCH_LAYERS = frozenset(
         *(f"nn.Adaptive{pool}Pool{dims}d" for dims in (1, 2, 3) for pool in ("Avg", "Max")),
         *(f"nn.InstanceNorm{dims}d" for dims in (1, 2, 3)),
         "nn.GroupNorm",
+        "nn.Upsample",
         *ACTIVATIONS.values(),
     ]
 )

@@ -93,6 +93,7 @@ class LongSkip:
     attr: str | None
     note: SkipNote
     params: int
+    shortcut_first: bool = True  # concat: [source, x]; else [x, source]
 
 
 @dataclass(frozen=True)

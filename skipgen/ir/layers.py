@@ -294,7 +294,9 @@ class LayerLowering(BlockLowering):
                 "rename that layer, or this one",
             )
         note, params = decision.note, decision.params
-        return LongSkip(source.local, mode, projection, attr_skip, note, params), channels  # type: ignore[arg-type]
+        first = layer.skip is None or layer.skip.order != "shortcut_last"
+        skip = LongSkip(source.local, mode, projection, attr_skip, note, params, first)  # type: ignore[arg-type]
+        return skip, channels
 
 
 def _members(

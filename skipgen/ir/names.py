@@ -25,7 +25,9 @@ from skipgen.spec.locate import did_you_mean, format_path
 
 Report = Callable[[Path, str, str | None], None]
 
-MAX_SKIP_DEPTH = 1  # sequences around either end of a long skip (the emitted forward reaches in)
+# Sequences around either end of a long skip (the emitted forward reaches in): three hold a
+# U-Net decoder's layers in a reference's layout (decoder.blocks.0.conv1).
+MAX_SKIP_DEPTH = 3
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,8 @@ class _Resolver:
         if len(outer) > MAX_SKIP_DEPTH:
             self.report(
                 where,
-                f"{what} is {len(outer)} sequences deep; {reader} reaches into one",
+                f"{what} is {len(outer)} sequences deep; {reader} reaches "
+                f"{MAX_SKIP_DEPTH} deep at most",
                 f"refer to {format_path(outer[MAX_SKIP_DEPTH])} instead, or move the "
                 "layer out of the inner sequence",
             )

@@ -1,4 +1,5 @@
-"""The ResNet bottleneck, with ResNeXt's groups and Wide ResNet's base width."""
+"""The ResNet bottleneck, with ResNeXt's groups and Wide ResNet's base width, SE-ResNet's
+squeeze-and-excitation, and RegNet's widths and layout."""
 
 from __future__ import annotations
 
@@ -10,12 +11,22 @@ from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
-from skipgen.spec.limits import BaseWidth, Channels, Dilation, Expansion, Groups, Stride
+from skipgen.spec.limits import (
+    BaseWidth,
+    Channels,
+    Dilation,
+    Expansion,
+    Groups,
+    GroupWidth,
+    InnerChannels,
+    Stride,
+)
 from skipgen.spec.vocabulary import STOCHASTIC_DEPTH_DESCRIPTION, Probability
 
 
 class Bottleneck(NormActKind):
-    """ResNet bottleneck; ResNeXt/Wide ResNet via `groups`, `base_width`"""
+    """ResNet bottleneck; ResNeXt/Wide ResNet via `groups`, `base_width`; SE-ResNet and
+    RegNet via `se_ratio`, `inner_channels`, `group_width`, `layout`"""
 
     default_skip: ClassVar[str] = "add"
     default_on_mismatch: ClassVar[str] = "project"
@@ -25,6 +36,7 @@ class Bottleneck(NormActKind):
     blocks: ClassVar[tuple[str, ...]] = (
         "skipgen.nn.resnet:Bottleneck",
         "skipgen.nn.resnet:PreActBottleneck",
+        "skipgen.nn.regnet:ResBottleneckBlock",
     )
 
     type: Literal["bottleneck"]
@@ -40,12 +52,81 @@ class Bottleneck(NormActKind):
     stochastic_depth: Probability | None = Field(
         default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
     )
+    inner_channels: InnerChannels | None = Field(
+        default=None,
+        description="channels of the 3x3 conv, given directly (RegNet: channels times the "
+        "bottleneck ratio); default: channels // expansion * base_width / 64 * groups",
+    )
+    group_width: GroupWidth | None = Field(
+        default=None,
+        description="channels per group of the 3x3 conv (RegNet), instead of groups",
+    )
+    se_ratio: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="squeeze-and-excitation width as a fraction of the block's input "
+        "channels, rounded to the nearest (RegNetY: 0.25); 0: none",
+    )
+    layout: Literal["resnet", "regnet"] = Field(
+        default="resnet",
+        description="state_dict keys; resnet: torchvision's ResNet, conv1..bn3, then se, "
+        "then downsample; regnet: torchvision's RegNet, the projection proj first, then "
+        "f.a, f.b, f.se, f.c (each conv .0, norm .1), the squeeze-and-excitation after "
+        "the 3x3 conv",
+    )
 
     def inner_width(self, cout: int) -> int:
-        """The channels of the 3x3 conv, as torchvision computes them."""
+        """The channels of the 3x3 conv: given, or as torchvision's ResNet computes them."""
+        if self.inner_channels is not None:
+            return self.inner_channels
         return int((cout // self.expansion) * (self.base_width / 64.0)) * self.groups
 
+    def conv_groups(self, width: int) -> int:
+        """The groups of the 3x3 conv."""
+        if self.group_width is not None:
+            return max(1, width // self.group_width)
+        return self.groups
+
+    def se_width(self, cin: int) -> int:
+        """The squeeze-and-excitation's channels (0: none), as torchvision's RegNet rounds."""
+        return max(1, round(cin * self.se_ratio)) if self.se_ratio > 0 else 0
+
     def errors(self, cout: int) -> tuple[LayerError, ...]:
+        errors = list(self.formula_errors(cout)) if self.inner_channels is None else []
+        width = self.inner_width(cout)
+        if self.group_width is not None and self.groups != 1:
+            errors.append(
+                LayerError(
+                    field="group_width",
+                    message=f"both groups ({self.groups}) and group_width "
+                    f"({self.group_width}) are set",
+                    hint="give one: groups counts the groups, group_width their channels",
+                )
+            )
+        elif width and width % (self.group_width or self.groups):
+            what = "group_width" if self.group_width is not None else "groups"
+            errors.append(
+                LayerError(
+                    field=what,
+                    message=f"the 3x3 conv's {width} channels are not a multiple of "
+                    f"{what} {self.group_width or self.groups}",
+                    hint="choose inner_channels (or channels) as a multiple of it",
+                )
+            )
+        if self.preact and (self.layout == "regnet" or self.se_ratio > 0):
+            errors.append(
+                LayerError(
+                    field="preact",
+                    message="the pre-activation bottleneck has no squeeze-and-excitation "
+                    "and no regnet layout",
+                    hint="remove preact, or se_ratio and layout",
+                )
+            )
+        return tuple(errors)
+
+    def formula_errors(self, cout: int) -> tuple[LayerError, ...]:
+        """Why torchvision's width formula fails for ``cout`` output channels, if it does."""
         errors: list[LayerError] = []
         if cout % self.expansion:
             errors.append(
@@ -68,26 +149,38 @@ class Bottleneck(NormActKind):
             )
         return tuple(errors)
 
+    def target(self) -> str:
+        """The skipgen.nn class this bottleneck is."""
+        if self.preact:
+            return "PreActBottleneck"
+        return "ResBottleneckBlock" if self.layout == "regnet" else "Bottleneck"
+
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         width = self.inner_width(cout)
+        groups = self.conv_groups(width)
+        se = self.se_width(cin)
         params = inherited.conv_params(cin, width, 1) + inherited.conv_params(
-            width, width, 3, self.groups
+            width, width, 3, groups
         )
         params += inherited.conv_params(width, cout, 1)
         params += inherited.norm_params(cin if self.preact else width) + inherited.norm_params(
             width
         )
         params += inherited.norm_params(width if self.preact else cout)
+        se_over = cout if self.layout == "resnet" else width  # where the paper puts it
+        if se:
+            params += se_over * se + se + se * se_over + se_over
 
         def make(skip: str, downsample: bool) -> Call:
             return call(
-                "PreActBottleneck" if self.preact else "Bottleneck",
+                self.target(),
                 cin,
                 cout,
                 stride=stride,
                 width=width,
-                groups=self.groups,
+                groups=groups,
                 dilation=self.dilation,
+                **({"se_channels": se} if se else {}),
                 act=inherited.act,
                 skip=skip,
                 downsample=downsample,

@@ -8,20 +8,25 @@ from pydantic import Field
 
 from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
+from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.spec.limits import Channels, Kernel, Scale
 
 
 class Upsample(NormActKind):
-    """transposed conv, or `nearest`/`bilinear` interpolation then a conv; no norm or act
-    unless set on the block"""
+    """transposed conv, or `nearest`/`bilinear` interpolation then a conv (without
+    `channels`, the interpolation alone); no norm or act unless set on the block"""
 
     own_norm_act: ClassVar[bool] = True
     attr_prefix: ClassVar[str] = "up"
     blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.upsample:UpConv",)
 
     type: Literal["upsample"]
-    channels: Channels = Field(description="output channels")
+    channels: Channels | None = Field(
+        default=None,
+        description="output channels of the conv; none: interpolation alone, no conv "
+        "(nearest or bilinear), the channels kept",
+    )
     mode: Literal["transposed", "nearest", "bilinear"] = Field(
         default="transposed", description="transposed conv, or interpolation then a conv"
     )
@@ -48,7 +53,43 @@ class Upsample(NormActKind):
             return (LayerError(field="kernel", message=message, hint=hint),)
         return ()
 
+    def interpolation_errors(self) -> tuple[LayerError, ...]:
+        """Why this upsample without channels cannot be interpolation alone, if it cannot."""
+        hint = "give channels for a conv after the interpolation, or remove this key"
+        if self.mode == "transposed":
+            message = "a transposed conv needs channels"
+            hint = "give channels, or set mode: nearest or bilinear to interpolate alone"
+            return (LayerError(field="channels", message=message, hint=hint),)
+        return tuple(
+            LayerError(
+                field=key,
+                message=f"{key} applies to a conv, and without channels there is none",
+                hint=hint,
+            )
+            for key in ("kernel", "bias", "norm", "act")
+            if getattr(self, key) is not None
+        )
+
+    def interpolation(self, inherited: Resolved, cin: int) -> Body:
+        """Upsampling by interpolation alone: ``nn.Upsample``, the channels kept."""
+        linear = {1: "linear", 2: "bilinear", 3: "trilinear"}[inherited.dims]
+        kwargs: tuple[tuple[str, object], ...] = (("scale_factor", float(self.scale)),)
+        if self.mode == "nearest":
+            kwargs += (("mode", "nearest"),)
+        else:
+            kwargs += (("mode", linear), ("align_corners", False))
+        c = Call("nn.Upsample", (), kwargs)
+        return Body(
+            out_channels=cin,
+            op=("up", self.scale),
+            params=0,
+            make=lambda skip, downsample: c,
+            errors=self.interpolation_errors(),
+        )
+
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
+        if self.channels is None:
+            return self.interpolation(inherited, cin)
         kernel = self.kernel
         if kernel is None:
             kernel = self.scale if self.mode == "transposed" else 3

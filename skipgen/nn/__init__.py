@@ -26,6 +26,7 @@ from .mobilenet import (
     expand_depthwise_se,
     fused_conv,
 )
+from .regnet import ResBottleneckBlock
 from .resnet import BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck
 from .upsample import UpConv
 
@@ -44,6 +45,7 @@ __all__ = [
     "NormActConv",
     "PreActBasicBlock",
     "PreActBottleneck",
+    "ResBottleneckBlock",
     "Shortcut",
     "SqueezeExcitation",
     "Transition",

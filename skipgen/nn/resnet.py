@@ -15,6 +15,7 @@ from .layers import (
     drop_path,
     projection,
 )
+from .mobilenet import SqueezeExcitation
 
 
 class BasicBlock(nn.Module):
@@ -179,8 +180,10 @@ class Bottleneck(nn.Module):
     """1x1 reduce, 3x3 and 1x1 expand convolutions and a skip (ResNet-50 block).
 
     ``width`` is the number of middle channels; ``conv2`` carries the stride, groups
-    and dilation (ResNet V1.5, as in torchvision). ``skip`` and ``downsample`` behave
-    as in :class:`BasicBlock`.
+    and dilation (ResNet V1.5, as in torchvision). With ``se_channels``, a
+    squeeze-and-excitation ``se`` (ReLU inside, sigmoid gate) rescales the branch after
+    ``bn3``, before the merge, as in SE-ResNet. ``skip`` and ``downsample`` behave as in
+    :class:`BasicBlock`.
     """
 
     def __init__(
@@ -192,6 +195,7 @@ class Bottleneck(nn.Module):
         width: int,
         groups: int = 1,
         dilation: int = 1,
+        se_channels: int = 0,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
@@ -219,6 +223,9 @@ class Bottleneck(nn.Module):
         self.bn2 = bn2
         self.conv3 = conv(width, out_channels, kernel_size=1, bias=bias)
         self.bn3 = bn3
+        self.se: nn.Module = nn.Identity()
+        if se_channels:
+            self.se = SqueezeExcitation(out_channels, se_channels, act=act, dims=dims)
         self.relu = act_layer(act)
         shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
@@ -245,6 +252,7 @@ class Bottleneck(nn.Module):
 
         out = self.conv3(out)
         out = self.bn3(out)
+        out = self.se(out)
 
         if self.downsample is not None:
             identity = self.downsample(x)

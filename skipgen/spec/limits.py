@@ -22,6 +22,8 @@ LIMITS: dict[str, int | float] = {
     "groups": MAX_CHANNELS,  # conv groups and group norm groups
     "growth": MAX_CHANNELS,
     "base_width": MAX_CHANNELS,
+    "inner_channels": MAX_CHANNELS,  # a bottleneck's 3x3 conv, given directly (RegNet)
+    "group_width": MAX_CHANNELS,  # channels per group (RegNet)
     "classes": 1_000_000,
     "repeat": 1_000,
     "layers": 1_000,  # layers of one dense block
@@ -53,6 +55,8 @@ Channels = Annotated[int, Field(ge=1, le=LIMITS["channels"])]
 Groups = Annotated[int, Field(ge=1, le=LIMITS["groups"])]
 Growth = Annotated[int, Field(ge=1, le=LIMITS["growth"])]
 BaseWidth = Annotated[int, Field(ge=1, le=LIMITS["base_width"])]
+InnerChannels = Annotated[int, Field(ge=1, le=LIMITS["inner_channels"])]
+GroupWidth = Annotated[int, Field(ge=1, le=LIMITS["group_width"])]
 Classes = Annotated[int, Field(ge=1, le=LIMITS["classes"])]
 Repeat = Annotated[int, Field(ge=1, le=LIMITS["repeat"])]
 DenseLayers = Annotated[int, Field(ge=1, le=LIMITS["layers"])]

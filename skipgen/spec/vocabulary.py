@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from skipgen.spec.limits import Groups
 from skipgen.spec.reserved import name_problem
@@ -16,6 +23,7 @@ Act = Literal[
 ]
 NormKind = Literal["batch", "group", "instance", "none"]
 SkipMode = Literal["add", "concat", "none"]
+ConcatOrder = Literal["shortcut_first", "shortcut_last"]
 OnMismatch = Literal["project", "drop", "error"]
 Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 
@@ -94,6 +102,22 @@ class Skip(StrictModel):
         description="take the shortcut from this earlier node (its id or name) "
         "instead of the block's input",
     )
+    order: ConcatOrder | None = Field(
+        default=None,
+        description="where a long concat puts the shortcut: shortcut_first, [skip, x], as "
+        "the classic U-Net; shortcut_last, [x, skip], as segmentation_models_pytorch; "
+        "default: shortcut_first",
+    )
+
+    @field_validator("order")
+    @classmethod
+    def _order_needs_a_long_concat(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and (info.data.get("mode") != "concat" or not info.data.get("from_")):
+            raise HintedValueError(
+                "order applies only to a concat with the shortcut from an earlier layer",
+                "remove order, or write skip: {mode: concat, from: ..., order: ...}",
+            )
+        return value
 
 
 def _skip_shorthand(value: Any) -> Any:

@@ -16,6 +16,7 @@ from skipgen.nn import (
     NormActConv,
     PreActBasicBlock,
     PreActBottleneck,
+    ResBottleneckBlock,
     Shortcut,
     SqueezeExcitation,
     Transition,
@@ -35,6 +36,11 @@ BLOCKS = {
     "BasicBlock-concat": lambda: BasicBlock(4, 8, skip="concat", act="none"),
     "Bottleneck": lambda: Bottleneck(4, 8, 2, width=2, downsample=True),
     "PreActBottleneck": lambda: PreActBottleneck(4, 8, 2, width=2, downsample=True),
+    "Bottleneck-se": lambda: Bottleneck(4, 8, width=4, groups=2, se_channels=1, downsample=True),
+    "ResBottleneckBlock": lambda: ResBottleneckBlock(
+        4, 8, 2, width=4, groups=2, se_channels=1, downsample=True
+    ),
+    "ResBottleneckBlock-identity": lambda: ResBottleneckBlock(4, 4, width=2),
     "SqueezeExcitation": lambda: SqueezeExcitation(4, 2),
     "InvertedResidual": lambda: InvertedResidual(4, 4, hidden_channels=8, se_channels=2),
     "InvertedResidual-plain": lambda: InvertedResidual(4, 8, 2, hidden_channels=4, skip="none"),

@@ -73,6 +73,27 @@ def test_bottleneck_layout():
     assert layout(Bottleneck(8, 16, 2, width=4, downsample=True)) == expected
 
 
+def test_se_bottleneck_gates_after_bn3_as_se_resnet():
+    # SE-ResNet (Hu et al.; timm's seresnet keys): se.fc1, se.fc2 between bn3 and downsample
+    block = Bottleneck(8, 16, 2, width=4, se_channels=2, downsample=True).eval()
+    keys = [key for key, _ in layout(block)]
+    assert keys[keys.index("bn3.num_batches_tracked") + 1 :][:4] == [
+        "se.fc1.weight",
+        "se.fc1.bias",
+        "se.fc2.weight",
+        "se.fc2.bias",
+    ]
+    x = torch.randn(2, 8, 6, 6)
+    with torch.no_grad():
+        branch = block.bn1(block.conv1(x)).relu()
+        branch = block.bn3(block.conv3(block.bn2(block.conv2(branch)).relu()))
+        squeezed = nn.functional.conv2d(branch.mean((2, 3), keepdim=True), block.se.fc1.weight)
+        squeezed = (squeezed + block.se.fc1.bias.view(1, -1, 1, 1)).relu()
+        gate = torch.sigmoid(block.se.fc2(squeezed))
+        expected = (branch * gate + block.downsample(x)).relu()
+        torch.testing.assert_close(block(x), expected)
+
+
 def test_preact_bottleneck_layout():
     expected = [
         *bn("bn1", 8),

@@ -102,7 +102,9 @@ def test_every_reference_has_a_config() -> None:
         "efficientnet_v2_s",
         "mobilenet_v2",
         "mobilenet_v3_large",
+        "regnet_y_400mf",
         "unet",
+        "unet_resnet34",
         *RESNETS,
     ]
     assert sorted(expected) == REFERENCES
@@ -146,6 +148,7 @@ STRICT = [
     "efficientnet_b0",
     "efficientnet_v2_s",
     "densenet121",
+    "unet_resnet34",
 ]
 
 

@@ -1,0 +1,60 @@
+"""The modern families beside the zoo's cases: RegNetY's torchvision checkpoint, whose
+module names a spec cannot take, reaches the model by order and shape and gives the
+reference's output; the ResNet-34 U-Net is built through the command line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+from typer.testing import CliRunner
+
+import skipgen
+from skipgen.cli import app
+
+from .fill import fill_value, make_input
+from .test_zoo import assert_matches, config, reference
+
+
+def reference_checkpoint(name: str) -> dict[str, torch.Tensor]:
+    """The reference's own state_dict, keys and order, filled by the reference rule."""
+    return {
+        key: fill_value(
+            i,
+            key,
+            shape,
+            torch.long if key.endswith("num_batches_tracked") else torch.float64,
+        )
+        for i, (key, shape) in enumerate(reference(name)["state_dict"])
+    }
+
+
+def test_regnet_keys_are_torchvisions_with_blocks_numbered() -> None:
+    """torchvision's `trunk_output.block2.block2-1...` is `trunk_output.block2.1...` here:
+    a module name is a Python identifier. Nothing else differs."""
+    with torch.device("meta"):
+        keys = list(skipgen.build_model(config("regnet_y_400mf")).state_dict())
+    theirs = [key for key, _ in reference("regnet_y_400mf")["state_dict"]]
+    assert keys == [re.sub(r"\.block(\d)-(\d+)\.", r".\2.", key) for key in theirs]
+
+
+def test_regnet_loads_torchvisions_checkpoint_and_gives_its_output() -> None:
+    ref = reference("regnet_y_400mf")
+    model = skipgen.build_model(config("regnet_y_400mf")).double().eval()
+    skipgen.transfer_weights(model, reference_checkpoint("regnet_y_400mf"))
+    with torch.no_grad():
+        assert_matches(model(make_input(ref["input_shape"])), ref)
+
+
+def test_unet_resnet34_through_the_cli(tmp_path: Path) -> None:
+    """The U-Net decoder concatenates [upsampled, skip], as segmentation_models_pytorch."""
+    result = CliRunner().invoke(app, ["validate", str(config("unet_resnet34"))])
+    assert result.exit_code == 0, result.output
+    assert "UNetResNet34 (N, 3, H, W) -> (N, 2, ?, ?), 24,436,514 parameters" in result.output
+    result = CliRunner().invoke(app, ["build", str(config("unet_resnet34")), "-o", f"{tmp_path}/"])
+    assert result.exit_code == 0, result.output
+    source = (tmp_path / "unet_resnet34.py").read_text(encoding="utf-8")
+    for skip in ("layer3", "layer2", "layer1", "stem"):
+        assert f"x = torch.cat([x, {skip}], dim=1)" in source
+    assert 'x = self.decoder["blocks"]["4"](x)' in source  # no skip: one call
