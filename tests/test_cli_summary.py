@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 # An input size for the configs that leave it open (the smallest their pooling allows, x2).
 SIZES = {"unet": 32, "unet3d": 16, "unet_small": 16, "unet_deep_supervision": 16}
+SIZES["unet_resnet34"] = 64
 # torchvision's published cost of its ImageNet models at 224x224, in GMACs (the
 # ``_ops`` entry of each weights' metadata, which counts multiply-accumulates).
 TORCHVISION_GMACS = {

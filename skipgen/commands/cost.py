@@ -87,8 +87,18 @@ def _basic(call: Call, at: At) -> list[Conv]:
     return convs + _shortcut_projection(a, at)
 
 
+def _squeeze_excitation(channels: int, se_channels: int, dims: int) -> list[Conv]:
+    """Two 1x1 convs with bias on the pooled (one-position) tensor."""
+    if not se_channels:
+        return []
+    return [
+        (conv_params(channels, se_channels, 1, dims, 1, True), 1),
+        (conv_params(se_channels, channels, 1, dims, 1, True), 1),
+    ]
+
+
 def _bottleneck(call: Call, at: At) -> list[Conv]:
-    a = _args(call, _BLOCK, groups=1)
+    a = _args(call, _BLOCK, groups=1, se_channels=0)
     cin, cout, width = a["in_channels"], a["out_channels"], a["width"]
     bias = not _has_norm(a.get("norm_layer"))
     convs = [
@@ -96,6 +106,10 @@ def _bottleneck(call: Call, at: At) -> list[Conv]:
         (conv_params(width, width, 3, at.dims, a["groups"], bias), at.out),
         (conv_params(width, cout, 1, at.dims, 1, bias), at.out),
     ]
+    if call.target == "ResBottleneckBlock":  # RegNet's: the SE over the inner width
+        convs += _squeeze_excitation(width, a["se_channels"], at.dims)
+    else:  # SE-ResNet's: the SE over the output, after the last norm
+        convs += _squeeze_excitation(cout, a["se_channels"], at.dims)
     return convs + _shortcut_projection(a, at)
 
 
@@ -175,6 +189,7 @@ _FORMULAS: dict[str, Callable[[Call, At], list[Conv] | None]] = {
     "PreActBasicBlock": _basic,
     "Bottleneck": _bottleneck,
     "PreActBottleneck": _bottleneck,
+    "ResBottleneckBlock": _bottleneck,
     "InvertedResidual": _inverted_residual,
     "MBConv": _inverted_residual,
     "DenseBlock": _dense_block,
