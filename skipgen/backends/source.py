@@ -73,6 +73,11 @@ def _held(members: tuple[Member, ...]) -> list[tuple[str, Expr]]:
     return held
 
 
+def _numbered(keys: list[str]) -> bool:
+    """Whether a group's keys are 0, 1, 2, ...: an ``nn.Sequential`` of positional children."""
+    return keys == [str(n) for n in range(len(keys))]
+
+
 def _member_module(member: Member) -> Expr:
     """The expression that builds a member: its block, or its group's container."""
     if not isinstance(member, g.Group):
@@ -81,7 +86,7 @@ def _member_module(member: Member) -> Expr:
     if member.walked:  # the network reaches in: a dict of its modules
         items = tuple((f"{string_literal(key)}: ", module) for key, module in held)
         return Group("nn.ModuleDict", "(", ")", (("", Group("", "{", "}", items)),))
-    if all(key == str(n) for n, (key, _) in enumerate(held)):
+    if _numbered([key for key, _ in held]):
         return Group("nn.Sequential", "(", ")", tuple(("", module) for _, module in held))
     if all(key.isidentifier() for key, _ in held):
         named = tuple((f"{key}=", module) for key, module in held)
@@ -150,7 +155,7 @@ def _uses_ordered_dict(graph: Graph) -> bool:
     for _, member in graph.members():
         if isinstance(member, g.Group) and not member.walked:
             keys = [m.attr for m in member.members]
-            if keys != [str(n) for n in range(len(keys))]:
+            if not _numbered(keys):
                 return True
     return False
 
