@@ -85,7 +85,7 @@ class BlockLowering:
         projected = decision.projection.out_channels if decision.projection else cin
         return PendingNode(
             kind=layer.type,
-            call=self.skip_call(body, inherited, decision, cin),
+            call=self.skip_call(body, inherited, decision, cin, layer.stochastic_depth or 0.0),
             in_channels=cin,
             out_channels=body.out_channels + (projected if decision.mode == "concat" else 0),
             in_slot=in_slot,
@@ -199,9 +199,14 @@ class BlockLowering:
 
     @staticmethod
     def skip_call(
-        body: common.Body, inherited: common.Resolved, decision: SkipDecision, cin: int
+        body: common.Body,
+        inherited: common.Resolved,
+        decision: SkipDecision,
+        cin: int,
+        drop_path: float,
     ) -> Call:
-        """The block's call: its own, or wrapped in a ``Shortcut`` that adds the skip."""
+        """The block's call: its own, or wrapped in a ``Shortcut`` that adds the skip (and
+        drops its body's output at the layer's stochastic depth rate, for an add)."""
         downsample = decision.projection is not None
         if body.builtin_skip or decision.mode == "none":
             return body.make(decision.mode, downsample)
@@ -213,6 +218,7 @@ class BlockLowering:
             stride=body.stride,
             skip=decision.mode,
             downsample=downsample,
+            drop_path=drop_path if decision.mode == "add" else 0.0,
             **inherited.norm_kwargs(),
         )
 

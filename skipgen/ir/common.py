@@ -47,19 +47,23 @@ class Resolved:
 
     def norm_layer(self) -> Partial:
         """The norm as the blocks take it: a layer class, called with the channel count."""
-        eps = (("eps", self.norm.eps),) if self.norm.eps != 1e-5 else ()
-        momentum = (("momentum", self.norm.momentum),) if self.norm.momentum != 0.1 else ()
-        if self.norm.type == "batch":
-            return Partial(f"nn.BatchNorm{self.dims}d", (), (*eps, *momentum))
-        if self.norm.type == "group":
-            return Partial("nn.GroupNorm", (self.norm.groups,), eps)
-        if self.norm.type == "instance":
-            kwargs = (*eps, *momentum, ("affine", True))
-            return Partial(f"nn.InstanceNorm{self.dims}d", (), kwargs)
+        norm = self.norm
+        eps = (("eps", norm.eps),) if norm.eps != 1e-5 else ()
+        torch_affine = norm.type != "instance"  # torch's default for each norm
+        affine = (("affine", norm.has_affine),) if norm.has_affine != torch_affine else ()
+        if norm.type == "batch":
+            momentum = (("momentum", norm.momentum),) if norm.momentum != 0.1 else ()
+            return Partial(f"nn.BatchNorm{self.dims}d", (), (*eps, *momentum, *affine))
+        if norm.type == "group":
+            return Partial("nn.GroupNorm", (norm.groups,), (*eps, *affine))
+        if norm.type == "instance":
+            return Partial(f"nn.InstanceNorm{self.dims}d", (), (*eps, *affine))
+        if norm.type == "layer":
+            return Partial("ChannelLayerNorm", (), (*eps, *affine))
         return Partial("nn.Identity")
 
     def norm_params(self, channels: int) -> int:
-        return 0 if self.norm.type == "none" else 2 * channels
+        return 2 * channels if self.norm.has_affine else 0
 
     def conv_params(
         self, cin: int, cout: int, k: int, groups: int = 1, bias: bool | None = None
@@ -155,6 +159,9 @@ TORCH_LAYERS = frozenset(
         *(f"nn.InstanceNorm{dims}d" for dims in (1, 2, 3)),
         "nn.GroupNorm",
         "nn.Upsample",
+        "nn.Dropout",
+        *(f"nn.Dropout{dims}d" for dims in (1, 2, 3)),
+        "nn.PReLU",
         *ACTIVATIONS.values(),
     ]
 )

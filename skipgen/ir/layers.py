@@ -237,8 +237,9 @@ class LayerLowering(BlockLowering):
         return nodes
 
     def with_drop_path(self, layer: Kind) -> Kind:
-        """The layer with its rate on the network's stochastic depth schedule, if residual."""
-        if not layer.residual:
+        """The layer with its rate on the network's stochastic depth schedule, if it counts
+        in it (:attr:`Layer.drops_path`)."""
+        if not layer.drops_path:
             return layer
         rate = self.schedule.next_rate()  # every residual block counts, rate given or not
         if getattr(layer, "stochastic_depth", None) is not None:

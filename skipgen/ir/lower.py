@@ -73,7 +73,7 @@ class _Network:
         names = self.names = resolve(spec, self.positions, self.record.error)
         self.check_block_count()
         walked = walk(spec.layers, ("layers",), spec.scaling)
-        residual = sum(count for _, layer, count in walked if layer.residual)
+        residual = sum(count for _, layer, count in walked if layer.drops_path)
         schedule = DropPathSchedule(spec.defaults.stochastic_depth, residual)
         lowering = LayerLowering(spec, self.record, schedule)
         kept = needed_layers(spec.layers, names)

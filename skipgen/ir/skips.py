@@ -99,7 +99,9 @@ def _projection(request: SkipRequest, inherited: Resolved) -> Projection:
 
 def projection_norm_params(inherited: Resolved, channels: int) -> int:
     """The parameters of a projection's norm, or of its conv's bias when it has no norm."""
-    return channels if inherited.norm.type == "none" else 2 * channels
+    if inherited.norm.type == "none":
+        return channels
+    return inherited.norm_params(channels)
 
 
 def local_mismatch(cin: int, cout: int, op: Op, mode: str) -> str:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from skipgen.ir.common import Body, Resolved
 from skipgen.spec.limits import Repeat
 from skipgen.spec.vocabulary import (
     ACT_DESCRIPTION,
     IDENTIFIER_SCHEMA,
+    HintedValueError,
     Act,
     NormSpec,
     OnMismatch,
+    Probability,
     SkipSpec,
     StrictModel,
     check_identifier,
@@ -65,6 +67,16 @@ class Layer(StrictModel):
     def _identifier(cls, value: str | None, info: Any) -> str | None:
         return None if value is None else check_identifier(value, info.field_name)
 
+    @property
+    def drops_path(self) -> bool:
+        """Whether the layer counts in the network's stochastic depth schedule: a residual
+        kind, or any layer that adds the shortcut around itself (not a long skip)."""
+        if self.residual:
+            return True
+        skip = self.skip
+        mode = skip.mode if skip else self.default_skip
+        return mode == "add" and not (skip and skip.from_)
+
 
 class Kind(Layer):
     """A block of the spec. Subclasses set ``type`` and the facts below, and lower."""
@@ -75,6 +87,26 @@ class Kind(Layer):
     scale_depth: bool | None = Field(
         default=None, description="whether scaling.depth applies; default: for the residual kinds"
     )
+    stochastic_depth: Probability | None = Field(
+        default=None,
+        description="drop probability, while training, of the branch that the layer's own "
+        "`skip: add` goes around (per sample, as torchvision's stochastic_depth in row "
+        "mode); default: from defaults.stochastic_depth",
+    )
+
+    @field_validator("stochastic_depth")
+    @classmethod
+    def _drops_a_residual_branch(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None or cls.residual:
+            return value
+        skip = info.data.get("skip")
+        if (skip.mode if skip else cls.default_skip) != "add" or (skip and skip.from_):
+            raise HintedValueError(
+                "stochastic_depth drops the branch around which a layer adds its input, "
+                "and this layer adds none",
+                "write `skip: add` on the layer, or remove stochastic_depth",
+            )
+        return value
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         """This layer from ``cin`` to ``cout`` channels (0: the kind decides) at ``stride``,
@@ -93,7 +125,8 @@ class NormActKind(Kind):
 
     norm: NormSpec | None = Field(
         default=None,
-        description="batch, group, instance or none, or {type, groups, eps, momentum}; "
+        description="batch, group, instance, layer or none, or {type, groups, eps, momentum, "
+        "affine}; "
         "default: defaults.norm",
     )
     act: Act | None = Field(default=None, description=ACT_DESCRIPTION + "; default: defaults.act")

@@ -18,6 +18,7 @@ from skipgen.kinds.classifier import Classifier
 from skipgen.kinds.conv import Conv
 from skipgen.kinds.dense import Dense
 from skipgen.kinds.global_pool import GlobalPool
+from skipgen.kinds.identity import Dropout, Identity
 from skipgen.kinds.inverted_residual import InvertedResidual
 from skipgen.kinds.norm import NormAct
 from skipgen.kinds.pool import AvgPool, MaxPool
@@ -39,6 +40,8 @@ BUILTIN_KINDS: tuple[type[Layer], ...] = (
     Upsample,
     NormAct,
     Activation,
+    Dropout,
+    Identity,
     Classifier,
     Sequence,
 )
@@ -46,6 +49,9 @@ BUILTIN_KINDS: tuple[type[Layer], ...] = (
 # The blocks the lowering builds around any kind: the shortcut of a skip and the
 # projection of a long skip.
 SKIP_BLOCKS = ("skipgen.nn.conv:Shortcut", "skipgen.nn.layers:projection")
+
+# The norm layers of skipgen.nn that any kind's `norm` may choose (torch.nn has the others).
+NORM_BLOCKS = ("skipgen.nn.layers:ChannelLayerNorm",)
 
 
 def type_tag(kind: type[Layer]) -> str:
@@ -71,5 +77,9 @@ RESIDUAL_KINDS = frozenset(tag for tag, kind in KINDS.items() if kind.residual)
 # Every skipgen.nn block a lowered graph may call, by name: "module:Class".
 NN_BLOCKS: dict[str, str] = {
     ref.partition(":")[2]: ref
-    for ref in (*(ref for kind in BUILTIN_KINDS for ref in kind.blocks), *SKIP_BLOCKS)
+    for ref in (
+        *(ref for kind in BUILTIN_KINDS for ref in kind.blocks),
+        *SKIP_BLOCKS,
+        *NORM_BLOCKS,
+    )
 }

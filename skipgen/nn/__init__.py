@@ -8,6 +8,7 @@ from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
 from .densenet import DenseBlock, DenseLayer, Transition
 from .head import Classifier, MLPClassifier
 from .layers import (
+    ChannelLayerNorm,
     act_layer,
     check_skip,
     combine,
@@ -34,6 +35,7 @@ __all__ = [
     "REGISTRY",
     "BasicBlock",
     "Bottleneck",
+    "ChannelLayerNorm",
     "Classifier",
     "ConvNormAct",
     "DenseBlock",

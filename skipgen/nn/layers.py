@@ -58,6 +58,22 @@ def act_layer(act: str, inplace: bool = True) -> nn.Module:
     raise ValueError(f"act must be one of {known}, got {act!r}")
 
 
+class ChannelLayerNorm(nn.LayerNorm):
+    """Layer norm over the channels at each position of an ``(N, C, *)`` input, for 1, 2
+    or 3 spatial dimensions: ConvNeXt's ``LayerNorm2d`` (same ``weight`` and ``bias``).
+
+    ``nn.LayerNorm`` normalizes the last dimensions; this moves the channels last and back.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-5, affine: bool = True) -> None:
+        super().__init__(channels, eps=eps, elementwise_affine=affine)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x.movedim(1, -1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.movedim(-1, 1)
+
+
 def pool_layer(
     kind: str,
     dims: int,

@@ -28,6 +28,8 @@ from skipgen.kinds.classifier import Classifier as Classifier
 from skipgen.kinds.conv import Conv as Conv
 from skipgen.kinds.dense import Dense as Dense
 from skipgen.kinds.global_pool import GlobalPool as GlobalPool
+from skipgen.kinds.identity import Dropout as Dropout
+from skipgen.kinds.identity import Identity as Identity
 from skipgen.kinds.inverted_residual import InvertedResidual as InvertedResidual
 from skipgen.kinds.norm import NormAct as NormAct
 from skipgen.kinds.plugins import plugin_kinds

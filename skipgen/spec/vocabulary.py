@@ -21,7 +21,7 @@ from skipgen.spec.reserved import name_problem
 Act = Literal[
     "relu", "relu6", "silu", "gelu", "hardswish", "hardsigmoid", "leaky_relu", "sigmoid", "none"
 ]
-NormKind = Literal["batch", "group", "instance", "none"]
+NormKind = Literal["batch", "group", "instance", "layer", "none"]
 SkipMode = Literal["add", "concat", "none"]
 ConcatOrder = Literal["shortcut_first", "shortcut_last"]
 OnMismatch = Literal["project", "drop", "error"]
@@ -64,10 +64,11 @@ class StrictModel(BaseModel):
 
 
 class Norm(StrictModel):
-    """A normalization layer: `batch`, `group` (with `groups`), `instance` or `none`."""
+    """A normalization layer: `batch`, `group` (with `groups`), `instance`, `layer` or `none`."""
 
     type: NormKind = Field(
-        description="batch: BatchNorm, group: GroupNorm, instance: InstanceNorm, none: no norm"
+        description="batch: BatchNorm, group: GroupNorm, instance: InstanceNorm, layer: "
+        "LayerNorm over the channels at each position (ConvNeXt's LayerNorm2d), none: no norm"
     )
     groups: Groups = Field(
         default=32, description="group count for group norm; must divide the channels"
@@ -79,8 +80,42 @@ class Norm(StrictModel):
         default=0.1,
         gt=0.0,
         le=1.0,
-        description="running statistics update rate (batch, instance norm)",
+        description="running statistics update rate (batch norm only: instance norm keeps "
+        "no running statistics)",
     )
+    affine: bool | None = Field(
+        default=None,
+        description="a learned scale and shift per channel; default: true, except for "
+        "instance norm (false, as torch's InstanceNorm)",
+    )
+
+    @field_validator("momentum")
+    @classmethod
+    def _momentum_for_batch_norm(cls, value: float, info: ValidationInfo) -> float:
+        norm = info.data.get("type")
+        if norm not in (None, "batch"):
+            why = (
+                "instance norm normalizes by each sample's own statistics, in training and "
+                "in evaluation, and keeps no running statistics"
+                if norm == "instance"
+                else f"{norm} norm keeps no running statistics"
+            )
+            raise HintedValueError(f"momentum applies only to batch norm: {why}", "remove momentum")
+        return value
+
+    @field_validator("affine")
+    @classmethod
+    def _affine_needs_a_norm(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        if value is not None and info.data.get("type") == "none":
+            raise HintedValueError("a norm of type none has no affine parameters", "remove affine")
+        return value
+
+    @property
+    def has_affine(self) -> bool:
+        """Whether the norm learns a scale and shift per channel (2 parameters each)."""
+        if self.type == "none":
+            return False
+        return self.affine if self.affine is not None else self.type != "instance"
 
 
 def _norm_shorthand(value: Any) -> Any:
