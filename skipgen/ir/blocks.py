@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from skipgen.errors import LayerError
 from skipgen.ir import common
 from skipgen.ir.graph import Call, SkipNote
 from skipgen.ir.record import Record
@@ -11,7 +12,8 @@ from skipgen.ir.skips import Projection, SkipDecision, SkipRequest, decide_skip,
 from skipgen.kinds.base import Kind, Layer
 from skipgen.spec import models as m
 from skipgen.spec.load import Path
-from skipgen.spec.vocabulary import Norm
+from skipgen.spec.locate import format_path
+from skipgen.spec.vocabulary import Act, Norm
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,8 +54,8 @@ class BlockLowering:
         defaults = self.spec.defaults
         own = layer.own_norm_act
         norm = getattr(layer, "norm", None) or (Norm(type="none") if own else defaults.norm)
-        act = getattr(layer, "act", None) or ("none" if own else defaults.act)
-        return common.Resolved(self.spec.input.dims, norm, act, defaults.bias)
+        act = getattr(layer, "act", None) or (Act(type="none") if own else defaults.act)
+        return common.Resolved.of(self.spec.input.dims, norm, act, defaults.bias)
 
     def width(self, channels: int, layer: Kind) -> int:
         scaling = self.spec.scaling
@@ -112,7 +114,7 @@ class BlockLowering:
         cout = self.width(channels, layer) if channels else 0
         stride = getattr(layer, "stride", 1) if first else 1  # pools use their own stride
         body = layer.lower(inherited, cin, cout, stride or 1)
-        errors = body.layer_errors()
+        errors = (*self.act_errors(path, layer, inherited), *body.layer_errors())
         for error in errors:
             self.record.layer_error(path, error)
         if errors:
@@ -126,6 +128,23 @@ class BlockLowering:
         if not self.norms(path, layer, inherited, normed):
             return None
         return body, out_slot
+
+    def act_errors(
+        self, path: Path, layer: Kind, inherited: common.Resolved
+    ) -> tuple[LayerError, ...]:
+        """Why the layer cannot have its activation: a per-channel PReLU needs one channel
+        count, which the activations inside a block of several widths do not share."""
+        if not inherited.per_channel_act or layer.one_act_width:
+            return ()
+        message = (
+            f"a per-channel prelu needs the activations of a layer to see one channel "
+            f"count, and those of a {layer.type} do not"
+        )
+        hint = "use prelu without per_channel here, or build the block from conv layers"
+        if getattr(layer, "act", None) is None:  # from the defaults: report it there
+            self.record.error(("defaults", "act"), f"{message} ({format_path(path)})", hint)
+            return ()
+        return (LayerError(field="act", message=message, hint=hint),)
 
     def local_skip_mode(self, path: Path, layer: Kind, source: SkipSource | None) -> str | None:
         """The skip the block itself combines; None after an error, reported."""

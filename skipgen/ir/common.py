@@ -18,7 +18,7 @@ from skipgen.backends.library import signature_defaults
 from skipgen.errors import LayerError
 from skipgen.ir.graph import Call, Partial
 from skipgen.ir.sizes import Op
-from skipgen.spec.vocabulary import Norm
+from skipgen.spec.vocabulary import Act, Norm
 
 
 def call(target: str, *args: Any, **kwargs: Any) -> Call:
@@ -34,12 +34,37 @@ def call(target: str, *args: Any, **kwargs: Any) -> Call:
 
 @dataclass(frozen=True)
 class Resolved:
-    """What a block inherits: its norm, activation and conv bias after defaults."""
+    """What a block inherits: its norm, activation and conv bias after defaults.
+
+    ``act`` is the activation as the blocks take it: its name, or for an activation with
+    parameters, the layer class they call with no arguments (``partial(nn.LeakyReLU, 0.1)``);
+    ``act_spec`` is what the spec wrote.
+    """
 
     dims: int
     norm: Norm
-    act: str
+    act: str | Partial
     bias: bool | None
+    act_spec: Act | None = None
+
+    @classmethod
+    def of(cls, dims: int, norm: Norm, act: Act, bias: bool | None) -> Resolved:
+        """What a block inherits, from the norm and activation the spec gives it."""
+        return cls(dims, norm, act_argument(act), bias, act)
+
+    @property
+    def per_channel_act(self) -> bool:
+        """Whether the activation learns a slope per channel: it needs the channel count."""
+        return self.act_spec is not None and self.act_spec.per_channel
+
+    def act_at(self, channels: int) -> str | Partial:
+        """The activation as the blocks take it, for activations that see ``channels``."""
+        return act_argument(self.act_spec, channels) if self.act_spec else self.act
+
+    def act_params(self, channels: int, layers: int = 1) -> int:
+        """The parameters of ``layers`` activation layers over ``channels`` channels."""
+        spec = self.act_spec or Act(type=self.act if isinstance(self.act, str) else "none")
+        return layers * act_params(spec, channels)
 
     def norm_kwargs(self) -> dict[str, Any]:
         """The keyword arguments that give a ``skipgen.nn`` block this norm."""
@@ -144,9 +169,37 @@ ACTIVATIONS = {
     "hardswish": "nn.Hardswish",
     "hardsigmoid": "nn.Hardsigmoid",
     "leaky_relu": "nn.LeakyReLU",
+    "prelu": "nn.PReLU",
     "sigmoid": "nn.Sigmoid",
     "none": "nn.Identity",
 }
+
+
+def act_argument(act: Act, channels: int = 0) -> str | Partial:
+    """An activation as the ``act`` argument of the blocks: its name, or the layer class
+    that ``act_layer`` calls with no arguments; a per-channel PReLU over ``channels``."""
+    if act.type == "leaky_relu" and act.slope is not None:
+        return Partial("nn.LeakyReLU", (), (("negative_slope", act.slope),))
+    if act.type == "prelu" and act.per_channel:
+        return Partial("nn.PReLU", (), (("num_parameters", channels),))
+    return act.type
+
+
+def act_call(act: Act, channels: int) -> Call:
+    """The bare activation layer over ``channels`` channels (never in place, as the input
+    of a bare activation may be a saved skip or the caller's tensor)."""
+    argument = act_argument(act, channels)
+    if isinstance(argument, Partial):
+        return Call(argument.target, argument.args, argument.kwargs)
+    return Call(ACTIVATIONS[argument])
+
+
+def act_params(act: Act, channels: int) -> int:
+    """The learned parameters of one activation layer over ``channels`` channels: PReLU's
+    slope, one or one per channel."""
+    if act.type != "prelu":
+        return 0
+    return channels if act.per_channel else 1
 
 
 # The torch.nn layers a call may name besides the skipgen.nn blocks: the runtime backend
@@ -161,7 +214,6 @@ TORCH_LAYERS = frozenset(
         "nn.Upsample",
         "nn.Dropout",
         *(f"nn.Dropout{dims}d" for dims in (1, 2, 3)),
-        "nn.PReLU",
         *ACTIVATIONS.values(),
     ]
 )

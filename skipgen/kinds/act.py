@@ -6,22 +6,25 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from skipgen.ir.common import ACTIVATIONS, Body, Resolved
-from skipgen.ir.graph import Call
+from skipgen.ir.common import Body, Resolved, act_call, act_params
 from skipgen.kinds.base import Kind
-from skipgen.spec.vocabulary import ACT_DESCRIPTION, Act
+from skipgen.spec.vocabulary import ACT_DESCRIPTION, ActSpec
 
 
 class Activation(Kind):
     """an activation alone"""
 
     attr_prefix: ClassVar[str] = "act"
+    one_act_width: ClassVar[bool] = True
 
     type: Literal["act"]
-    act: Act = Field(description=ACT_DESCRIPTION)
+    act: ActSpec = Field(description=ACT_DESCRIPTION)
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
-        c = Call(ACTIVATIONS[self.act])
+        c = act_call(self.act, cin)
         return Body(
-            out_channels=cin, op=("conv", 1, 1, 0, 1), params=0, make=lambda skip, downsample: c
+            out_channels=cin,
+            op=("conv", 1, 1, 0, 1),
+            params=act_params(self.act, cin),
+            make=lambda skip, downsample: c,
         )

@@ -13,7 +13,7 @@ from skipgen.spec.vocabulary import (
     ACT_DESCRIPTION,
     IDENTIFIER_SCHEMA,
     HintedValueError,
-    Act,
+    ActSpec,
     NormSpec,
     OnMismatch,
     Probability,
@@ -34,6 +34,8 @@ class Layer(StrictModel):
     attr_prefix: ClassVar[str]  # attribute names of unnamed layers: prefix + counter
     blocks: ClassVar[tuple[str, ...]] = ()  # "module:Class" of the skipgen.nn blocks it calls
     flattens: ClassVar[bool] = False  # its output is (batch, features): it ends the network
+    # its activations all see one channel count, so a per-channel PReLU can be built
+    one_act_width: ClassVar[bool] = False
 
     if TYPE_CHECKING:  # each kind declares its own `type: Literal[...]` field
         type: Any
@@ -129,4 +131,6 @@ class NormActKind(Kind):
         "affine}; "
         "default: defaults.norm",
     )
-    act: Act | None = Field(default=None, description=ACT_DESCRIPTION + "; default: defaults.act")
+    act: ActSpec | None = Field(
+        default=None, description=ACT_DESCRIPTION + "; default: defaults.act"
+    )

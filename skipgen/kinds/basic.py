@@ -44,6 +44,7 @@ class Basic(NormActKind):
             cout, cout, 3
         )
         params += inherited.norm_params(cin if self.preact else cout) + inherited.norm_params(cout)
+        params += inherited.act_params(cout)  # one activation layer, used twice
 
         def make(skip: str, downsample: bool) -> Call:
             return call(

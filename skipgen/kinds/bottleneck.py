@@ -170,6 +170,9 @@ class Bottleneck(NormActKind):
         se_over = cout if self.layout == "resnet" else width  # where the paper puts it
         if se:
             params += se_over * se + se + se * se_over + se_over
+        # one activation layer, used three times (regnet: one after each conv and the add),
+        # and the squeeze-and-excitation's
+        params += inherited.act_params(cout, (3 if self.layout == "regnet" else 1) + bool(se))
 
         def make(skip: str, downsample: bool) -> Call:
             return call(

@@ -10,7 +10,7 @@ from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.kinds.base import Kind
 from skipgen.spec.limits import Classes, Hidden
-from skipgen.spec.vocabulary import ACT_DESCRIPTION, Act, Probability
+from skipgen.spec.vocabulary import ACT_DESCRIPTION, ActSpec, Probability
 
 
 class Classifier(Kind):
@@ -18,6 +18,7 @@ class Classifier(Kind):
     dropout → linear; must come last"""
 
     attr_prefix: ClassVar[str] = "classifier"
+    one_act_width: ClassVar[bool] = True
     flattens: ClassVar[bool] = True
     blocks: ClassVar[tuple[str, ...]] = (
         "skipgen.nn.head:Classifier",
@@ -33,7 +34,7 @@ class Classifier(Kind):
         description="features of a hidden linear layer before the output one "
         "(MobileNetV3: 1280); default: none",
     )
-    act: Act | None = Field(
+    act: ActSpec | None = Field(
         default=None,
         description="the hidden layer's " + ACT_DESCRIPTION + "; default: defaults.act",
     )
@@ -51,12 +52,13 @@ class Classifier(Kind):
             )
         else:
             params = (cin + 1) * self.hidden + (self.hidden + 1) * self.classes
+            params += inherited.act_params(self.hidden)
             c = call(
                 "MLPClassifier",
                 cin,
                 self.hidden,
                 self.classes,
-                act=inherited.act,
+                act=inherited.act_at(self.hidden),
                 dropout=self.dropout,
                 pool=self.pool,
                 dims=inherited.dims,

@@ -16,6 +16,7 @@ class Conv(NormActKind):
     the bare conv layer"""
 
     attr_prefix: ClassVar[str] = "conv"
+    one_act_width: ClassVar[bool] = True
     blocks: ClassVar[tuple[str, ...]] = (
         "skipgen.nn.conv:ConvNormAct",
         "skipgen.nn.conv:NormActConv",
@@ -44,6 +45,8 @@ class Conv(NormActKind):
         bias = inherited.has_bias(self.bias)
         params = inherited.conv_params(cin, cout, self.kernel, self.groups, bias)
         params += inherited.norm_params(cin if self.preact else cout)
+        act_channels = cin if self.preact else cout
+        params += inherited.act_params(act_channels)
         if (
             inherited.norm.type == "none" and inherited.act == "none"
         ):  # nothing but a conv: the bare module
@@ -69,7 +72,7 @@ class Conv(NormActKind):
                 dilation=self.dilation,
                 groups=self.groups,
                 bias=self.bias if self.bias is not None else inherited.bias,
-                act=inherited.act,
+                act=inherited.act_at(act_channels),
                 **inherited.norm_kwargs(),
             )
         return Body(

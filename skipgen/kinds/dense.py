@@ -31,6 +31,7 @@ class Dense(NormActKind):
             channels = cin + i * self.growth
             params += inherited.norm_params(channels) + inherited.conv_params(channels, width, 1)
             params += inherited.norm_params(width) + inherited.conv_params(width, self.growth, 3)
+        params += inherited.act_params(width, 2 * self.layers)  # two in each dense layer
         c = call(
             "DenseBlock",
             cin,

@@ -8,14 +8,22 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from skipgen.errors import LayerError
-from skipgen.ir.common import Body, Resolved, call, make_divisible, same_padding
+from skipgen.ir.common import (
+    Body,
+    Resolved,
+    act_argument,
+    act_params,
+    call,
+    make_divisible,
+    same_padding,
+)
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.spec.limits import Channels, ExpansionRatio, Kernel, SeDivisor, Stride
 from skipgen.spec.vocabulary import (
     ACT_DESCRIPTION,
     STOCHASTIC_DEPTH_DESCRIPTION,
-    Act,
+    ActSpec,
     Probability,
 )
 
@@ -61,7 +69,7 @@ class InvertedResidual(NormActKind):
         description="round the squeeze-and-excitation width to a multiple of this, "
         "never more than 10% down (MobileNet's make_divisible; MobileNetV3: 8)",
     )
-    se_act: Act | None = Field(
+    se_act: ActSpec | None = Field(
         default=None,
         description="squeeze-and-excitation inner "
         + ACT_DESCRIPTION
@@ -100,7 +108,16 @@ class InvertedResidual(NormActKind):
         return make_divisible(int(base * self.se_ratio), self.se_divisor)
 
     def se_errors(self, hidden: int, cin: int) -> tuple[LayerError, ...]:
-        """Squeeze-and-excitation keys that would do nothing."""
+        """Squeeze-and-excitation keys that would do nothing, or cannot be built."""
+        if self.se_act is not None and self.se_act.per_channel:
+            return (
+                LayerError(
+                    field="se_act",
+                    message="a per-channel prelu inside the squeeze-and-excitation is not "
+                    "supported",
+                    hint="use prelu without per_channel",
+                ),
+            )
         if self.se_ratio == 0:
             return tuple(
                 LayerError(
@@ -125,7 +142,8 @@ class InvertedResidual(NormActKind):
     def count_params(self, inherited: Resolved, cin: int, hidden: int, cout: int, se: int) -> int:
         """The block's parameters: its convs and norms, and the squeeze-and-excitation."""
         if self.fused and hidden == cin:  # one conv, straight to cout
-            return inherited.conv_params(cin, cout, self.kernel) + inherited.norm_params(cout)
+            params = inherited.conv_params(cin, cout, self.kernel) + inherited.norm_params(cout)
+            return params + inherited.act_params(cout)
         params = 0
         if self.fused:
             params += inherited.conv_params(cin, hidden, self.kernel)
@@ -135,8 +153,11 @@ class InvertedResidual(NormActKind):
                 params += inherited.conv_params(cin, hidden, 1) + inherited.norm_params(hidden)
             params += inherited.conv_params(hidden, hidden, self.kernel, hidden)
             params += inherited.norm_params(hidden)
+        # the activation layers of the expand and the depthwise conv, or of the fused conv
+        params += inherited.act_params(hidden, 1 if self.fused else 1 + (hidden != cin))
         if se:  # the two 1x1 convs of the squeeze-and-excitation, with biases
             params += hidden * se + se + se * hidden + hidden
+            params += act_params(self.se_act, se) if self.se_act else inherited.act_params(se)
         return params + inherited.conv_params(hidden, cout, 1) + inherited.norm_params(cout)
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -153,7 +174,7 @@ class InvertedResidual(NormActKind):
                 kernel_size=self.kernel,
                 se_channels=se,
                 act=inherited.act,
-                se_act=self.se_act,
+                se_act=None if self.se_act is None else act_argument(self.se_act),
                 se_gate=self.se_gate,
                 fused=self.fused,
                 skip=skip,

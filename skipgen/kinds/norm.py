@@ -13,6 +13,7 @@ class NormAct(NormActKind):
     norm layer"""
 
     attr_prefix: ClassVar[str] = "norm"
+    one_act_width: ClassVar[bool] = True
     blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.conv:NormAct",)
 
     type: Literal["norm"]
@@ -21,11 +22,11 @@ class NormAct(NormActKind):
         if inherited.act == "none":
             c = bare_norm(inherited, cin)
         else:
-            c = call("NormAct", cin, act=inherited.act, **inherited.norm_kwargs())
+            c = call("NormAct", cin, act=inherited.act_at(cin), **inherited.norm_kwargs())
         return Body(
             out_channels=cin,
             op=("conv", 1, 1, 0, 1),
-            params=inherited.norm_params(cin),
+            params=inherited.norm_params(cin) + inherited.act_params(cin),
             make=lambda skip, downsample: c,
             normed=((cin, "in"),),
         )

@@ -16,6 +16,7 @@ class Transition(NormActKind):
     """DenseNet transition: norm → act → 1x1 conv → 2x2 pool"""
 
     attr_prefix: ClassVar[str] = "transition"
+    one_act_width: ClassVar[bool] = True
     blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.densenet:Transition",)
 
     type: Literal["transition"]
@@ -43,12 +44,19 @@ class Transition(NormActKind):
                 )
             )
         c = call(
-            "Transition", cin, cout, pool=self.pool, act=inherited.act, **inherited.norm_kwargs()
+            "Transition",
+            cin,
+            cout,
+            pool=self.pool,
+            act=inherited.act_at(cin),
+            **inherited.norm_kwargs(),
         )
         return Body(
             out_channels=cout,
             op=("conv", 2, 2, 0, 1),
-            params=inherited.norm_params(cin) + inherited.conv_params(cin, cout, 1),
+            params=inherited.norm_params(cin)
+            + inherited.act_params(cin)
+            + inherited.conv_params(cin, cout, 1),
             make=lambda skip, downsample: c,
             stride=2,
             errors=tuple(errors),

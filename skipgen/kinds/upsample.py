@@ -19,6 +19,7 @@ class Upsample(NormActKind):
 
     own_norm_act: ClassVar[bool] = True
     attr_prefix: ClassVar[str] = "up"
+    one_act_width: ClassVar[bool] = True
     blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.upsample:UpConv",)
 
     type: Literal["upsample"]
@@ -102,14 +103,15 @@ class Upsample(NormActKind):
             mode=self.mode,
             kernel_size=self.kernel,
             bias=self.bias if self.bias is not None else inherited.bias,
-            act=inherited.act,
+            act=inherited.act_at(cout),
             **inherited.norm_kwargs(),
         )
         return Body(
             out_channels=cout,
             op=("up", self.scale),
             params=inherited.conv_params(cin, cout, kernel, bias=bias)
-            + inherited.norm_params(cout),
+            + inherited.norm_params(cout)
+            + inherited.act_params(cout),
             make=lambda skip, downsample: c,
             errors=self.kernel_errors(kernel),
             normed=((cout, "out"),),

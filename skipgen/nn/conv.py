@@ -6,6 +6,7 @@ from typing import Optional
 from torch import Tensor, nn
 
 from .layers import (
+    ActLayer,
     act_layer,
     check_skip,
     combine,
@@ -39,7 +40,7 @@ class ConvNormAct(nn.Sequential):
         *,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu",
+        act: ActLayer = "relu",
     ) -> None:
         if padding is None:
             padding = same_padding(kernel_size, dilation)
@@ -81,7 +82,7 @@ class NormActConv(nn.Sequential):
         *,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu",
+        act: ActLayer = "relu",
     ) -> None:
         if padding is None:
             padding = same_padding(kernel_size, dilation)
@@ -117,7 +118,7 @@ class NormAct(nn.Sequential):
         *,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu",
+        act: ActLayer = "relu",
     ) -> None:
         norm = norm_layer(channels)
         # Without a norm in front, an in-place activation would overwrite the input.

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .layers import act_layer, conv_nd, pool_layer
+from .layers import ActLayer, act_layer, conv_nd, pool_layer
 
 
 class DenseLayer(nn.Module):
@@ -24,7 +24,7 @@ class DenseLayer(nn.Module):
         drop_rate: float = 0.0,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu",
+        act: ActLayer = "relu",
     ) -> None:
         super().__init__()
         conv = conv_nd(dims)
@@ -65,7 +65,7 @@ class DenseBlock(nn.ModuleDict):
         drop_rate: float = 0.0,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu",
+        act: ActLayer = "relu",
     ) -> None:
         super().__init__()
         for i in range(num_layers):
@@ -102,7 +102,7 @@ class Transition(nn.Sequential):
         pool: str = "avg",
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu",
+        act: ActLayer = "relu",
     ) -> None:
         super().__init__()
         norm = norm_layer(in_channels)

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .layers import act_layer, global_pool
+from .layers import ActLayer, act_layer, global_pool
 
 
 class Classifier(nn.Linear):
@@ -52,7 +52,7 @@ class MLPClassifier(nn.Sequential):
         hidden_features: int,
         classes: int,
         *,
-        act: str = "hardswish",
+        act: ActLayer = "hardswish",
         dropout: float = 0.0,
         pool: str = "avg",
         dims: int = 2,

@@ -9,7 +9,7 @@ numbering.
 """
 
 from collections.abc import Callable
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from torch import Tensor, nn
@@ -31,13 +31,20 @@ def conv_transpose_nd(dims: int) -> type:
     return convs[dims]
 
 
-def act_layer(act: str, inplace: bool = True) -> nn.Module:
+# An activation as the blocks take it: a name ("relu", "none", ...), or a layer class that
+# ``act_layer`` calls with no arguments, such as ``partial(nn.LeakyReLU, 0.1)``.
+ActLayer = Union[str, Callable[[], nn.Module]]  # noqa: UP007
+
+
+def act_layer(act: ActLayer, inplace: bool = True) -> nn.Module:
     """Build an activation module; ``nn.Identity`` for "none".
 
-    ``inplace`` applies to the activations that support it (ReLU, ReLU6, SiLU,
+    ``inplace`` applies to the named activations that support it (ReLU, ReLU6, SiLU,
     Hardswish, Hardsigmoid, LeakyReLU); pass False when the input may be a tensor the
-    caller still uses.
+    caller still uses. A layer class is called as it is, so never in place.
     """
+    if not isinstance(act, str):
+        return act()
     if act == "none":
         return nn.Identity()
     inplace_acts: dict[str, type[nn.Module]] = {
@@ -54,7 +61,9 @@ def act_layer(act: str, inplace: bool = True) -> nn.Module:
         return nn.GELU()
     if act == "sigmoid":
         return nn.Sigmoid()
-    known = [*inplace_acts, "gelu", "sigmoid", "none"]
+    if act == "prelu":
+        return nn.PReLU()
+    known = [*inplace_acts, "gelu", "prelu", "sigmoid", "none"]
     raise ValueError(f"act must be one of {known}, got {act!r}")
 
 

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from .conv import ConvNormAct
 from .layers import (
+    ActLayer,
     act_layer,
     check_skip,
     combine,
@@ -31,7 +32,7 @@ class SqueezeExcitation(nn.Module):
         channels: int,
         squeeze_channels: int,
         *,
-        act: str = "silu",
+        act: ActLayer = "silu",
         gate: str = "sigmoid",
         dims: int = 2,
     ) -> None:
@@ -58,8 +59,8 @@ def expand_depthwise_se(
     se_channels: int,
     dims: int,
     norm_layer: Callable[..., nn.Module],
-    act: str,
-    se_act: Optional[str],  # noqa: UP045
+    act: ActLayer,
+    se_act: Optional[ActLayer],  # noqa: UP045
     se_gate: str,
     fused: bool,
 ) -> list[nn.Module]:
@@ -106,7 +107,7 @@ def fused_conv(
     kernel_size: int,
     dims: int,
     norm_layer: Callable[..., nn.Module],
-    act: str,
+    act: ActLayer,
 ) -> ConvNormAct:
     """A Fused-MBConv at expansion 1: its only layer, a ``kernel_size`` conv, norm and
     act straight to ``out_channels`` (no expansion to fuse, no projection)."""
@@ -146,8 +147,8 @@ class InvertedResidual(nn.Module):
         se_channels: int = 0,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu6",
-        se_act: Optional[str] = None,  # noqa: UP045
+        act: ActLayer = "relu6",
+        se_act: Optional[ActLayer] = None,  # noqa: UP045
         se_gate: str = "sigmoid",
         fused: bool = False,
         skip: str = "add",
@@ -239,8 +240,8 @@ class MBConv(nn.Module):
         se_channels: int = 0,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "silu",
-        se_act: Optional[str] = None,  # noqa: UP045
+        act: ActLayer = "silu",
+        se_act: Optional[ActLayer] = None,  # noqa: UP045
         se_gate: str = "sigmoid",
         fused: bool = False,
         skip: str = "add",

@@ -7,7 +7,7 @@ from typing import Optional
 from torch import Tensor, nn
 
 from .conv import ConvNormAct
-from .layers import act_layer, check_skip, combine, drop_path, projection
+from .layers import ActLayer, act_layer, check_skip, combine, drop_path, projection
 from .mobilenet import SqueezeExcitation
 
 
@@ -35,7 +35,7 @@ class ResBottleneckBlock(nn.Module):
         se_channels: int = 0,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu",
+        act: ActLayer = "relu",
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,

@@ -8,6 +8,7 @@ from typing import Optional
 from torch import Tensor, nn
 
 from .layers import (
+    ActLayer,
     act_layer,
     check_skip,
     combine,
@@ -36,7 +37,7 @@ class BasicBlock(nn.Module):
         dilation: int = 1,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu",
+        act: ActLayer = "relu",
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
@@ -115,7 +116,7 @@ class PreActBasicBlock(nn.Module):
         dilation: int = 1,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu",
+        act: ActLayer = "relu",
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
@@ -198,7 +199,7 @@ class Bottleneck(nn.Module):
         se_channels: int = 0,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu",
+        act: ActLayer = "relu",
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
@@ -279,7 +280,7 @@ class PreActBottleneck(nn.Module):
         dilation: int = 1,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: str = "relu",
+        act: ActLayer = "relu",
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,

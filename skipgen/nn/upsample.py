@@ -5,7 +5,7 @@ from typing import Optional
 
 from torch import nn
 
-from .layers import act_layer, conv_nd, conv_transpose_nd, same_padding
+from .layers import ActLayer, act_layer, conv_nd, conv_transpose_nd, same_padding
 
 
 class UpConv(nn.Sequential):
@@ -34,7 +34,7 @@ class UpConv(nn.Sequential):
         bias: Optional[bool] = None,  # noqa: UP045
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.Identity,
-        act: str = "none",
+        act: ActLayer = "none",
     ) -> None:
         if scale < 1:
             raise ValueError(f"scale must be a positive integer, got {scale}")

@@ -14,7 +14,7 @@ from skipgen.kinds.base import Layer
 from skipgen.kinds.plugins import installed
 from skipgen.spec.limits import LIMITS
 from skipgen.spec.load import Path, Positions
-from skipgen.spec.models import KINDS, Defaults, Input, Norm, Scaling, Skip, Spec
+from skipgen.spec.models import KINDS, Act, Defaults, Input, Norm, Scaling, Skip, Spec
 from skipgen.spec.yaml12 import is_number
 
 Kinds = Mapping[str, type[Layer]]  # the kinds a spec may use, by `type`
@@ -25,6 +25,8 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "scaling": Scaling,
     "skip": Skip,
     "norm": Norm,
+    "act": Act,
+    "se_act": Act,
 }
 
 

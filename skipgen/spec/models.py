@@ -47,6 +47,7 @@ from skipgen.spec.vocabulary import (
     ACT_DESCRIPTION,
     IDENTIFIER_SCHEMA,
     Act,
+    ActSpec,
     NormSpec,
     Probability,
     StrictModel,
@@ -84,7 +85,7 @@ class Defaults(StrictModel):
     """Settings for every layer that does not set its own."""
 
     norm: NormSpec = Field(default=Norm(type="batch"), description="normalization of every layer")
-    act: Act = Field(default="relu", description=ACT_DESCRIPTION)
+    act: ActSpec = Field(default=Act(type="relu"), description=ACT_DESCRIPTION)
     bias: bool | None = Field(
         default=None, description="conv bias; by default only where no norm follows"
     )

@@ -18,8 +18,17 @@ from pydantic import (
 from skipgen.spec.limits import Groups
 from skipgen.spec.reserved import name_problem
 
-Act = Literal[
-    "relu", "relu6", "silu", "gelu", "hardswish", "hardsigmoid", "leaky_relu", "sigmoid", "none"
+ActName = Literal[
+    "relu",
+    "relu6",
+    "silu",
+    "gelu",
+    "hardswish",
+    "hardsigmoid",
+    "leaky_relu",
+    "prelu",
+    "sigmoid",
+    "none",
 ]
 NormKind = Literal["batch", "group", "instance", "layer", "none"]
 SkipMode = Literal["add", "concat", "none"]
@@ -28,7 +37,8 @@ OnMismatch = Literal["project", "drop", "error"]
 Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 
 ACT_DESCRIPTION = (
-    "activation: relu, relu6, silu, gelu, hardswish, hardsigmoid, leaky_relu, sigmoid or none"
+    "activation: relu, relu6, silu, gelu, hardswish, hardsigmoid, leaky_relu, prelu, sigmoid "
+    "or none, or {type: leaky_relu, slope} or {type: prelu, per_channel}"
 )
 STOCHASTIC_DEPTH_DESCRIPTION = (
     "drop probability of the residual branch while training; "
@@ -116,6 +126,53 @@ class Norm(StrictModel):
         if self.type == "none":
             return False
         return self.affine if self.affine is not None else self.type != "instance"
+
+
+class Act(StrictModel):
+    """An activation, with its parameters where it has them."""
+
+    type: ActName = Field(
+        description="relu, relu6, silu, gelu, hardswish, hardsigmoid, leaky_relu, prelu "
+        "(a learned slope), sigmoid or none"
+    )
+    slope: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="leaky_relu's slope below zero; default: torch's 0.01",
+    )
+    per_channel: bool = Field(
+        default=False,
+        description="prelu: one learned slope per channel (nn.PReLU(num_parameters=channels)) "
+        "instead of one for the layer",
+    )
+
+    @field_validator("slope")
+    @classmethod
+    def _slope_for_leaky_relu(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and info.data.get("type") not in (None, "leaky_relu"):
+            raise HintedValueError(
+                "slope applies only to leaky_relu",
+                "write act: {type: leaky_relu, slope: ...}, or remove slope",
+            )
+        return value
+
+    @field_validator("per_channel")
+    @classmethod
+    def _per_channel_for_prelu(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("type") not in (None, "prelu"):
+            raise HintedValueError(
+                "per_channel applies only to prelu",
+                "write act: {type: prelu, per_channel: true}, or remove per_channel",
+            )
+        return value
+
+
+def _act_shorthand(value: Any) -> Any:
+    return {"type": value} if isinstance(value, str) else value
+
+
+ActSpec = Annotated[Act, BeforeValidator(_act_shorthand, json_schema_input_type=ActName | Act)]
 
 
 def _norm_shorthand(value: Any) -> Any:
