@@ -12,8 +12,8 @@ from skipgen.spec.limits import Repeat
 from skipgen.spec.vocabulary import (
     ACT_DESCRIPTION,
     IDENTIFIER_SCHEMA,
-    HintedValueError,
     ActSpec,
+    HintedValueError,
     NormSpec,
     OnMismatch,
     Probability,
