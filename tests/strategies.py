@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from skipgen.backends.library import library_names
 from skipgen.spec.models import RESERVED_NAMES
 
-ACTS = [
+ACTS: list[Any] = [
     "relu",
     "relu6",
     "silu",
@@ -26,11 +26,15 @@ ACTS = [
     "hardswish",
     "hardsigmoid",
     "leaky_relu",
+    "prelu",
     "sigmoid",
     "none",
 ]
-NORMS: list[Any] = ["batch", {"type": "group", "groups": 2}, "instance", "none"]
-NORMS += [{"type": "batch", "eps": 0.001}, {"type": "instance", "eps": 1e-6}]
+ACTS += [{"type": "leaky_relu", "slope": 0.2}]
+# valid on the layers whose activations see one channel count, an error on the others
+ANY_ACTS = [*ACTS, {"type": "prelu", "per_channel": True}]
+NORMS: list[Any] = ["batch", {"type": "group", "groups": 2}, "instance", "none", "layer"]
+NORMS += [{"type": "batch", "eps": 0.001}, {"type": "instance", "eps": 1e-6, "affine": True}]
 INPUT_SIZE = {1: 16, 2: 8, 3: 4}  # per spatial dimension
 
 
@@ -334,6 +338,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
 SMALL_CHANNELS = st.sampled_from([1, 2, 3, 4, 6, 8])
 ANY_NORMS: list[Any] = ["batch", "instance", "none", {"type": "group", "groups": 2}]
 ANY_NORMS += ["batch", "instance", {"type": "group", "groups": 1}, {"type": "group", "groups": 3}]
+ANY_NORMS += ["layer", {"type": "instance", "affine": True}, {"type": "batch", "affine": False}]
 KINDS = [
     "conv",
     "basic",
@@ -347,6 +352,8 @@ KINDS = [
     "upsample",
     "norm",
     "act",
+    "identity",
+    "dropout",
 ]
 
 
@@ -393,12 +400,15 @@ def _any_fields(draw: st.DrawFn, kind: str) -> dict[str, Any]:
         maybe("se_ratio", st.sampled_from([0.0, 0.25, 1.0]))
         maybe("se_base", st.sampled_from(["input", "expanded"]))
         maybe("se_divisor", st.sampled_from([1, 3, 8]))
-        maybe("se_act", st.sampled_from(ACTS))
+        maybe("se_act", st.sampled_from(ANY_ACTS))
         maybe("se_gate", st.sampled_from(["sigmoid", "hardsigmoid"]))
         maybe("fused", st.booleans())
         maybe("layout", st.sampled_from(["mobilenet_v2", "efficientnet"]))
-    if kind in ("basic", "bottleneck", "inverted_residual"):
+    if kind in ("basic", "bottleneck", "inverted_residual", "conv", "norm"):
         maybe("stochastic_depth", st.sampled_from([0.0, 0.5]))
+    if kind == "dropout":
+        maybe("p", st.sampled_from([0.0, 0.5]))
+        maybe("channelwise", st.booleans())
     if kind == "dense":
         layer.update(layers=draw(st.integers(1, 2)), growth=draw(st.integers(1, 3)))
         maybe("bn_size", st.integers(1, 2))
@@ -415,17 +425,17 @@ def _any_fields(draw: st.DrawFn, kind: str) -> dict[str, Any]:
         maybe("mode", st.sampled_from(["transposed", "nearest", "bilinear"]))
         maybe("scale", st.integers(1, 3))
     if kind == "act":
-        layer["act"] = draw(st.sampled_from(ACTS))
+        layer["act"] = draw(st.sampled_from(ANY_ACTS))
     if kind == "classifier":
         layer["classes"] = draw(st.integers(1, 4))
         maybe("dropout", st.sampled_from([0.0, 0.5]))
         maybe("pool", st.sampled_from(["avg", "max"]))
         maybe("hidden", st.integers(1, 4))
-        maybe("act", st.sampled_from(ACTS))
+        maybe("act", st.sampled_from(ANY_ACTS))
     if kind not in ("maxpool", "avgpool", "global_pool", "act", "classifier"):
         maybe("norm", st.sampled_from(ANY_NORMS))
         if kind != "act":
-            maybe("act", st.sampled_from(ACTS))
+            maybe("act", st.sampled_from(ANY_ACTS))
     return layer
 
 
@@ -451,7 +461,7 @@ def _any_layer(draw: st.DrawFn, index: int, handles_so_far: list[str]) -> dict[s
 
 MUTATIONS: dict[str, st.SearchStrategy[Any]] = {
     "norm": st.sampled_from(ANY_NORMS),
-    "act": st.sampled_from(ACTS),
+    "act": st.sampled_from(ANY_ACTS),
     "stride": st.integers(1, 3),
     "kernel": st.integers(1, 5),
     "channels": SMALL_CHANNELS,
@@ -490,7 +500,7 @@ def _raw_specs(draw: st.DrawFn) -> dict[str, Any]:
         spec["input"]["size"] = draw(st.integers(1, {1: 24, 2: 12, 3: 6}[dims]))
     defaults: dict[str, Any] = {}
     _maybe(draw, defaults, "norm", st.sampled_from(ANY_NORMS))
-    _maybe(draw, defaults, "act", st.sampled_from(ACTS))
+    _maybe(draw, defaults, "act", st.sampled_from(ANY_ACTS))
     _maybe(draw, defaults, "bias", st.booleans())
     if defaults:
         spec["defaults"] = defaults

@@ -136,6 +136,39 @@ def test_every_block_class_matches_torchinfo(tmp_path: Path) -> None:
     assert_matches_torchinfo(data, spec, None)
 
 
+# The layers and options that the primitives add: norms with and without affine parameters,
+# the channel layer norm, parametrized activations, identity, dropout, drop path. (A PReLU
+# that a block calls twice, as a basic block's, torchinfo's own total counts twice.)
+PRIMITIVES = """\
+name: Primitives
+input: {channels: 3, size: 16}
+defaults: {norm: {type: instance, affine: true}, act: {type: leaky_relu, slope: 0.1}}
+layers:
+  - {type: conv, channels: 8, norm: layer, act: {type: prelu, per_channel: true}}
+  - {type: identity, id: anchor}
+  - {type: conv, channels: 8, norm: instance, act: prelu, skip: add, stochastic_depth: 0.1}
+  - {type: dropout, p: 0.2, channelwise: true}
+  - {type: basic, channels: 16, stride: 2, norm: {type: layer, eps: 1.0e-6}}
+  - {type: norm, norm: {type: batch, affine: false}, act: {type: prelu, per_channel: true}}
+  - {type: norm, norm: layer, act: none}
+  - {type: act, act: {type: prelu, per_channel: true}}
+  - {type: inverted_residual, channels: 16, se_ratio: 0.25, se_act: prelu, act: prelu}
+  - {type: dense, layers: 2, growth: 4, act: prelu, norm: layer}
+  - {type: dropout}
+  - {type: classifier, classes: 5, hidden: 12, act: {type: prelu, per_channel: true}}
+"""
+
+
+def test_the_primitives_match_torchinfo(tmp_path: Path) -> None:
+    spec = tmp_path / "primitives.yaml"
+    spec.write_text(PRIMITIVES)
+    result = run(spec, "--json")
+    assert result.exit_code == 0, result.output
+    (data,) = json.loads(result.stdout)
+    assert None not in [row["macs"] for row in data["layers"]]
+    assert_matches_torchinfo(data, spec, None)
+
+
 @pytest.mark.parametrize("name", sorted(TORCHVISION_GMACS))
 def test_totals_are_torchvisions_published_cost(name: str) -> None:
     data = summary_json(ROOT / "configs" / f"{name}.yaml")

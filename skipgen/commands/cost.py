@@ -2,8 +2,8 @@
 
 The count follows torchinfo's convention: a convolution's weight and bias cost one MAC
 per element and per output position (transposed convolutions too, at their output); every
-other parameter (a linear layer's, a norm's) costs one MAC per sample. Activations,
-pooling, additions and concatenations cost nothing. So a block costs
+other parameter (a linear layer's, a norm's, a PReLU's slopes) costs one MAC per sample.
+Activations, pooling, dropout, additions and concatenations cost nothing. So a block costs
 ``sum(conv params * output positions) + (its other params)``; the formulas below give, per
 block class, each convolution's parameters and the positions it runs at. A class that is
 not listed here (a plugin's) has no count: :func:`node_macs` returns ``None``.
@@ -197,6 +197,7 @@ _FORMULAS: dict[str, Callable[[Call, At], list[Conv] | None]] = {
     "UpConv": _up_conv,
     "Classifier": _no_convs,  # a linear layer: one MAC per parameter
     "MLPClassifier": _no_convs,  # linear layers only
+    "ChannelLayerNorm": _no_convs,  # a bare norm layer
 }
 
 
@@ -207,7 +208,7 @@ def block_convs(call: Call, at: At) -> list[Conv] | None:
         name = target[3:]
         if name.startswith("ConvTranspose") or name.startswith("Conv"):
             return _torch_conv(call, at)
-        return []  # norms, activations, pools, linear, identity
+        return []  # norms, activations (PReLU's slopes), pools, dropout, identity
     formula = _FORMULAS.get(target)
     return None if formula is None else formula(call, at)
 

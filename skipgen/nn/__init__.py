@@ -8,6 +8,7 @@ from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
 from .densenet import DenseBlock, DenseLayer, Transition
 from .head import Classifier, MLPClassifier
 from .layers import (
+    ActLayer,
     ChannelLayerNorm,
     act_layer,
     check_skip,
@@ -33,6 +34,7 @@ from .upsample import UpConv
 
 __all__ = [
     "REGISTRY",
+    "ActLayer",
     "BasicBlock",
     "Bottleneck",
     "ChannelLayerNorm",

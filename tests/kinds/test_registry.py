@@ -28,7 +28,9 @@ def _as_read(default: object) -> object:
     return default
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize(
+    "name", sorted(n for n, v in REGISTRY.items() if inspect.isclass(v) or inspect.isfunction(v))
+)
 def test_defaults_read_from_the_source_match_the_real_signatures(name: str) -> None:
     parameters = inspect.signature(REGISTRY[name]).parameters  # type: ignore[arg-type]
     read = signature_defaults(name)
