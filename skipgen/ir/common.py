@@ -77,7 +77,8 @@ class Resolved:
         torch_affine = norm.type != "instance"  # torch's default for each norm
         affine = (("affine", norm.has_affine),) if norm.has_affine != torch_affine else ()
         if norm.type == "batch":
-            momentum = (("momentum", norm.momentum),) if norm.momentum != 0.1 else ()
+            given = norm.momentum is not None and norm.momentum != 0.1
+            momentum = (("momentum", norm.momentum),) if given else ()
             return Partial(f"nn.BatchNorm{self.dims}d", (), (*eps, *momentum, *affine))
         if norm.type == "group":
             return Partial("nn.GroupNorm", (norm.groups,), (*eps, *affine))

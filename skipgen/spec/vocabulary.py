@@ -86,12 +86,12 @@ class Norm(StrictModel):
     eps: float = Field(
         default=1e-5, gt=0.0, le=1.0, description="added to the variance for stability"
     )
-    momentum: float = Field(
-        default=0.1,
+    momentum: float | None = Field(
+        default=None,
         gt=0.0,
         le=1.0,
-        description="running statistics update rate (batch norm only: instance norm keeps "
-        "no running statistics)",
+        description="batch norm's running statistics update rate; default: torch's 0.1 "
+        "(instance norm keeps no running statistics)",
     )
     affine: bool | None = Field(
         default=None,
@@ -101,9 +101,9 @@ class Norm(StrictModel):
 
     @field_validator("momentum")
     @classmethod
-    def _momentum_for_batch_norm(cls, value: float, info: ValidationInfo) -> float:
+    def _momentum_for_batch_norm(cls, value: float | None, info: ValidationInfo) -> float | None:
         norm = info.data.get("type")
-        if norm not in (None, "batch"):
+        if value is not None and norm not in (None, "batch"):
             why = (
                 "instance norm normalizes by each sample's own statistics, in training and "
                 "in evaluation, and keeps no running statistics"
