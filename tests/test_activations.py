@@ -160,6 +160,15 @@ def test_a_per_channel_prelu_needs_a_layer_whose_activations_see_one_width() -> 
         defaults={"act": per_channel},
     )
     assert messages(inherited) == [f"defaults.act: {why}, and those of a basic do not (layers[0])"]
+    layers_without_activations = spec(
+        {"type": "conv", "channels": 8},
+        {"type": "maxpool", "kernel": 2},
+        {"type": "dropout"},
+        {"type": "identity"},
+        {"type": "classifier", "classes": 3},
+        defaults={"act": per_channel},
+    )
+    assert skipgen.lower_spec(layers_without_activations).params == 8 * 8 * 9 + 2 * 8 + 8 + 27
     se = {"type": "inverted_residual", "channels": 8, "se_ratio": 0.25, "se_act": per_channel}
     assert messages(spec(se)) == [
         "layers[0].se_act: a per-channel prelu inside the squeeze-and-excitation is not supported"

@@ -136,6 +136,8 @@ class BlockLowering:
         count, which the activations inside a block of several widths do not share."""
         if not inherited.per_channel_act or layer.one_act_width:
             return ()
+        if "act" not in type(layer).model_fields:  # a pool, dropout...: no activation
+            return ()
         message = (
             f"a per-channel prelu needs the activations of a layer to see one channel "
             f"count, and those of a {layer.type} do not"
