@@ -9,6 +9,7 @@ from torch import nn
 from skipgen.backends.layout import expr, flat
 from skipgen.backends.torch import instantiate
 from skipgen.ir.common import Resolved, bare_norm, call
+from skipgen.nn import ChannelLayerNorm
 from skipgen.spec.vocabulary import Norm
 
 CASES = [
@@ -20,11 +21,31 @@ CASES = [
         nn.BatchNorm3d(8, eps=1e-3, momentum=0.01),
     ),
     ({"type": "group", "groups": 4}, 2, "partial(nn.GroupNorm, 4)", nn.GroupNorm(4, 8)),
+    ({"type": "instance"}, 1, "nn.InstanceNorm1d", nn.InstanceNorm1d(8)),  # torch's default
     (
-        {"type": "instance"},
+        {"type": "instance", "affine": True},
         1,
         "partial(nn.InstanceNorm1d, affine=True)",
         nn.InstanceNorm1d(8, affine=True),
+    ),
+    (
+        {"type": "batch", "affine": False},
+        2,
+        "partial(nn.BatchNorm2d, affine=False)",
+        nn.BatchNorm2d(8, affine=False),
+    ),
+    (
+        {"type": "group", "groups": 2, "affine": False},
+        3,
+        "partial(nn.GroupNorm, 2, affine=False)",
+        nn.GroupNorm(2, 8, affine=False),
+    ),
+    ({"type": "layer"}, 2, "ChannelLayerNorm", ChannelLayerNorm(8)),
+    (
+        {"type": "layer", "eps": 1e-6, "affine": False},
+        3,
+        "partial(ChannelLayerNorm, eps=1e-06, affine=False)",
+        ChannelLayerNorm(8, eps=1e-6, affine=False),
     ),
     ({"type": "none"}, 2, "nn.Identity", None),
 ]
