@@ -100,6 +100,8 @@ def test_the_type_checked_files_copy_the_whole_library(typed: Path) -> None:
     for path in _files(typed):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         defined |= {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+        assigned = (n.targets for n in tree.body if isinstance(n, ast.Assign))
+        defined |= {t.id for targets in assigned for t in targets if isinstance(t, ast.Name)}
     assert set(library().definitions) <= defined
 
 

@@ -29,8 +29,8 @@ def conv_transpose_nd(dims: int) -> type:
     return convs[dims]
 
 
-# An activation as the blocks take it: a name ("relu", "none", ...), or a layer class that
-# ``act_layer`` calls with no arguments, such as ``partial(nn.LeakyReLU, 0.1)``.
+# An activation as the blocks take it: a name ("relu", "none", ...), or a layer class
+# that ``act_layer`` calls with no arguments, such as ``partial(nn.LeakyReLU, 0.1)``.
 ActLayer = Union[str, Callable[[], nn.Module]]  # noqa: UP007
 
 
@@ -69,15 +69,16 @@ class ChannelLayerNorm(nn.LayerNorm):
     """Layer norm over the channels at each position of an ``(N, C, *)`` input, for 1, 2
     or 3 spatial dimensions: ConvNeXt's ``LayerNorm2d`` (same ``weight`` and ``bias``).
 
-    ``nn.LayerNorm`` normalizes the last dimensions; this moves the channels last and back.
+    ``nn.LayerNorm`` normalizes the last dimensions: this moves the channels last, and
+    back. ``forward`` takes ``input`` as ``nn.LayerNorm.forward`` does.
     """
 
     def __init__(self, channels: int, eps: float = 1e-5, affine: bool = True) -> None:
         super().__init__(channels, eps=eps, elementwise_affine=affine)
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = x.movedim(1, -1)
-        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+    def forward(self, input: Tensor) -> Tensor:
+        x = input.movedim(1, -1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         return x.movedim(-1, 1)
 
 

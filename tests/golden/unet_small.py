@@ -26,8 +26,8 @@ def conv_transpose_nd(dims: int) -> type:
     return convs[dims]
 
 
-# An activation as the blocks take it: a name ("relu", "none", ...), or a layer class that
-# ``act_layer`` calls with no arguments, such as ``partial(nn.LeakyReLU, 0.1)``.
+# An activation as the blocks take it: a name ("relu", "none", ...), or a layer class
+# that ``act_layer`` calls with no arguments, such as ``partial(nn.LeakyReLU, 0.1)``.
 ActLayer = Union[str, Callable[[], nn.Module]]  # noqa: UP007
 
 
