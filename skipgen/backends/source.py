@@ -208,16 +208,17 @@ class _Forward:
                     f"internal error: the long skip of {member.attr!r} reads {skip.source!r}, "
                     "which no earlier stage saves"
                 )
+            shortcut: Expr = skip.source
+            if skip.attr is not None:
+                held = self.child(holder, skip.attr)
+                shortcut = Group(held, "(", ")", (("", skip.source),))
             if skip.mode == "concat":
-                items = (("", skip.source), ("", "x"))
+                items = (("", shortcut), ("", "x"))
                 pair = Group("", "[", "]", items if skip.shortcut_first else items[::-1])
                 combine = Group("torch.cat", "(", ")", (("", pair), ("dim=", "1")))
                 channels += self.saved[skip.source]
-            elif skip.attr is not None:
-                held = self.child(holder, skip.attr)
-                combine = Sum("x", Group(held, "(", ")", (("", skip.source),)))
             else:
-                combine = Sum("x", skip.source)
+                combine = Sum("x", shortcut)
         comment = _comment(_last_node(member), channels, self.sizes_known)
         if call:
             module = Group(self.child(holder, member.attr), "(", ")", (("", "x"),))

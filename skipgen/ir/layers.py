@@ -18,7 +18,13 @@ from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource
 from skipgen.ir.graph import LongSkip
 from skipgen.ir.names import Names
 from skipgen.ir.record import Record
-from skipgen.ir.skips import SkipRequest, decide_skip, long_mismatch
+from skipgen.ir.skips import (
+    SkipRequest,
+    decide_skip,
+    long_mismatch,
+    projection_stride,
+    size_ratio,
+)
 from skipgen.ir.tree import scaled_repeats
 from skipgen.kinds.base import Kind, Layer
 from skipgen.kinds.sequence import Sequence as SequenceLayer
@@ -257,14 +263,28 @@ class LayerLowering(BlockLowering):
         """The long skip of the layer at ``path``, and the channels after it."""
         mode = layer.skip.mode if layer.skip else "none"
         inherited = self.inherited(layer)
+        on_mismatch = layer.on_mismatch or layer.default_on_mismatch
+        scale = self.record.program.scale_between(source.slot, out_slot)
+        stride = projection_stride(scale)
+        if mode != "none" and not stride and on_mismatch != "drop":
+            self.record.error(
+                (*path, "skip"),
+                f"cannot project the shortcut from {source.local!r}: it comes at "
+                f"{size_ratio(scale)} the output's spatial size, and a strided projection "
+                "only shrinks a size by a whole factor",
+                "take the shortcut from a layer whose output is a whole number of times as "
+                "large as this one's, upsample before this layer, or set `on_mismatch: drop`",
+            )
+            return None, out_ch
         request = SkipRequest(
             mode=mode,
-            on_mismatch=layer.on_mismatch or layer.default_on_mismatch,
-            mismatch=long_mismatch(source.local, source.channels, out_ch, mode),
+            on_mismatch=on_mismatch,
+            mismatch=long_mismatch(source.local, source.channels, out_ch, mode, scale),
             layer_kind=layer.type,
             projectable=True,
             shortcut_channels=source.channels,
-            projected_channels=out_ch,
+            projected_channels=out_ch if mode == "add" else source.channels,
+            stride=stride,
         )
         decision = decide_skip(request, inherited)
         if decision.error is not None:
@@ -272,16 +292,24 @@ class LayerLowering(BlockLowering):
         if decision.note in ("none", "dropped"):
             dropped = LongSkip(source.local, mode, None, None, "dropped", 0)  # type: ignore[arg-type]
             return (dropped if decision.note == "dropped" else None), out_ch
-        projection = None
+        projection, shortcut_slot = None, source.slot
         if decision.projection is not None:
-            normed = [(out_ch, out_slot)]
+            conv = ("conv", 1, stride, 0, 1)
+            shortcut_slot = self.record.program.op(
+                source.slot, conv, self.record.step((*path, "skip"), "the projected shortcut")
+            )
+            normed = [(decision.projection.out_channels, shortcut_slot)]
             if not self.norms(path, layer, inherited, normed, " in the projected shortcut"):
                 return None, out_ch
             projection = common.call(
-                "projection", source.channels, out_ch, **inherited.norm_kwargs()
+                "projection",
+                source.channels,
+                decision.projection.out_channels,
+                stride=stride,
+                **inherited.norm_kwargs(),
             )
         self.record.program.check(
-            source.slot,
+            shortcut_slot,
             out_slot,
             self.record.step((*path, "skip"), f"{mode} with the shortcut from {source.local!r}"),
         )

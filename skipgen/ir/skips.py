@@ -8,6 +8,7 @@ answers with a :class:`SkipDecision` that each applies to its own kind of shortc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from skipgen.errors import LayerError
 from skipgen.ir.common import Resolved
@@ -112,10 +113,35 @@ def local_mismatch(cin: int, cout: int, op: Op, mode: str) -> str:
     return " and ".join(parts)
 
 
-def long_mismatch(source: str, source_channels: int, cout: int, mode: str) -> str:
+def long_mismatch(
+    source: str, source_channels: int, cout: int, mode: str, scale: Fraction | None
+) -> str:
     """How an earlier layer's output differs from this one's for a long skip; "" if not.
 
-    Spatial sizes are checked by the size program, once the input size is known."""
+    ``scale`` is how many times larger the source's spatial size is than the output's (None:
+    the output is one position whatever the input, the source is not). Sizes that grow
+    alike are checked by the size program, once the input size is known."""
+    parts = []
     if mode == "add" and source_channels != cout:
-        return f"{source_channels} channels from {source!r} with {cout} output channels"
-    return ""
+        parts.append(f"{source_channels} channels from {source!r} with {cout} output channels")
+    if scale != 1:
+        where = "" if parts else f" from {source!r}"
+        parts.append(f"a shortcut{where} at {size_ratio(scale)} the output's spatial size")
+    return " and ".join(parts)
+
+
+def size_ratio(scale: Fraction | None) -> str:
+    """``2 times``, ``1/2``, in words for a message."""
+    if scale is None:
+        return "a size that follows the input, with one position for"
+    if scale.denominator == 1:
+        return f"{scale.numerator} times"
+    return f"{scale.numerator}/{scale.denominator}"
+
+
+def projection_stride(scale: Fraction | None) -> int:
+    """The stride of a 1x1 conv that brings a shortcut ``scale`` times larger to the output's
+    size; 0 when none can (a smaller shortcut, or not a whole factor)."""
+    if scale is None or scale.denominator != 1 or scale < 1:
+        return 0
+    return scale.numerator
