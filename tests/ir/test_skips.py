@@ -91,8 +91,10 @@ def test_mismatch_words_for_local_and_long_skips() -> None:
         "8 input channels with 16 output channels and "
         "an input and an output of different spatial size"
     )
-    one = Fraction(1)
-    assert long_mismatch("enc", 8, 16, "add", one) == "8 channels from 'enc' with 16 output channels"
+    one = Fraction(1)  # the same spatial size
+    assert long_mismatch("enc", 8, 16, "add", one) == (
+        "8 channels from 'enc' with 16 output channels"
+    )
     assert long_mismatch("enc", 8, 16, "concat", one) == ""  # concat takes any channels
     assert long_mismatch("enc", 8, 8, "concat", Fraction(2)) == (
         "a shortcut from 'enc' at 2 times the output's spatial size"
