@@ -14,6 +14,8 @@ from skipgen.errors import LayerError
 from skipgen.ir.common import Resolved
 from skipgen.ir.graph import SkipNote
 from skipgen.ir.sizes import Op, keeps_size
+from skipgen.spec.shortcut import Shortcut
+from skipgen.spec.vocabulary import Norm
 
 MISMATCH_HINT = "set `on_mismatch: project` or `drop`, or `skip: none`"
 
@@ -31,6 +33,7 @@ class SkipRequest:
     projected_channels: int  # channels a projection leads to
     stride: int = 1  # the stride of a projection
     bare: bool = False  # a projection is a conv alone, with no norm and no bias
+    form: Shortcut | None = None  # how the layer asks the projection to be built
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +45,7 @@ class Projection:
     stride: int
     bare: bool
     params: int
+    form: Shortcut | None = None  # as the layer asks; None: a 1x1 conv and the norm
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,14 +92,31 @@ def _refused(error: LayerError) -> SkipDecision:
 
 def _projection(request: SkipRequest, inherited: Resolved) -> Projection:
     cin, cout = request.shortcut_channels, request.projected_channels
-    norm = 0 if request.bare else projection_norm_params(inherited, cout)
+    form = request.form
+    kernel = form.kernel if form is not None else 1
+    norm = shortcut_norm(form, inherited, request.bare)
+    bias = form.bias if form is not None and form.bias is not None else None
+    if bias is None:
+        bias = norm is None and not request.bare
     return Projection(
         in_channels=cin,
         out_channels=cout,
         stride=request.stride,
         bare=request.bare,
-        params=cin * cout + norm,
+        params=kernel**inherited.dims * cin * cout
+        + (cout if bias else 0)
+        + (2 * cout if norm is not None else 0),
+        form=form,
     )
+
+
+def shortcut_norm(form: Shortcut | None, inherited: Resolved, bare: bool) -> Norm | None:
+    """The norm of a projection: the layer's ``shortcut.norm``, else the block's (none for a
+    bare projection); None when there is none."""
+    norm = form.norm if form is not None and form.norm is not None else None
+    if norm is None and not bare:
+        norm = inherited.norm
+    return None if norm is None or norm.type == "none" else norm
 
 
 def projection_norm_params(inherited: Resolved, channels: int) -> int:
@@ -122,7 +143,8 @@ def long_mismatch(
     the output is one position whatever the input, the source is not). Sizes that grow
     alike are checked by the size program, once the input size is known."""
     parts = []
-    if mode == "add" and source_channels != cout:
+    gate = mode == "mul" and 1 in (source_channels, cout)  # one channel scales them all
+    if mode in ("add", "mul") and source_channels != cout and not gate:
         parts.append(f"{source_channels} channels from {source!r} with {cout} output channels")
     if scale != 1:
         where = "" if parts else f" from {source!r}"

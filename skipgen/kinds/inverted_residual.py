@@ -12,6 +12,7 @@ from skipgen.ir.common import Body, Resolved, call, make_divisible, same_padding
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.spec.limits import Channels, ExpansionRatio, Kernel, SeDivisor, Stride
+from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
 from skipgen.spec.vocabulary import (
     ACT_DESCRIPTION,
     STOCHASTIC_DEPTH_DESCRIPTION,
@@ -80,6 +81,7 @@ class InvertedResidual(NormActKind):
     stochastic_depth: Probability | None = Field(
         default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
     )
+    shortcut: ShortcutSpec | None = shortcut_field()
     layout: Literal["mobilenet_v2", "efficientnet"] = Field(
         default="mobilenet_v2",
         description="state_dict keys; mobilenet_v2: torchvision's MobileNetV2, conv.0 expand, "

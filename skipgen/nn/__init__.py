@@ -9,6 +9,7 @@ from .densenet import DenseBlock, DenseLayer, Transition
 from .head import Classifier, MLPClassifier
 from .layers import (
     act_layer,
+    avg_pool_nd,
     check_skip,
     combine,
     conv_nd,
@@ -51,6 +52,7 @@ __all__ = [
     "Transition",
     "UpConv",
     "act_layer",
+    "avg_pool_nd",
     "check_skip",
     "combine",
     "conv_nd",

@@ -109,31 +109,60 @@ def same_padding(kernel_size: int, dilation: int = 1) -> int:
     return dilation * (kernel_size - 1) // 2
 
 
+def avg_pool_nd(dims: int) -> type:
+    """Return the average pooling class for ``dims`` 1, 2 or 3."""
+    pools = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
+    if dims not in pools:
+        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
+    return pools[dims]
+
+
 def projection(
     in_channels: int,
     out_channels: int,
     stride: int = 1,
     *,
+    kernel_size: int = 1,
+    pool: bool = False,
     dims: int = 2,
     norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
     bias: Optional[bool] = None,  # noqa: UP045
 ) -> nn.Sequential:
-    """1x1 strided convolution followed by a norm: ResNet's ``downsample`` shortcut.
+    """A strided convolution followed by a norm: ResNet's ``downsample`` shortcut.
 
-    ``bias=None`` gives the convolution a bias only when the norm is ``nn.Identity``,
-    which is then left out.
+    The convolution is 1x1 unless ``kernel_size`` (odd) says otherwise, padded so that
+    every size ``n`` becomes ``ceil(n / stride)``, as the blocks' strided convolutions
+    do. ``pool=True`` is ResNet-D's shortcut (timm's ``avg_down``): average pooling over
+    ``stride`` x ``stride`` windows (ceil mode, padding not counted; ``nn.Identity`` at
+    stride 1), then the convolution at stride 1, so that it is child ``1`` and the norm
+    child ``2``. ``bias=None`` gives the convolution a bias only when the norm is
+    ``nn.Identity``, which is then left out.
     """
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd, got {kernel_size}")
     norm = norm_layer(out_channels)
     if bias is None:
         bias = isinstance(norm, nn.Identity)
+    layers: list[nn.Module] = []
+    if pool:
+        if stride > 1:
+            pooling = avg_pool_nd(dims)(stride, ceil_mode=True, count_include_pad=False)
+            layers.append(pooling)
+        else:
+            layers.append(nn.Identity())
+        stride = 1
     conv = conv_nd(dims)(
         in_channels,
         out_channels,
-        kernel_size=1,
+        kernel_size=kernel_size,
         stride=stride,
+        padding=kernel_size // 2,
         bias=bias,
     )
-    return nn.Sequential(*[m for m in (conv, norm) if not isinstance(m, nn.Identity)])
+    layers.append(conv)
+    if not isinstance(norm, nn.Identity):
+        layers.append(norm)
+    return nn.Sequential(*layers)
 
 
 def check_skip(
@@ -602,7 +631,8 @@ class MBConv(nn.Module):
     projection is one child, the projection a :class:`ConvNormAct` without activation
     (``block.N.0`` its convolution, ``block.N.1`` its norm). With ``fused``, the layout
     of torchvision's EfficientNetV2 FusedMBConv: ``block.0`` the full expansion
-    convolution, ``block.1`` the projection; at expansion 1 ``block.0`` alone.
+    convolution, ``block.1`` the projection; at expansion 1 ``block.0`` alone. The
+    shortcut is as in :class:`InvertedResidual`.
     """
 
     def __init__(
@@ -623,9 +653,28 @@ class MBConv(nn.Module):
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
+                dims=dims,
+                norm_layer=shortcut_norm or norm_layer,
+                bias=shortcut_bias,
+            )
+        if shortcut_first:
+            self.downsample = shortcut
         if fused and hidden_channels == in_channels:
             fused_layer = fused_conv(
                 in_channels,
@@ -661,16 +710,7 @@ class MBConv(nn.Module):
             )
             layers.append(project)
         self.block = nn.Sequential(*layers)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                dims=dims,
-                norm_layer=norm_layer,
-            )
-        self.downsample = shortcut
+        self.downsample = shortcut  # kept in place when registered first
         self.skip = skip
         self.drop_path_rate = drop_path
 
@@ -688,7 +728,8 @@ class PreActBasicBlock(nn.Module):
     """:class:`BasicBlock` with pre-activation (ResNet v2): norm and activation before
     each convolution, no activation after the merge.
 
-    The projection shortcut is a bias-free 1x1 convolution without norm, applied to the
+    The projection shortcut is a bias-free 1x1 convolution without norm (unless the
+    ``shortcut_*`` options of :class:`BasicBlock` say otherwise), applied to the
     pre-activated input. ``bn1`` runs over the ``in_channels``.
     """
 
@@ -706,9 +747,28 @@ class PreActBasicBlock(nn.Module):
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
+                dims=dims,
+                norm_layer=shortcut_norm or nn.Identity,
+                bias=False if shortcut_bias is None else shortcut_bias,
+            )
+        if shortcut_first:
+            self.downsample = shortcut
         conv = conv_nd(dims)
         self.bn1 = norm_layer(in_channels)
         no_norm = isinstance(self.bn1, nn.Identity)
@@ -732,17 +792,7 @@ class PreActBasicBlock(nn.Module):
         )
         # Without a norm in front, an in-place activation would overwrite the input.
         self.relu = act_layer(act, inplace=not no_norm)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                dims=dims,
-                norm_layer=nn.Identity,
-                bias=False,
-            )
-        self.downsample = shortcut
+        self.downsample = shortcut  # kept in place when registered first
         self.skip = skip
         self.drop_path_rate = drop_path
 
@@ -783,9 +833,28 @@ class PreActBottleneck(nn.Module):
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
+                dims=dims,
+                norm_layer=shortcut_norm or nn.Identity,
+                bias=False if shortcut_bias is None else shortcut_bias,
+            )
+        if shortcut_first:
+            self.downsample = shortcut
         conv = conv_nd(dims)
         self.bn1 = norm_layer(in_channels)
         no_norm = isinstance(self.bn1, nn.Identity)
@@ -805,17 +874,7 @@ class PreActBottleneck(nn.Module):
         self.conv3 = conv(width, out_channels, kernel_size=1, bias=no_norm)
         # Without a norm in front, an in-place activation would overwrite the input.
         self.relu = act_layer(act, inplace=not no_norm)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                dims=dims,
-                norm_layer=nn.Identity,
-                bias=False,
-            )
-        self.downsample = shortcut
+        self.downsample = shortcut  # kept in place when registered first
         self.skip = skip
         self.drop_path_rate = drop_path
 
