@@ -218,7 +218,9 @@ class _Forward:
                 combine = Group("torch.cat", "(", ")", (("", pair), ("dim=", "1")))
                 channels += self.saved[skip.source]
             else:
-                combine = Sum("x", shortcut)
+                combine = Sum("x", shortcut, "*" if skip.mode == "mul" else "+")
+                if skip.mode == "mul" and skip.attr is None:
+                    channels = max(channels, self.saved[skip.source])
         comment = _comment(_last_node(member), channels, self.sizes_known)
         if call:
             module = Group(self.child(holder, member.attr), "(", ")", (("", "x"),))

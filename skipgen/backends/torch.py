@@ -134,6 +134,8 @@ class SkipgenNetwork(nn.Module):
                     shortcut = holder.get_submodule(skip.attr)(shortcut)
                 if skip.mode == "add":
                     x = x + shortcut
+                elif skip.mode == "mul":
+                    x = x * shortcut
                 else:
                     pair = [shortcut, x] if skip.shortcut_first else [x, shortcut]
                     x = torch.cat(pair, dim=1)

@@ -88,7 +88,7 @@ class LongSkip:
     """Combine a stage's output with the saved output of an earlier stage."""
 
     source: str  # the local variable holding the earlier output
-    mode: Literal["add", "concat"]
+    mode: Literal["add", "concat", "mul"]
     projection: Call | None  # applied to the source first; held by ``attr``
     attr: str | None
     note: SkipNote

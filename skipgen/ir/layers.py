@@ -283,7 +283,7 @@ class LayerLowering(BlockLowering):
             layer_kind=layer.type,
             projectable=True,
             shortcut_channels=source.channels,
-            projected_channels=out_ch if mode == "add" else source.channels,
+            projected_channels=source.channels if mode == "concat" else out_ch,
             stride=stride,
         )
         decision = decide_skip(request, inherited)
@@ -313,7 +313,7 @@ class LayerLowering(BlockLowering):
             out_slot,
             self.record.step((*path, "skip"), f"{mode} with the shortcut from {source.local!r}"),
         )
-        channels = source.channels + out_ch if mode == "concat" else out_ch
+        channels = combined_channels(mode, decision.projection is None, source.channels, out_ch)
         attr_skip = f"{todo.names.attrs[path]}_skip" if projection else None
         if attr_skip in todo.names.taken[todo.path]:
             self.record.error(
@@ -325,6 +325,16 @@ class LayerLowering(BlockLowering):
         first = layer.skip is None or layer.skip.order != "shortcut_last"
         skip = LongSkip(source.local, mode, projection, attr_skip, note, params, first)  # type: ignore[arg-type]
         return skip, channels
+
+
+def combined_channels(mode: str, identity: bool, source: int, out: int) -> int:
+    """The channels after a long skip combines ``source`` channels (as they arrive, if
+    ``identity``; else projected) with the layer's ``out``: a mul broadcasts one channel."""
+    if mode == "concat":
+        return source + out
+    if mode == "mul" and identity:
+        return max(source, out)
+    return out
 
 
 def _members(
