@@ -180,7 +180,7 @@ class _Forward:
     def __init__(self, graph: Graph, width: int) -> None:
         self.width = width
         self.sizes_known = graph.input_size is not None
-        self.read = {s.source for s in graph.long_skips() if s.note != "dropped"}
+        self.read = {s.source for s in graph.long_skips() if s.note != "dropped" or s.resizes}
         self.read |= {head.source for head in graph.heads}
         self.read |= {output.local for output in graph.outputs}
         self.saved: dict[str, int] = {}  # local name -> channels
@@ -223,7 +223,8 @@ class _Forward:
                     channels = max(channels, self.saved[skip.source])
         comment = _comment(_last_node(member), channels, self.sizes_known)
         if call:
-            module = Group(self.child(holder, member.attr), "(", ")", (("", "x"),))
+            inputs = (("", "x"), ("", skip.source)) if skip and skip.resizes else (("", "x"),)
+            module = Group(self.child(holder, member.attr), "(", ")", inputs)
             tail = "" if combine is not None else comment
             self.out.append(statement(module, self.width, "x = ", tail))
         if combine is not None:

@@ -205,6 +205,7 @@ _FORMULAS: dict[str, Callable[[Call, At], list[Conv] | None]] = {
     "DenseBlock": _dense_block,
     "Transition": _transition,
     "UpConv": _up_conv,
+    "Interpolate": _no_convs,
     "Classifier": _no_convs,  # a linear layer: one MAC per parameter
     "MLPClassifier": _no_convs,  # linear layers only
 }

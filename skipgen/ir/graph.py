@@ -94,6 +94,7 @@ class LongSkip:
     note: SkipNote
     params: int
     shortcut_first: bool = True  # concat: [source, x]; else [x, source]
+    resizes: bool = False  # the stage's module is called with the source too, for its size
 
 
 @dataclass(frozen=True)

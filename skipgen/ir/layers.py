@@ -159,6 +159,8 @@ class LayerLowering(BlockLowering):
                     slot,
                     False,
                 )
+            if source is not None and layer.sized_by_skip():  # its output: the source's size
+                nodes[-1] = replace(nodes[-1], out_slot=source.slot)
             out_ch, out_slot = nodes[-1].out_channels, nodes[-1].out_slot
             flat = layer.flattens
         long_skip = None
@@ -289,8 +291,9 @@ class LayerLowering(BlockLowering):
         decision = decide_skip(request, inherited)
         if decision.error is not None:
             self.record.layer_error(path, decision.error)
+        resizes = isinstance(layer, Kind) and layer.sized_by_skip()
         if decision.note in ("none", "dropped"):
-            dropped = LongSkip(source.local, mode, None, None, "dropped", 0)  # type: ignore[arg-type]
+            dropped = LongSkip(source.local, mode, None, None, "dropped", 0, resizes=resizes)  # type: ignore[arg-type]
             return (dropped if decision.note == "dropped" else None), out_ch
         projection, shortcut_slot = None, source.slot
         if decision.projection is not None:
@@ -323,7 +326,16 @@ class LayerLowering(BlockLowering):
             )
         note, params = decision.note, decision.params
         first = layer.skip is None or layer.skip.order != "shortcut_last"
-        skip = LongSkip(source.local, mode, projection, attr_skip, note, params, first)  # type: ignore[arg-type]
+        skip = LongSkip(
+            source.local,
+            mode,  # type: ignore[arg-type]
+            projection,
+            attr_skip,
+            note,  # type: ignore[arg-type]
+            params,
+            first,
+            resizes,
+        )
         return skip, channels
 
 

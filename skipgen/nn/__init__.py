@@ -29,7 +29,7 @@ from .mobilenet import (
 )
 from .regnet import ResBottleneckBlock
 from .resnet import BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck
-from .upsample import UpConv
+from .upsample import Interpolate, UpConv
 
 __all__ = [
     "REGISTRY",
@@ -39,6 +39,7 @@ __all__ = [
     "ConvNormAct",
     "DenseBlock",
     "DenseLayer",
+    "Interpolate",
     "InvertedResidual",
     "MBConv",
     "MLPClassifier",
