@@ -20,10 +20,11 @@ from skipgen.ir.names import Names
 from skipgen.ir.record import Record
 from skipgen.ir.skips import (
     SkipRequest,
+    combined_channels,
     decide_skip,
     long_mismatch,
     projection_stride,
-    size_ratio,
+    unprojectable,
 )
 from skipgen.ir.tree import scaled_repeats
 from skipgen.kinds.base import Kind, Layer
@@ -269,14 +270,7 @@ class LayerLowering(BlockLowering):
         scale = self.record.program.scale_between(source.slot, out_slot)
         stride = projection_stride(scale)
         if mode != "none" and not stride and on_mismatch != "drop":
-            self.record.error(
-                (*path, "skip"),
-                f"cannot project the shortcut from {source.local!r}: it comes at "
-                f"{size_ratio(scale)} the output's spatial size, and a strided projection "
-                "only shrinks a size by a whole factor",
-                "take the shortcut from a layer whose output is a whole number of times as "
-                "large as this one's, upsample before this layer, or set `on_mismatch: drop`",
-            )
+            self.record.layer_error(path, unprojectable(source.local, scale))
             return None, out_ch
         request = SkipRequest(
             mode=mode,
@@ -299,7 +293,9 @@ class LayerLowering(BlockLowering):
         if decision.projection is not None:
             conv = ("conv", 1, stride, 0, 1)
             shortcut_slot = self.record.program.op(
-                source.slot, conv, self.record.step((*path, "skip"), "the projected shortcut")
+                source.slot,
+                conv,
+                self.record.step((*path, "skip"), "the projected shortcut"),
             )
             normed = [(decision.projection.out_channels, shortcut_slot)]
             if not self.norms(path, layer, inherited, normed, " in the projected shortcut"):
@@ -339,16 +335,6 @@ class LayerLowering(BlockLowering):
         return skip, channels
 
 
-def combined_channels(mode: str, identity: bool, source: int, out: int) -> int:
-    """The channels after a long skip combines ``source`` channels (as they arrive, if
-    ``identity``; else projected) with the layer's ``out``: a mul broadcasts one channel."""
-    if mode == "concat":
-        return source + out
-    if mode == "mul" and identity:
-        return max(source, out)
-    return out
-
-
 def _members(
     todo: LayerList,
     path: Path,
@@ -386,7 +372,11 @@ def _members(
     sequential = len(nodes) > 1 or "repeat" in layer.model_fields_set
     return [
         PendingStage(
-            attr=attr, nodes=tuple(nodes), sequential=sequential, long_skip=None, save_as=None
+            attr=attr,
+            nodes=tuple(nodes),
+            sequential=sequential,
+            long_skip=None,
+            save_as=None,
         )
     ]
 

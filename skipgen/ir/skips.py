@@ -167,3 +167,26 @@ def projection_stride(scale: Fraction | None) -> int:
     if scale is None or scale.denominator != 1 or scale < 1:
         return 0
     return scale.numerator
+
+
+def unprojectable(source: str, scale: Fraction | None) -> LayerError:
+    """Why a long skip from ``source``, ``scale`` times the output's size, cannot be made to
+    fit: no strided 1x1 conv makes a shortcut larger, or smaller by a fraction."""
+    return LayerError(
+        field="skip",
+        message=f"cannot project the shortcut from {source!r}: it comes at "
+        f"{size_ratio(scale)} the output's spatial size, and a strided projection only "
+        "shrinks a size by a whole factor",
+        hint="take the shortcut from a layer whose output is a whole number of times as "
+        "large as this one's, upsample before this layer, or set `on_mismatch: drop`",
+    )
+
+
+def combined_channels(mode: str, identity: bool, source: int, out: int) -> int:
+    """The channels after a long skip combines ``source`` channels (as they arrive, if
+    ``identity``; else projected) with the layer's ``out``: a mul broadcasts one channel."""
+    if mode == "concat":
+        return source + out
+    if mode == "mul" and identity:
+        return max(source, out)
+    return out
