@@ -169,6 +169,38 @@ def test_the_primitives_match_torchinfo(tmp_path: Path) -> None:
     assert_matches_torchinfo(data, spec, None)
 
 
+# The shortcut forms, a long skip projected across a stride, an attention gate's product
+# and an upsample to its skip's size.
+SHORTCUTS = """\
+name: Shortcuts
+input: {channels: 3, size: 30}
+defaults: {norm: batch, act: relu}
+layers:
+  - {type: conv, channels: 8, id: enc1}
+  - {type: basic, channels: 16, stride: 2, shortcut: avgpool}
+  - {type: basic, channels: 24, stride: 2, preact: true, shortcut: {kernel: 3}}
+  - {type: bottleneck, channels: 32,
+     shortcut: {kernel: 3, norm: none, bias: true, registered: first}}
+  - {type: inverted_residual, channels: 32, stride: 2, on_mismatch: project, shortcut: avgpool}
+  - {type: conv, channels: 32, skip: {mode: add, from: enc1}, on_mismatch: project}
+  - {type: conv, channels: 1, kernel: 1, norm: none, act: sigmoid,
+     skip: {mode: mul, from: enc1}, on_mismatch: project}
+  - {type: upsample, mode: bilinear, size: skip, skip: {mode: concat, from: enc1}}
+  - {type: conv, channels: 4, kernel: 1, norm: none, act: none}
+"""
+
+
+def test_shortcut_forms_and_gates_match_torchinfo(tmp_path: Path) -> None:
+    spec = tmp_path / "shortcuts.yaml"
+    spec.write_text(SHORTCUTS)
+    result = run(spec, "--json")
+    assert result.exit_code == 0, result.output
+    (data,) = json.loads(result.stdout)
+    assert [row["kind"] for row in data["layers"]].count("projection") == 2
+    assert None not in [row["macs"] for row in data["layers"]]
+    assert_matches_torchinfo(data, spec, None)
+
+
 @pytest.mark.parametrize("name", sorted(TORCHVISION_GMACS))
 def test_totals_are_torchvisions_published_cost(name: str) -> None:
     data = summary_json(ROOT / "configs" / f"{name}.yaml")

@@ -39,10 +39,12 @@ Expr = str | Group
 
 @dataclass(frozen=True)
 class Sum:
-    """``left + right``: the right-hand side of ``x = x + self.up1_skip(enc1)``."""
+    """``left + right``: the right-hand side of ``x = x + self.up1_skip(enc1)``; ``left *
+    right`` with ``op="*"`` (an attention gate's product), laid out alike."""
 
     left: str
     right: Expr
+    op: str = "+"
 
 
 def string_literal(value: str) -> str:
@@ -198,18 +200,18 @@ def sum_layout(e: Sum, column: int, width: int, lead: str = "") -> list[str]:
     opens them fits; else the sum in parentheses, on one line if it fits there, else one
     operand per line (``+`` first), each laid out as :func:`layout` does.
     """
-    one = f"{lead}{e.left} + {flat(e.right)}"
+    one = f"{lead}{e.left} {e.op} {flat(e.right)}"
     if column + len(one) <= width:
         return [one]
     right = e.right
-    opening = f"{lead}{e.left} + "
+    opening = f"{lead}{e.left} {e.op} "
     if _opening_fits(right, column, width, opening):
         return layout(right, column, width, opening)
     indented = column + len(INDENT)
-    inner = f"{e.left} + {flat(right)}"
+    inner = f"{e.left} {e.op} {flat(right)}"
     if indented + len(inner) <= width:
         return [f"{lead}(", INDENT + inner, ")"]
-    operands = [e.left, *layout(right, indented, width, "+ ")]
+    operands = [e.left, *layout(right, indented, width, f"{e.op} ")]
     return [f"{lead}(", *(INDENT + line for line in operands), ")"]
 
 

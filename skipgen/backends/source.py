@@ -180,7 +180,7 @@ class _Forward:
     def __init__(self, graph: Graph, width: int) -> None:
         self.width = width
         self.sizes_known = graph.input_size is not None
-        self.read = {s.source for s in graph.long_skips() if s.note != "dropped"}
+        self.read = {s.source for s in graph.long_skips() if s.note != "dropped" or s.resizes}
         self.read |= {head.source for head in graph.heads}
         self.read |= {output.local for output in graph.outputs}
         self.saved: dict[str, int] = {}  # local name -> channels
@@ -208,19 +208,23 @@ class _Forward:
                     f"internal error: the long skip of {member.attr!r} reads {skip.source!r}, "
                     "which no earlier stage saves"
                 )
+            shortcut: Expr = skip.source
+            if skip.attr is not None:
+                held = self.child(holder, skip.attr)
+                shortcut = Group(held, "(", ")", (("", skip.source),))
             if skip.mode == "concat":
-                items = (("", skip.source), ("", "x"))
+                items = (("", shortcut), ("", "x"))
                 pair = Group("", "[", "]", items if skip.shortcut_first else items[::-1])
                 combine = Group("torch.cat", "(", ")", (("", pair), ("dim=", "1")))
                 channels += self.saved[skip.source]
-            elif skip.attr is not None:
-                held = self.child(holder, skip.attr)
-                combine = Sum("x", Group(held, "(", ")", (("", skip.source),)))
             else:
-                combine = Sum("x", skip.source)
+                combine = Sum("x", shortcut, "*" if skip.mode == "mul" else "+")
+                if skip.mode == "mul" and skip.attr is None:
+                    channels = max(channels, self.saved[skip.source])
         comment = _comment(_last_node(member), channels, self.sizes_known)
         if call:
-            module = Group(self.child(holder, member.attr), "(", ")", (("", "x"),))
+            inputs = (("", "x"), ("", skip.source)) if skip and skip.resizes else (("", "x"),)
+            module = Group(self.child(holder, member.attr), "(", ")", inputs)
             tail = "" if combine is not None else comment
             self.out.append(statement(module, self.width, "x = ", tail))
         if combine is not None:

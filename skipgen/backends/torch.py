@@ -123,17 +123,21 @@ class SkipgenNetwork(nn.Module):
         """Run ``members``, the modules ``holder`` holds, combining and saving for long skips."""
         for member in members:
             module = holder.get_submodule(member.attr)
+            skip = member.long_skip
             if isinstance(member, Group) and member.walked:
                 x = self._run(module, member.members, x, saved)
+            elif skip is not None and skip.resizes:
+                x = module(x, saved[skip.source])
             else:
                 x = module(x)
-            skip = member.long_skip
             if skip is not None and skip.note != "dropped":
                 shortcut = saved[skip.source]
                 if skip.attr is not None:
                     shortcut = holder.get_submodule(skip.attr)(shortcut)
                 if skip.mode == "add":
                     x = x + shortcut
+                elif skip.mode == "mul":
+                    x = x * shortcut
                 else:
                     pair = [shortcut, x] if skip.shortcut_first else [x, shortcut]
                     x = torch.cat(pair, dim=1)

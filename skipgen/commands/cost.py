@@ -65,13 +65,23 @@ def _conv_norm_act(call: Call, at: At) -> list[Conv]:
     return [(params, at.out)]
 
 
-def _shortcut_projection(a: dict[str, Any], at: At) -> list[Conv]:
-    """ResNet's 1x1 strided projection, when the block has one (``downsample=True``)."""
+def _shortcut_projection(call: Call, a: dict[str, Any], at: At) -> list[Conv]:
+    """The block's projection shortcut, when it has one (``downsample=True``): a conv of
+    ``shortcut_kernel`` at the output's positions, after ResNet-D's pool or with the stride.
+    A pre-activation block's projection has no norm and no bias unless it is given them."""
     if not a.get("downsample", False):
         return []
     cin, cout = a["in_channels"], a["out_channels"]
     to = cin if a.get("skip", "add") == "concat" else cout
-    return [(conv_params(cin, to, 1, at.dims, 1, not _has_norm(a.get("norm_layer"))), at.out)]
+    preact = call.target.startswith("PreAct")
+    norm_layer = a.get("shortcut_norm") or (
+        Partial("nn.Identity") if preact else a.get("norm_layer")
+    )
+    bias = a.get("shortcut_bias")
+    if bias is None:
+        bias = False if preact else not _has_norm(norm_layer)
+    kernel = a.get("shortcut_kernel", 1)
+    return [(conv_params(cin, to, kernel, at.dims, 1, bias), at.out)]
 
 
 _BLOCK = ("in_channels", "out_channels", "stride")
@@ -84,7 +94,7 @@ def _basic(call: Call, at: At) -> list[Conv]:
         (conv_params(cin, cout, 3, at.dims, a["groups"], bias), at.out),
         (conv_params(cout, cout, 3, at.dims, 1, bias), at.out),
     ]
-    return convs + _shortcut_projection(a, at)
+    return convs + _shortcut_projection(call, a, at)
 
 
 def _squeeze_excitation(channels: int, se_channels: int, dims: int) -> list[Conv]:
@@ -110,7 +120,7 @@ def _bottleneck(call: Call, at: At) -> list[Conv]:
         convs += _squeeze_excitation(width, a["se_channels"], at.dims)
     else:  # SE-ResNet's: the SE over the output, after the last norm
         convs += _squeeze_excitation(cout, a["se_channels"], at.dims)
-    return convs + _shortcut_projection(a, at)
+    return convs + _shortcut_projection(call, a, at)
 
 
 def _inverted_residual(call: Call, at: At) -> list[Conv]:
@@ -133,7 +143,7 @@ def _inverted_residual(call: Call, at: At) -> list[Conv]:
         convs += [(conv_params(hidden, se, 1, at.dims, 1, True), 1)]
         convs += [(conv_params(se, hidden, 1, at.dims, 1, True), 1)]
     convs.append((conv_params(hidden, cout, 1, at.dims, 1, bias), at.out))
-    return convs + _shortcut_projection(a, at)
+    return convs + _shortcut_projection(call, a, at)
 
 
 def _dense_block(call: Call, at: At) -> list[Conv]:
@@ -173,7 +183,7 @@ def _shortcut(call: Call, at: At) -> list[Conv] | None:
     body = block_convs(a["body"], at)
     if body is None:
         return None
-    return body + _shortcut_projection({**a, "downsample": a.get("downsample", False)}, at)
+    return body + _shortcut_projection(call, a, at)
 
 
 def _no_convs(call: Call, at: At) -> list[Conv]:
@@ -195,6 +205,7 @@ _FORMULAS: dict[str, Callable[[Call, At], list[Conv] | None]] = {
     "DenseBlock": _dense_block,
     "Transition": _transition,
     "UpConv": _up_conv,
+    "Interpolate": _no_convs,
     "Classifier": _no_convs,  # a linear layer: one MAC per parameter
     "MLPClassifier": _no_convs,  # linear layers only
     "ChannelLayerNorm": _no_convs,  # a bare norm layer

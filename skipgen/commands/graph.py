@@ -52,7 +52,7 @@ class Cluster:
 class Edge:
     tail: str
     head: str
-    label: str | None = None  # "add" or "concat" for a long skip
+    label: str | None = None  # "add", "concat" or "mul" for a long skip
 
 
 def _id(path: ModulePath) -> str:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from skipgen.errors import LayerError
 from skipgen.ir import common
 from skipgen.ir.graph import Call, SkipNote
 from skipgen.ir.record import Record
-from skipgen.ir.skips import Projection, SkipDecision, SkipRequest, decide_skip, local_mismatch
+from skipgen.ir.skips import (
+    Projection,
+    SkipDecision,
+    SkipRequest,
+    decide_skip,
+    local_mismatch,
+    shortcut_norm,
+)
 from skipgen.kinds.base import Kind, Layer
 from skipgen.spec import models as m
 from skipgen.spec.load import Path
@@ -40,6 +48,24 @@ class SkipSource:
     local: str
     channels: int
     slot: int
+
+
+def shortcut_kwargs(projection: Projection | None, inherited: common.Resolved) -> dict[str, Any]:
+    """The block's keyword arguments that build its projection as the layer's ``shortcut``
+    asks (none without one: the block's defaults)."""
+    form = projection.form if projection is not None else None
+    if form is None:
+        return {}
+    kwargs: dict[str, Any] = {
+        "shortcut_kernel": form.kernel,
+        "shortcut_pool": form.type == "avgpool",
+        "shortcut_bias": form.bias,
+    }
+    if form.norm is not None:
+        kwargs["shortcut_norm"] = replace(inherited, norm=form.norm).norm_layer()
+    if form.registered is not None:
+        kwargs["shortcut_first"] = form.registered == "first"
+    return kwargs
 
 
 class BlockLowering:
@@ -185,6 +211,7 @@ class BlockLowering:
             stride=body.stride,
             # a pre-activated block projects with a bare conv; Shortcut with conv + norm
             bare=bool(body.builtin_skip and getattr(layer, "preact", False)),
+            form=getattr(layer, "shortcut", None),
         )
         decision = decide_skip(request, inherited)
         if decision.error is not None:
@@ -211,9 +238,14 @@ class BlockLowering:
         program, step = self.record.program, self.record.step
         conv = ("conv", 1, projection.stride, 0, 1)
         projected_slot = program.op(in_slot, conv, step(path, "projection"))
-        shortcut = [] if projection.bare else [(projection.out_channels, projected_slot)]
-        if not self.norms(path, layer, inherited, shortcut, " in the projected shortcut"):
-            return False
+        norm = shortcut_norm(projection.form, inherited, projection.bare)
+        if norm is not None:
+            own = projection.form is not None and projection.form.norm is not None
+            normed = [(projection.out_channels, projected_slot)]
+            at = (*path, "shortcut", "norm") if own else None
+            shortcut = replace(inherited, norm=norm)
+            if not self.norms(path, layer, shortcut, normed, " in the projected shortcut", at):
+                return False
         where = step(path, f"the projected shortcut of this {mode}")
         program.check(projected_slot, out_slot, where)
         return True
@@ -230,7 +262,8 @@ class BlockLowering:
         drops its body's output at the layer's stochastic depth rate, for an add)."""
         downsample = decision.projection is not None
         if body.builtin_skip or decision.mode == "none":
-            return body.make(decision.mode, downsample)
+            made = body.make(decision.mode, downsample)
+            return common.with_kwargs(made, **shortcut_kwargs(decision.projection, inherited))
         return common.call(
             "Shortcut",
             body.make("none", False),
@@ -250,14 +283,19 @@ class BlockLowering:
         inherited: common.Resolved,
         normed: list[tuple[int, int]],
         where: str = "",
+        at: Path | None = None,
     ) -> bool:
-        """Check the norm layers over ``(channels, size slot)``; False after an error."""
+        """Check the norm layers over ``(channels, size slot)``; False after an error. A
+        group count that does not fit is reported ``at`` the norm's key (by default, the
+        layer's own norm or the network's)."""
         norm = inherited.norm
+        if at is None:
+            at = (*path, "norm") if getattr(layer, "norm", None) else ("defaults", "norm")
         if norm.type == "group":
             for channels, _ in normed:
                 if channels % norm.groups:
                     self.record.error(
-                        (*path, "norm") if getattr(layer, "norm", None) else ("defaults", "norm"),
+                        at,
                         f"group norm with {norm.groups} groups cannot split "
                         f"{channels} channels{where}",
                         "choose a group count that divides channels",

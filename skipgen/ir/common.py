@@ -32,6 +32,11 @@ def call(target: str, *args: Any, **kwargs: Any) -> Call:
     return Call(target, args, kept)
 
 
+def with_kwargs(made: Call, **kwargs: Any) -> Call:
+    """``made`` with more keyword arguments, those equal to the defaults left out."""
+    return Call(made.target, made.args, made.kwargs + call(made.target, **kwargs).kwargs)
+
+
 @dataclass(frozen=True)
 class Resolved:
     """What a block inherits: its norm, activation and conv bias after defaults.

@@ -88,12 +88,13 @@ class LongSkip:
     """Combine a stage's output with the saved output of an earlier stage."""
 
     source: str  # the local variable holding the earlier output
-    mode: Literal["add", "concat"]
+    mode: Literal["add", "concat", "mul"]
     projection: Call | None  # applied to the source first; held by ``attr``
     attr: str | None
     note: SkipNote
     params: int
     shortcut_first: bool = True  # concat: [source, x]; else [x, source]
+    resizes: bool = False  # the stage's module is called with the source too, for its size
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,14 @@ from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource
 from skipgen.ir.graph import LongSkip
 from skipgen.ir.names import Names
 from skipgen.ir.record import Record
-from skipgen.ir.skips import SkipRequest, decide_skip, long_mismatch
+from skipgen.ir.skips import (
+    SkipRequest,
+    combined_channels,
+    decide_skip,
+    long_mismatch,
+    projection_stride,
+    unprojectable,
+)
 from skipgen.ir.tree import scaled_repeats
 from skipgen.kinds.base import Kind, Layer
 from skipgen.kinds.sequence import Sequence as SequenceLayer
@@ -153,6 +160,8 @@ class LayerLowering(BlockLowering):
                     slot,
                     False,
                 )
+            if source is not None and layer.sized_by_skip():  # its output: the source's size
+                nodes[-1] = replace(nodes[-1], out_slot=source.slot)
             out_ch, out_slot = nodes[-1].out_channels, nodes[-1].out_slot
             flat = layer.flattens
         long_skip = None
@@ -258,35 +267,53 @@ class LayerLowering(BlockLowering):
         """The long skip of the layer at ``path``, and the channels after it."""
         mode = layer.skip.mode if layer.skip else "none"
         inherited = self.inherited(layer)
+        on_mismatch = layer.on_mismatch or layer.default_on_mismatch
+        scale = self.record.program.scale_between(source.slot, out_slot)
+        stride = projection_stride(scale)
+        if mode != "none" and not stride and on_mismatch != "drop":
+            self.record.layer_error(path, unprojectable(source.local, scale))
+            return None, out_ch
         request = SkipRequest(
             mode=mode,
-            on_mismatch=layer.on_mismatch or layer.default_on_mismatch,
-            mismatch=long_mismatch(source.local, source.channels, out_ch, mode),
+            on_mismatch=on_mismatch,
+            mismatch=long_mismatch(source.local, source.channels, out_ch, mode, scale),
             layer_kind=layer.type,
             projectable=True,
             shortcut_channels=source.channels,
-            projected_channels=out_ch,
+            projected_channels=source.channels if mode == "concat" else out_ch,
+            stride=stride,
         )
         decision = decide_skip(request, inherited)
         if decision.error is not None:
             self.record.layer_error(path, decision.error)
+        resizes = isinstance(layer, Kind) and layer.sized_by_skip()
         if decision.note in ("none", "dropped"):
-            dropped = LongSkip(source.local, mode, None, None, "dropped", 0)  # type: ignore[arg-type]
+            dropped = LongSkip(source.local, mode, None, None, "dropped", 0, resizes=resizes)  # type: ignore[arg-type]
             return (dropped if decision.note == "dropped" else None), out_ch
-        projection = None
+        projection, shortcut_slot = None, source.slot
         if decision.projection is not None:
-            normed = [(out_ch, out_slot)]
+            conv = ("conv", 1, stride, 0, 1)
+            shortcut_slot = self.record.program.op(
+                source.slot,
+                conv,
+                self.record.step((*path, "skip"), "the projected shortcut"),
+            )
+            normed = [(decision.projection.out_channels, shortcut_slot)]
             if not self.norms(path, layer, inherited, normed, " in the projected shortcut"):
                 return None, out_ch
             projection = common.call(
-                "projection", source.channels, out_ch, **inherited.norm_kwargs()
+                "projection",
+                source.channels,
+                decision.projection.out_channels,
+                stride=stride,
+                **inherited.norm_kwargs(),
             )
         self.record.program.check(
-            source.slot,
+            shortcut_slot,
             out_slot,
             self.record.step((*path, "skip"), f"{mode} with the shortcut from {source.local!r}"),
         )
-        channels = source.channels + out_ch if mode == "concat" else out_ch
+        channels = combined_channels(mode, decision.projection is None, source.channels, out_ch)
         attr_skip = f"{todo.names.attrs[path]}_skip" if projection else None
         if attr_skip in todo.names.taken[todo.path]:
             self.record.error(
@@ -296,7 +323,16 @@ class LayerLowering(BlockLowering):
             )
         note, params = decision.note, decision.params
         first = layer.skip is None or layer.skip.order != "shortcut_last"
-        skip = LongSkip(source.local, mode, projection, attr_skip, note, params, first)  # type: ignore[arg-type]
+        skip = LongSkip(
+            source.local,
+            mode,  # type: ignore[arg-type]
+            projection,
+            attr_skip,
+            note,  # type: ignore[arg-type]
+            params,
+            first,
+            resizes,
+        )
         return skip, channels
 
 
@@ -337,7 +373,11 @@ def _members(
     sequential = len(nodes) > 1 or "repeat" in layer.model_fields_set
     return [
         PendingStage(
-            attr=attr, nodes=tuple(nodes), sequential=sequential, long_skip=None, save_as=None
+            attr=attr,
+            nodes=tuple(nodes),
+            sequential=sequential,
+            long_skip=None,
+            save_as=None,
         )
     ]
 

@@ -144,6 +144,15 @@ class Program:
                 rates.append(Fraction(0))
         return strides, rates
 
+    def scale_between(self, a: int, b: int) -> Fraction | None:
+        """How many times larger slot ``a`` is than slot ``b`` for large inputs (their rates'
+        ratio); None when ``b`` is size 1 whatever the input (after a global pool) and ``a``
+        is not. Sizes that grow at different rates are equal for one input size at most."""
+        _, rates = self.growth()
+        if rates[b] == 0:
+            return Fraction(1) if rates[a] == 0 else None
+        return rates[a] / rates[b]
+
     def least_sizes(self) -> dict[int, int]:
         """The least size of every slot that input size 1 does not already give.
 

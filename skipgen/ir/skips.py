@@ -8,11 +8,14 @@ answers with a :class:`SkipDecision` that each applies to its own kind of shortc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from skipgen.errors import LayerError
 from skipgen.ir.common import Resolved
 from skipgen.ir.graph import SkipNote
 from skipgen.ir.sizes import Op, keeps_size
+from skipgen.spec.shortcut import Shortcut
+from skipgen.spec.vocabulary import Norm
 
 MISMATCH_HINT = "set `on_mismatch: project` or `drop`, or `skip: none`"
 
@@ -30,6 +33,7 @@ class SkipRequest:
     projected_channels: int  # channels a projection leads to
     stride: int = 1  # the stride of a projection
     bare: bool = False  # a projection is a conv alone, with no norm and no bias
+    form: Shortcut | None = None  # how the layer asks the projection to be built
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +45,7 @@ class Projection:
     stride: int
     bare: bool
     params: int
+    form: Shortcut | None = None  # as the layer asks; None: a 1x1 conv and the norm
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,14 +92,31 @@ def _refused(error: LayerError) -> SkipDecision:
 
 def _projection(request: SkipRequest, inherited: Resolved) -> Projection:
     cin, cout = request.shortcut_channels, request.projected_channels
-    norm = 0 if request.bare else projection_norm_params(inherited, cout)
+    form = request.form
+    kernel = form.kernel if form is not None else 1
+    norm = shortcut_norm(form, inherited, request.bare)
+    bias = form.bias if form is not None and form.bias is not None else None
+    if bias is None:
+        bias = norm is None and not request.bare
     return Projection(
         in_channels=cin,
         out_channels=cout,
         stride=request.stride,
         bare=request.bare,
-        params=cin * cout + norm,
+        params=kernel**inherited.dims * cin * cout
+        + (cout if bias else 0)
+        + (2 * cout if norm is not None else 0),
+        form=form,
     )
+
+
+def shortcut_norm(form: Shortcut | None, inherited: Resolved, bare: bool) -> Norm | None:
+    """The norm of a projection: the layer's ``shortcut.norm``, else the block's (none for a
+    bare projection); None when there is none."""
+    norm = form.norm if form is not None and form.norm is not None else None
+    if norm is None and not bare:
+        norm = inherited.norm
+    return None if norm is None or norm.type == "none" else norm
 
 
 def projection_norm_params(inherited: Resolved, channels: int) -> int:
@@ -114,10 +136,59 @@ def local_mismatch(cin: int, cout: int, op: Op, mode: str) -> str:
     return " and ".join(parts)
 
 
-def long_mismatch(source: str, source_channels: int, cout: int, mode: str) -> str:
+def long_mismatch(
+    source: str, source_channels: int, cout: int, mode: str, scale: Fraction | None
+) -> str:
     """How an earlier layer's output differs from this one's for a long skip; "" if not.
 
-    Spatial sizes are checked by the size program, once the input size is known."""
-    if mode == "add" and source_channels != cout:
-        return f"{source_channels} channels from {source!r} with {cout} output channels"
-    return ""
+    ``scale`` is how many times larger the source's spatial size is than the output's (None:
+    the output is one position whatever the input, the source is not). Sizes that grow
+    alike are checked by the size program, once the input size is known."""
+    parts = []
+    gate = mode == "mul" and 1 in (source_channels, cout)  # one channel scales them all
+    if mode in ("add", "mul") and source_channels != cout and not gate:
+        parts.append(f"{source_channels} channels from {source!r} with {cout} output channels")
+    if scale != 1:
+        where = "" if parts else f" from {source!r}"
+        parts.append(f"a shortcut{where} at {size_ratio(scale)} the output's spatial size")
+    return " and ".join(parts)
+
+
+def size_ratio(scale: Fraction | None) -> str:
+    """``2 times``, ``1/2``, in words for a message."""
+    if scale is None:
+        return "a size that follows the input, with one position for"
+    if scale.denominator == 1:
+        return f"{scale.numerator} times"
+    return f"{scale.numerator}/{scale.denominator}"
+
+
+def projection_stride(scale: Fraction | None) -> int:
+    """The stride of a 1x1 conv that brings a shortcut ``scale`` times larger to the output's
+    size; 0 when none can (a smaller shortcut, or not a whole factor)."""
+    if scale is None or scale.denominator != 1 or scale < 1:
+        return 0
+    return scale.numerator
+
+
+def unprojectable(source: str, scale: Fraction | None) -> LayerError:
+    """Why a long skip from ``source``, ``scale`` times the output's size, cannot be made to
+    fit: no strided 1x1 conv makes a shortcut larger, or smaller by a fraction."""
+    return LayerError(
+        field="skip",
+        message=f"cannot project the shortcut from {source!r}: it comes at "
+        f"{size_ratio(scale)} the output's spatial size, and a strided projection only "
+        "shrinks a size by a whole factor",
+        hint="take the shortcut from a layer whose output is a whole number of times as "
+        "large as this one's, upsample before this layer, or set `on_mismatch: drop`",
+    )
+
+
+def combined_channels(mode: str, identity: bool, source: int, out: int) -> int:
+    """The channels after a long skip combines ``source`` channels (as they arrive, if
+    ``identity``; else projected) with the layer's ``out``: a mul broadcasts one channel."""
+    if mode == "concat":
+        return source + out
+    if mode == "mul" and identity:
+        return max(source, out)
+    return out

@@ -110,6 +110,11 @@ class Kind(Layer):
             )
         return value
 
+    def sized_by_skip(self) -> bool:
+        """Whether the layer's output takes the spatial size of its long skip's source
+        (its module is called with that source as a second argument)."""
+        return False
+
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         """This layer from ``cin`` to ``cout`` channels (0: the kind decides) at ``stride``,
         with the norm, activation and bias it ``inherited`` from the network."""

@@ -10,6 +10,7 @@ from skipgen.ir.common import Body, Resolved, call, groups_errors
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.spec.limits import Channels, Dilation, Groups, Stride
+from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
 from skipgen.spec.vocabulary import STOCHASTIC_DEPTH_DESCRIPTION, Probability
 
 
@@ -37,6 +38,7 @@ class Basic(NormActKind):
     stochastic_depth: Probability | None = Field(
         default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
     )
+    shortcut: ShortcutSpec | None = shortcut_field()
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         # As in skipgen.nn's basic blocks, groups and dilation apply to conv1 only.

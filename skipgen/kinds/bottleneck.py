@@ -21,6 +21,7 @@ from skipgen.spec.limits import (
     InnerChannels,
     Stride,
 )
+from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
 from skipgen.spec.vocabulary import STOCHASTIC_DEPTH_DESCRIPTION, Probability
 
 
@@ -52,6 +53,7 @@ class Bottleneck(NormActKind):
     stochastic_depth: Probability | None = Field(
         default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
     )
+    shortcut: ShortcutSpec | None = shortcut_field()
     inner_channels: InnerChannels | None = Field(
         default=None,
         description="channels of the 3x3 conv, given directly (RegNet: channels times the "

@@ -20,6 +20,7 @@ from skipgen.ir.common import (
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.spec.limits import Channels, ExpansionRatio, Kernel, SeDivisor, Stride
+from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
 from skipgen.spec.vocabulary import (
     ACT_DESCRIPTION,
     STOCHASTIC_DEPTH_DESCRIPTION,
@@ -88,6 +89,7 @@ class InvertedResidual(NormActKind):
     stochastic_depth: Probability | None = Field(
         default=None, description=STOCHASTIC_DEPTH_DESCRIPTION
     )
+    shortcut: ShortcutSpec | None = shortcut_field()
     layout: Literal["mobilenet_v2", "efficientnet"] = Field(
         default="mobilenet_v2",
         description="state_dict keys; mobilenet_v2: torchvision's MobileNetV2, conv.0 expand, "

@@ -15,12 +15,16 @@ from skipgen.spec.limits import Channels, Kernel, Scale
 
 class Upsample(NormActKind):
     """transposed conv, or `nearest`/`bilinear` interpolation then a conv (without
-    `channels`, the interpolation alone); no norm or act unless set on the block"""
+    `channels`, the interpolation alone; `size: skip`, to the size of its long skip's
+    source); no norm or act unless set on the block"""
 
     own_norm_act: ClassVar[bool] = True
     attr_prefix: ClassVar[str] = "up"
     one_act_width: ClassVar[bool] = True
-    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.upsample:UpConv",)
+    blocks: ClassVar[tuple[str, ...]] = (
+        "skipgen.nn.upsample:UpConv",
+        "skipgen.nn.upsample:Interpolate",
+    )
 
     type: Literal["upsample"]
     channels: Channels | None = Field(
@@ -38,6 +42,44 @@ class Upsample(NormActKind):
     bias: bool | None = Field(
         default=None, description="conv bias; default: only when no norm follows"
     )
+    size: Literal["skip"] | None = Field(
+        default=None,
+        description="skip: interpolate (alone, without channels) to the spatial size of "
+        "the long skip's source, whatever the input size, instead of by scale",
+    )
+
+    def sized_by_skip(self) -> bool:
+        return self.size == "skip"
+
+    def size_errors(self) -> tuple[LayerError, ...]:
+        """Why this upsample cannot take its size from its skip, if it cannot."""
+        errors = []
+        if self.skip is None or self.skip.from_ is None or self.skip.mode == "none":
+            errors.append(
+                LayerError(
+                    field="size",
+                    message="size: skip takes the size of a long skip's source, and this "
+                    "layer has no long skip",
+                    hint="add skip: {mode: concat, from: <the encoder layer>}, or give scale",
+                )
+            )
+        if self.channels is not None:
+            errors.append(
+                LayerError(
+                    field="channels",
+                    message="size: skip is interpolation alone, with no conv for channels",
+                    hint="remove channels, and put a conv after this layer",
+                )
+            )
+        if "scale" in self.model_fields_set:
+            errors.append(
+                LayerError(
+                    field="scale",
+                    message="size: skip takes the size from the skip, not by a scale",
+                    hint="remove scale, or size",
+                )
+            )
+        return tuple(errors)
 
     def kernel_errors(self, kernel: int) -> tuple[LayerError, ...]:
         """Why ``kernel`` cannot upsample by ``scale`` exactly, if it cannot."""
@@ -88,7 +130,24 @@ class Upsample(NormActKind):
             errors=self.interpolation_errors(),
         )
 
+    def skip_interpolation_errors(self) -> tuple[LayerError, ...]:
+        """Why ``size: skip`` cannot interpolate with this mode and these keys, if so."""
+        if self.mode == "transposed":
+            message = "size: skip interpolates, and a transposed conv cannot take a size"
+            hint = "set mode: nearest or bilinear"
+            return (LayerError(field="mode", message=message, hint=hint),)
+        return self.interpolation_errors()
+
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
+        if self.size == "skip":
+            mode = call("Interpolate", self.mode, dims=inherited.dims)
+            return Body(
+                out_channels=cin,
+                op=("conv", 1, 1, 0, 1),  # the lowering gives it its skip's size slot
+                params=0,
+                make=lambda skip, downsample: mode,
+                errors=self.size_errors() + self.skip_interpolation_errors(),
+            )
         if self.channels is None:
             return self.interpolation(inherited, cin)
         kernel = self.kernel

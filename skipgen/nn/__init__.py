@@ -11,6 +11,7 @@ from .layers import (
     ActLayer,
     ChannelLayerNorm,
     act_layer,
+    avg_pool_nd,
     check_skip,
     combine,
     conv_nd,
@@ -30,7 +31,7 @@ from .mobilenet import (
 )
 from .regnet import ResBottleneckBlock
 from .resnet import BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck
-from .upsample import UpConv
+from .upsample import Interpolate, UpConv
 
 __all__ = [
     "REGISTRY",
@@ -42,6 +43,7 @@ __all__ = [
     "ConvNormAct",
     "DenseBlock",
     "DenseLayer",
+    "Interpolate",
     "InvertedResidual",
     "MBConv",
     "MLPClassifier",
@@ -55,6 +57,7 @@ __all__ = [
     "Transition",
     "UpConv",
     "act_layer",
+    "avg_pool_nd",
     "check_skip",
     "combine",
     "conv_nd",

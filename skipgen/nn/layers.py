@@ -138,31 +138,60 @@ def same_padding(kernel_size: int, dilation: int = 1) -> int:
     return dilation * (kernel_size - 1) // 2
 
 
+def avg_pool_nd(dims: int) -> type:
+    """Return the average pooling class for ``dims`` 1, 2 or 3."""
+    pools = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
+    if dims not in pools:
+        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
+    return pools[dims]
+
+
 def projection(
     in_channels: int,
     out_channels: int,
     stride: int = 1,
     *,
+    kernel_size: int = 1,
+    pool: bool = False,
     dims: int = 2,
     norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
     bias: Optional[bool] = None,  # noqa: UP045
 ) -> nn.Sequential:
-    """1x1 strided convolution followed by a norm: ResNet's ``downsample`` shortcut.
+    """A strided convolution followed by a norm: ResNet's ``downsample`` shortcut.
 
-    ``bias=None`` gives the convolution a bias only when the norm is ``nn.Identity``,
-    which is then left out.
+    The convolution is 1x1 unless ``kernel_size`` (odd) says otherwise, padded so that
+    every size ``n`` becomes ``ceil(n / stride)``, as the blocks' strided convolutions
+    do. ``pool=True`` is ResNet-D's shortcut (timm's ``avg_down``): average pooling over
+    ``stride`` x ``stride`` windows (ceil mode, padding not counted; ``nn.Identity`` at
+    stride 1), then the convolution at stride 1, so that it is child ``1`` and the norm
+    child ``2``. ``bias=None`` gives the convolution a bias only when the norm is
+    ``nn.Identity``, which is then left out.
     """
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd, got {kernel_size}")
     norm = norm_layer(out_channels)
     if bias is None:
         bias = isinstance(norm, nn.Identity)
+    layers: list[nn.Module] = []
+    if pool:
+        if stride > 1:
+            pooling = avg_pool_nd(dims)(stride, ceil_mode=True, count_include_pad=False)
+            layers.append(pooling)
+        else:
+            layers.append(nn.Identity())
+        stride = 1
     conv = conv_nd(dims)(
         in_channels,
         out_channels,
-        kernel_size=1,
+        kernel_size=kernel_size,
         stride=stride,
+        padding=kernel_size // 2,
         bias=bias,
     )
-    return nn.Sequential(*[m for m in (conv, norm) if not isinstance(m, nn.Identity)])
+    layers.append(conv)
+    if not isinstance(norm, nn.Identity):
+        layers.append(norm)
+    return nn.Sequential(*layers)
 
 
 def check_skip(

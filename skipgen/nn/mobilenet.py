@@ -133,7 +133,8 @@ class InvertedResidual(nn.Module):
     ``kernel_size`` convolution with the stride and there is no depthwise convolution;
     at expansion 1, ``conv`` holds only one conv → norm → act to ``out_channels``.
     Output channels are ``out_channels``, or ``in_channels + out_channels`` for
-    ``skip="concat"``.
+    ``skip="concat"``. With ``downsample``, the shortcut is a :func:`projection`, shaped
+    and placed by the ``shortcut_*`` options as in ResNet's ``BasicBlock``.
     """
 
     def __init__(
@@ -154,9 +155,28 @@ class InvertedResidual(nn.Module):
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
+                dims=dims,
+                norm_layer=shortcut_norm or norm_layer,
+                bias=shortcut_bias,
+            )
+        if shortcut_first:
+            self.downsample = shortcut
         if fused and hidden_channels == in_channels:
             fused_layer = fused_conv(
                 in_channels,
@@ -195,16 +215,7 @@ class InvertedResidual(nn.Module):
             if not no_norm:
                 layers.append(out_norm)
         self.conv = nn.Sequential(*layers)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                dims=dims,
-                norm_layer=norm_layer,
-            )
-        self.downsample = shortcut
+        self.downsample = shortcut  # kept in place when registered first
         self.skip = skip
         self.drop_path_rate = drop_path
 
@@ -226,7 +237,8 @@ class MBConv(nn.Module):
     projection is one child, the projection a :class:`ConvNormAct` without activation
     (``block.N.0`` its convolution, ``block.N.1`` its norm). With ``fused``, the layout
     of torchvision's EfficientNetV2 FusedMBConv: ``block.0`` the full expansion
-    convolution, ``block.1`` the projection; at expansion 1 ``block.0`` alone.
+    convolution, ``block.1`` the projection; at expansion 1 ``block.0`` alone. The
+    shortcut is as in :class:`InvertedResidual`.
     """
 
     def __init__(
@@ -247,9 +259,28 @@ class MBConv(nn.Module):
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
+                dims=dims,
+                norm_layer=shortcut_norm or norm_layer,
+                bias=shortcut_bias,
+            )
+        if shortcut_first:
+            self.downsample = shortcut
         if fused and hidden_channels == in_channels:
             fused_layer = fused_conv(
                 in_channels,
@@ -285,16 +316,7 @@ class MBConv(nn.Module):
             )
             layers.append(project)
         self.block = nn.Sequential(*layers)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                dims=dims,
-                norm_layer=norm_layer,
-            )
-        self.downsample = shortcut
+        self.downsample = shortcut  # kept in place when registered first
         self.skip = skip
         self.drop_path_rate = drop_path
 

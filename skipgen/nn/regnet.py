@@ -20,7 +20,8 @@ class ResBottleneckBlock(nn.Module):
     activation inside and a sigmoid gate) and ``c`` (1x1 conv to ``out_channels``, no
     activation).
     The activation follows the merge. The convolutions have a bias only without a norm;
-    ``skip`` and ``downsample`` behave as in :class:`BasicBlock`.
+    ``skip``, ``downsample`` and the ``shortcut_*`` options behave as in
+    :class:`BasicBlock`, except that ``shortcut_first`` defaults to True.
     """
 
     def __init__(
@@ -39,6 +40,11 @@ class ResBottleneckBlock(nn.Module):
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = True,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
@@ -48,10 +54,14 @@ class ResBottleneckBlock(nn.Module):
                 in_channels,
                 in_channels if skip == "concat" else out_channels,
                 stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
                 dims=dims,
-                norm_layer=norm_layer,
+                norm_layer=shortcut_norm or norm_layer,
+                bias=shortcut_bias,
             )
-        self.proj = shortcut
+        if shortcut_first:
+            self.proj = shortcut
         branch: OrderedDict[str, nn.Module] = OrderedDict()
         branch["a"] = ConvNormAct(
             in_channels,
@@ -83,6 +93,7 @@ class ResBottleneckBlock(nn.Module):
             act="none",
         )
         self.f = nn.Sequential(branch)
+        self.proj = shortcut  # kept in place when registered first
         self.activation = act_layer(act)
         self.skip = skip
         self.drop_path_rate = drop_path

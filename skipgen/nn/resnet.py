@@ -25,6 +25,11 @@ class BasicBlock(nn.Module):
     ``conv1`` carries the stride, groups and dilation; ``conv2`` is a plain 3x3. The
     convolutions have a bias only without a norm (``norm_layer=nn.Identity``). Output
     channels are ``out_channels``, or ``in_channels + out_channels`` for "concat".
+
+    With ``downsample``, the shortcut is a :func:`projection`: ``shortcut_kernel``,
+    ``shortcut_pool`` (ResNet-D's average pool first), ``shortcut_norm`` (default:
+    ``norm_layer``) and ``shortcut_bias`` shape it, and ``shortcut_first`` registers it
+    before the convolutions, which sets its place in the ``state_dict``.
     """
 
     def __init__(
@@ -41,9 +46,28 @@ class BasicBlock(nn.Module):
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
+                dims=dims,
+                norm_layer=shortcut_norm or norm_layer,
+                bias=shortcut_bias,
+            )
+        if shortcut_first:
+            self.downsample = shortcut
         conv = conv_nd(dims)
         bn1, bn2 = norm_layer(out_channels), norm_layer(out_channels)
         bias = isinstance(bn1, nn.Identity)
@@ -67,16 +91,7 @@ class BasicBlock(nn.Module):
         )
         self.bn2 = bn2
         self.relu = act_layer(act)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                dims=dims,
-                norm_layer=norm_layer,
-            )
-        self.downsample = shortcut
+        self.downsample = shortcut  # kept in place when registered first
         self.skip = skip
         self.drop_path_rate = drop_path
 
@@ -102,7 +117,8 @@ class PreActBasicBlock(nn.Module):
     """:class:`BasicBlock` with pre-activation (ResNet v2): norm and activation before
     each convolution, no activation after the merge.
 
-    The projection shortcut is a bias-free 1x1 convolution without norm, applied to the
+    The projection shortcut is a bias-free 1x1 convolution without norm (unless the
+    ``shortcut_*`` options of :class:`BasicBlock` say otherwise), applied to the
     pre-activated input. ``bn1`` runs over the ``in_channels``.
     """
 
@@ -120,9 +136,28 @@ class PreActBasicBlock(nn.Module):
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
+                dims=dims,
+                norm_layer=shortcut_norm or nn.Identity,
+                bias=False if shortcut_bias is None else shortcut_bias,
+            )
+        if shortcut_first:
+            self.downsample = shortcut
         conv = conv_nd(dims)
         self.bn1 = norm_layer(in_channels)
         no_norm = isinstance(self.bn1, nn.Identity)
@@ -146,17 +181,7 @@ class PreActBasicBlock(nn.Module):
         )
         # Without a norm in front, an in-place activation would overwrite the input.
         self.relu = act_layer(act, inplace=not no_norm)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                dims=dims,
-                norm_layer=nn.Identity,
-                bias=False,
-            )
-        self.downsample = shortcut
+        self.downsample = shortcut  # kept in place when registered first
         self.skip = skip
         self.drop_path_rate = drop_path
 
@@ -183,8 +208,8 @@ class Bottleneck(nn.Module):
     ``width`` is the number of middle channels; ``conv2`` carries the stride, groups
     and dilation (ResNet V1.5, as in torchvision). With ``se_channels``, a
     squeeze-and-excitation ``se`` (ReLU inside, sigmoid gate) rescales the branch after
-    ``bn3``, before the merge, as in SE-ResNet. ``skip`` and ``downsample`` behave as in
-    :class:`BasicBlock`.
+    ``bn3``, before the merge, as in SE-ResNet. ``skip``, ``downsample`` and the
+    ``shortcut_*`` options behave as in :class:`BasicBlock`.
     """
 
     def __init__(
@@ -203,9 +228,28 @@ class Bottleneck(nn.Module):
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
+                dims=dims,
+                norm_layer=shortcut_norm or norm_layer,
+                bias=shortcut_bias,
+            )
+        if shortcut_first:
+            self.downsample = shortcut
         conv = conv_nd(dims)
         bn1, bn2, bn3 = norm_layer(width), norm_layer(width), norm_layer(out_channels)
         bias = isinstance(bn1, nn.Identity)
@@ -228,16 +272,7 @@ class Bottleneck(nn.Module):
         if se_channels:
             self.se = SqueezeExcitation(out_channels, se_channels, act=act, dims=dims)
         self.relu = act_layer(act)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                dims=dims,
-                norm_layer=norm_layer,
-            )
-        self.downsample = shortcut
+        self.downsample = shortcut  # kept in place when registered first
         self.skip = skip
         self.drop_path_rate = drop_path
 
@@ -284,9 +319,28 @@ class PreActBottleneck(nn.Module):
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
+                dims=dims,
+                norm_layer=shortcut_norm or nn.Identity,
+                bias=False if shortcut_bias is None else shortcut_bias,
+            )
+        if shortcut_first:
+            self.downsample = shortcut
         conv = conv_nd(dims)
         self.bn1 = norm_layer(in_channels)
         no_norm = isinstance(self.bn1, nn.Identity)
@@ -306,17 +360,7 @@ class PreActBottleneck(nn.Module):
         self.conv3 = conv(width, out_channels, kernel_size=1, bias=no_norm)
         # Without a norm in front, an in-place activation would overwrite the input.
         self.relu = act_layer(act, inplace=not no_norm)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                dims=dims,
-                norm_layer=nn.Identity,
-                bias=False,
-            )
-        self.downsample = shortcut
+        self.downsample = shortcut  # kept in place when registered first
         self.skip = skip
         self.drop_path_rate = drop_path
 

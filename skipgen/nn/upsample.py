@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Optional
 
-from torch import nn
+from torch import Tensor, nn
 
 from .layers import ActLayer, act_layer, conv_nd, conv_transpose_nd, same_padding
 
@@ -87,3 +87,30 @@ class UpConv(nn.Sequential):
             raise ValueError(f"mode must be {modes}, got {mode!r}")
         layers += [norm, act_layer(act)]
         super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
+
+
+class Interpolate(nn.Module):
+    """Resize ``x`` by interpolation alone to the spatial size of ``like``.
+
+    A U-Net decoder that meets each skip at the skip's own size accepts any input size,
+    not only multiples of 2 to its depth. ``mode`` is "nearest" or "bilinear" (linear,
+    bilinear or trilinear by ``dims``, ``align_corners=False``); the channels are kept.
+    """
+
+    def __init__(self, mode: str = "nearest", *, dims: int = 2) -> None:
+        super().__init__()
+        linear_modes = {1: "linear", 2: "bilinear", 3: "trilinear"}
+        if mode not in ("nearest", "bilinear"):
+            raise ValueError(f"mode must be 'nearest' or 'bilinear', got {mode!r}")
+        if dims not in linear_modes:
+            raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
+        self.mode = "nearest" if mode == "nearest" else linear_modes[dims]
+        self.align_corners: Optional[bool] = None if mode == "nearest" else False  # noqa: UP045
+
+    def forward(self, x: Tensor, like: Tensor) -> Tensor:
+        return nn.functional.interpolate(
+            x,
+            size=like.shape[2:],
+            mode=self.mode,
+            align_corners=self.align_corners,
+        )

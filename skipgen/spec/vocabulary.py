@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from skipgen.spec.limits import Groups
@@ -31,7 +32,7 @@ ActName = Literal[
     "none",
 ]
 NormKind = Literal["batch", "group", "instance", "layer", "none"]
-SkipMode = Literal["add", "concat", "none"]
+SkipMode = Literal["add", "concat", "mul", "none"]
 ConcatOrder = Literal["shortcut_first", "shortcut_last"]
 OnMismatch = Literal["project", "drop", "error"]
 Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
@@ -186,7 +187,9 @@ class Skip(StrictModel):
     """How a block's output is combined with a shortcut."""
 
     mode: SkipMode = Field(
-        description="add: residual sum, concat: channel concatenation (dense), none: no skip"
+        description="add: residual sum, concat: channel concatenation (dense), mul: "
+        "element-wise product with an earlier output (an attention gate; needs from), "
+        "none: no skip"
     )
     from_: str | None = Field(
         default=None,
@@ -200,6 +203,15 @@ class Skip(StrictModel):
         "the classic U-Net; shortcut_last, [x, skip], as segmentation_models_pytorch; "
         "default: shortcut_first",
     )
+
+    @model_validator(mode="after")
+    def _mul_needs_a_source(self) -> Skip:
+        if self.mode == "mul" and self.from_ is None:
+            raise HintedValueError(
+                "mul multiplies the output by an earlier layer's output, and needs from",
+                "write skip: {mode: mul, from: <the id of the gate or the features>}",
+            )
+        return self
 
     @field_validator("order")
     @classmethod

@@ -76,31 +76,60 @@ def global_pool(kind: str, dims: int) -> nn.Module:
     raise ValueError(f"pool kind must be 'max' or 'avg', got {kind!r}")
 
 
+def avg_pool_nd(dims: int) -> type:
+    """Return the average pooling class for ``dims`` 1, 2 or 3."""
+    pools = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
+    if dims not in pools:
+        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
+    return pools[dims]
+
+
 def projection(
     in_channels: int,
     out_channels: int,
     stride: int = 1,
     *,
+    kernel_size: int = 1,
+    pool: bool = False,
     dims: int = 2,
     norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
     bias: Optional[bool] = None,  # noqa: UP045
 ) -> nn.Sequential:
-    """1x1 strided convolution followed by a norm: ResNet's ``downsample`` shortcut.
+    """A strided convolution followed by a norm: ResNet's ``downsample`` shortcut.
 
-    ``bias=None`` gives the convolution a bias only when the norm is ``nn.Identity``,
-    which is then left out.
+    The convolution is 1x1 unless ``kernel_size`` (odd) says otherwise, padded so that
+    every size ``n`` becomes ``ceil(n / stride)``, as the blocks' strided convolutions
+    do. ``pool=True`` is ResNet-D's shortcut (timm's ``avg_down``): average pooling over
+    ``stride`` x ``stride`` windows (ceil mode, padding not counted; ``nn.Identity`` at
+    stride 1), then the convolution at stride 1, so that it is child ``1`` and the norm
+    child ``2``. ``bias=None`` gives the convolution a bias only when the norm is
+    ``nn.Identity``, which is then left out.
     """
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd, got {kernel_size}")
     norm = norm_layer(out_channels)
     if bias is None:
         bias = isinstance(norm, nn.Identity)
+    layers: list[nn.Module] = []
+    if pool:
+        if stride > 1:
+            pooling = avg_pool_nd(dims)(stride, ceil_mode=True, count_include_pad=False)
+            layers.append(pooling)
+        else:
+            layers.append(nn.Identity())
+        stride = 1
     conv = conv_nd(dims)(
         in_channels,
         out_channels,
-        kernel_size=1,
+        kernel_size=kernel_size,
         stride=stride,
+        padding=kernel_size // 2,
         bias=bias,
     )
-    return nn.Sequential(*[m for m in (conv, norm) if not isinstance(m, nn.Identity)])
+    layers.append(conv)
+    if not isinstance(norm, nn.Identity):
+        layers.append(norm)
+    return nn.Sequential(*layers)
 
 
 def check_skip(
@@ -194,6 +223,11 @@ class BasicBlock(nn.Module):
     ``conv1`` carries the stride, groups and dilation; ``conv2`` is a plain 3x3. The
     convolutions have a bias only without a norm (``norm_layer=nn.Identity``). Output
     channels are ``out_channels``, or ``in_channels + out_channels`` for "concat".
+
+    With ``downsample``, the shortcut is a :func:`projection`: ``shortcut_kernel``,
+    ``shortcut_pool`` (ResNet-D's average pool first), ``shortcut_norm`` (default:
+    ``norm_layer``) and ``shortcut_bias`` shape it, and ``shortcut_first`` registers it
+    before the convolutions, which sets its place in the ``state_dict``.
     """
 
     def __init__(
@@ -210,9 +244,28 @@ class BasicBlock(nn.Module):
         skip: str = "add",
         downsample: bool = False,
         drop_path: float = 0.0,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
+        shortcut: Optional[nn.Module] = None  # noqa: UP045
+        if downsample:
+            shortcut = projection(
+                in_channels,
+                in_channels if skip == "concat" else out_channels,
+                stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
+                dims=dims,
+                norm_layer=shortcut_norm or norm_layer,
+                bias=shortcut_bias,
+            )
+        if shortcut_first:
+            self.downsample = shortcut
         conv = conv_nd(dims)
         bn1, bn2 = norm_layer(out_channels), norm_layer(out_channels)
         bias = isinstance(bn1, nn.Identity)
@@ -236,16 +289,7 @@ class BasicBlock(nn.Module):
         )
         self.bn2 = bn2
         self.relu = act_layer(act)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                dims=dims,
-                norm_layer=norm_layer,
-            )
-        self.downsample = shortcut
+        self.downsample = shortcut  # kept in place when registered first
         self.skip = skip
         self.drop_path_rate = drop_path
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from skipgen.api import load_spec
@@ -89,8 +91,18 @@ def test_mismatch_words_for_local_and_long_skips() -> None:
         "8 input channels with 16 output channels and "
         "an input and an output of different spatial size"
     )
-    assert long_mismatch("enc", 8, 16, "add") == "8 channels from 'enc' with 16 output channels"
-    assert long_mismatch("enc", 8, 16, "concat") == ""  # concat takes any channels
+    one = Fraction(1)  # the same spatial size
+    assert long_mismatch("enc", 8, 16, "add", one) == (
+        "8 channels from 'enc' with 16 output channels"
+    )
+    assert long_mismatch("enc", 8, 16, "concat", one) == ""  # concat takes any channels
+    assert long_mismatch("enc", 8, 8, "concat", Fraction(2)) == (
+        "a shortcut from 'enc' at 2 times the output's spatial size"
+    )
+    assert long_mismatch("enc", 8, 16, "add", Fraction(1, 2)) == (
+        "8 channels from 'enc' with 16 output channels and a shortcut at 1/2 the output's "
+        "spatial size"
+    )
 
 
 NETWORK = {

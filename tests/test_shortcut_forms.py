@@ -1,0 +1,215 @@
+"""The forms of a residual block's projection shortcut, against blocks written by hand.
+
+ResNet-D's average pool then 1x1 conv (timm's ``avg_down``: keys ``downsample.1`` conv and
+``.2`` norm), a strided conv of any odd kernel with or without norm and bias, and the
+projection registered before or after the branch, so that ``state_dict`` order can
+follow a reference.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+import skipgen
+from skipgen.errors import SpecError
+from tests.backends.helpers import assert_equivalent, load_module
+
+
+def net(layer: dict[str, Any], channels: int = 8, size: int | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "Net",
+        "input": {"channels": channels, "dims": 2},
+        "defaults": {"norm": "batch", "act": "relu"},
+        "layers": [{**layer, "name": "block"}],
+    }
+    if size is not None:
+        data["input"]["size"] = size
+    return data
+
+
+class HandBasicBlock(nn.Module):
+    """torchvision's BasicBlock with the shortcut given, as timm's ResNet builds it."""
+
+    def __init__(self, cin: int, cout: int, stride: int, downsample: nn.Module) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return self.relu(out + self.downsample(x))
+
+
+def avg_down(cin: int, cout: int, stride: int) -> nn.Sequential:
+    """timm's ``downsample_avg`` (its pool's kernel is the stride, as ResNet-D's 2x2 at 2)."""
+    pool: nn.Module = nn.Identity()
+    if stride > 1:
+        pool = nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)
+    return nn.Sequential(pool, nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
+
+
+def randomized(model: nn.Module) -> nn.Module:
+    """Random weights and norm statistics, so that every layer shows in the output."""
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point():
+                values = torch.rand(tensor.shape, generator=generator, dtype=tensor.dtype)
+                tensor.copy_(values + 0.5 if "var" in name else values - 0.5)
+    return model.double().eval()
+
+
+def assert_same_block(data: dict[str, Any], hand: nn.Module, size: int) -> None:
+    """The built block loads into the hand-written one strictly, keys in the same order,
+    and both compute the same."""
+    model = randomized(skipgen.build_model(data))
+    state = {k.removeprefix("block."): v for k, v in model.state_dict().items()}
+    assert list(state) == list(hand.state_dict())
+    hand.load_state_dict(state, strict=True)
+    hand = hand.double().eval()
+    x = torch.randn(2, data["input"]["channels"], size, size, dtype=torch.double)
+    with torch.no_grad():
+        assert torch.allclose(model(x), hand(x), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("size", [8, 9, 11])  # odd sizes: the pool's ceil mode counts
+def test_resnet_d_averages_then_projects(size: int) -> None:
+    data = net({"type": "basic", "channels": 16, "stride": 2, "shortcut": "avgpool"})
+    assert_same_block(data, HandBasicBlock(8, 16, 2, avg_down(8, 16, 2)), size)
+    assert skipgen.lower_spec(data).size_rule == "height and width: any size"
+
+
+def test_resnet_d_at_stride_1_keeps_the_conv_at_key_1() -> None:
+    data = net({"type": "basic", "channels": 16, "shortcut": "avgpool"})
+    hand = HandBasicBlock(8, 16, 1, avg_down(8, 16, 1))
+    assert_same_block(data, hand, 7)
+    assert "downsample.1.weight" in hand.state_dict()
+
+
+def test_resnet_d_at_stride_3() -> None:
+    data = net({"type": "basic", "channels": 16, "stride": 3, "shortcut": "avgpool"})
+    assert_same_block(data, HandBasicBlock(8, 16, 3, avg_down(8, 16, 3)), 10)
+
+
+def test_a_strided_3x3_shortcut_with_bias_and_no_norm() -> None:
+    shortcut = {"kernel": 3, "norm": "none", "bias": True}
+    data = net({"type": "basic", "channels": 16, "stride": 2, "shortcut": shortcut})
+    hand_shortcut = nn.Sequential(nn.Conv2d(8, 16, 3, 2, 1, bias=True))
+    assert_same_block(data, HandBasicBlock(8, 16, 2, hand_shortcut), 9)
+    params = sum(p.numel() for p in hand_shortcut.parameters())
+    plain = skipgen.lower_spec(net({"type": "basic", "channels": 16, "stride": 2}))
+    assert skipgen.lower_spec(data).params == plain.params - (8 * 16 + 2 * 16) + params
+
+
+def test_a_shortcut_with_a_norm_of_its_own() -> None:
+    shortcut = {"norm": {"type": "group", "groups": 4}}
+    data = net({"type": "basic", "channels": 16, "stride": 2, "shortcut": shortcut})
+    hand_shortcut = nn.Sequential(nn.Conv2d(8, 16, 1, 2, bias=False), nn.GroupNorm(4, 16))
+    assert_same_block(data, HandBasicBlock(8, 16, 2, hand_shortcut), 9)
+
+
+def keys(data: dict[str, Any]) -> list[str]:
+    return list(skipgen.build_model(data).state_dict())
+
+
+def test_the_projection_is_registered_where_the_spec_says() -> None:
+    bottleneck = {"type": "bottleneck", "channels": 32, "stride": 2}
+    last = keys(net(bottleneck))
+    first = keys(net({**bottleneck, "shortcut": {"registered": "first"}}))
+    assert last[-1].startswith("block.downsample.1.")
+    assert first[0] == "block.downsample.0.weight"
+    assert sorted(first) == sorted(last)
+    regnet = {**bottleneck, "layout": "regnet", "inner_channels": 8, "group_width": 8}
+    assert keys(net(regnet))[0] == "block.proj.0.weight"  # RegNet's, as torchvision
+    moved = keys(net({**regnet, "shortcut": {"registered": "last"}}))
+    assert moved[-1].startswith("block.proj.1.")
+
+
+def test_an_inverted_residual_that_projects_takes_the_forms_too() -> None:
+    layer = {
+        "type": "inverted_residual",
+        "channels": 16,
+        "stride": 2,
+        "on_mismatch": "project",
+        "shortcut": {"type": "avgpool", "registered": "first"},
+    }
+    found = keys(net(layer))
+    assert found[:2] == ["block.downsample.1.weight", "block.downsample.2.weight"]
+
+
+EVERY_FORM = [
+    {"type": "basic", "channels": 16, "stride": 2, "shortcut": "avgpool"},
+    {"type": "basic", "channels": 24, "preact": True, "stride": 2, "shortcut": {"kernel": 3}},
+    {"type": "bottleneck", "channels": 32, "stride": 2, "shortcut": {"registered": "first"}},
+    {
+        "type": "bottleneck",
+        "channels": 48,
+        "layout": "regnet",
+        "inner_channels": 16,
+        "group_width": 8,
+        "stride": 2,
+        "shortcut": {"type": "avgpool", "kernel": 3, "registered": "last", "norm": "none"},
+    },
+    {
+        "type": "inverted_residual",
+        "channels": 24,
+        "on_mismatch": "project",
+        "layout": "efficientnet",
+        "shortcut": {"bias": True},
+    },
+    {
+        "type": "inverted_residual",
+        "channels": 32,
+        "stride": 2,
+        "skip": "concat",
+        "on_mismatch": "project",
+        "shortcut": "avgpool",
+    },
+]
+
+
+def test_the_emitted_file_builds_every_form_as_the_runtime_does(tmp_path: Path) -> None:
+    data = net(EVERY_FORM[0], channels=3)
+    data["layers"] = EVERY_FORM
+    graph = skipgen.lower_spec(data)
+    assert [n.skip_note for n in graph.nodes()] == ["projected"] * len(EVERY_FORM)
+    module = load_module(skipgen.generate_source(data), tmp_path)
+    assert_equivalent(graph, module.Net, (2, 3, 13, 13))
+
+
+@pytest.mark.parametrize(
+    ("shortcut", "message"),
+    [
+        (
+            {"kernel": 2},
+            "layers[0].shortcut.kernel: a shortcut's conv needs an odd kernel, not 2",
+        ),
+        (
+            {"norm": {"type": "group", "groups": 5}},
+            "layers[0].shortcut.norm: group norm with 5 groups cannot split 16 channels in the "
+            "projected shortcut",
+        ),
+        ("maxpool", "layers[0].shortcut: input should be 'conv' or 'avgpool'"),
+    ],
+)
+def test_a_bad_shortcut_is_located_at_its_key(shortcut: Any, message: str) -> None:
+    yaml = (
+        "name: Net\n"
+        "input: {channels: 8}\n"
+        "layers:\n"
+        f"  - {{type: basic, channels: 16, stride: 2, shortcut: {shortcut}}}\n"
+    ).replace("'", "")
+    with pytest.raises(SpecError) as info:
+        skipgen.lower_spec(yaml)
+    [diagnostic] = info.value.diagnostics
+    assert diagnostic.line == 4
+    assert diagnostic.message.startswith(message)
