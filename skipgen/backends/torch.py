@@ -21,6 +21,7 @@ from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.graph import Call, Graph, Group, Member, Partial, format_bytes
 from skipgen.kinds.plugins import loaded_blocks
 from skipgen.kinds.registry import NN_BLOCKS
+from skipgen.nn.checkpoint import checkpointed
 
 
 def factory(target: str) -> Any:
@@ -125,6 +126,8 @@ class SkipgenNetwork(nn.Module):
             module = holder.get_submodule(member.attr)
             if isinstance(member, Group) and member.walked:
                 x = self._run(module, member.members, x, saved)
+            elif member.checkpoint:
+                x = checkpointed(module, x)
             else:
                 x = module(x)
             skip = member.long_skip

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.kinds.base import NormActKind
 from skipgen.spec.limits import BnSize, DenseLayers, Growth
-from skipgen.spec.vocabulary import Probability
+from skipgen.spec.vocabulary import HintedValueError, Probability
 
 
 class Dense(NormActKind):
@@ -23,6 +23,22 @@ class Dense(NormActKind):
     growth: Growth = Field(description="channels each dense layer adds")
     bn_size: BnSize = Field(default=4, description="bottleneck width as a multiple of growth")
     dropout: Probability = Field(default=0.0, description="dropout rate after each dense layer")
+    memory_efficient: bool = Field(
+        default=False,
+        description="while training, keep only the convolutions' outputs for the backward "
+        "pass, which recomputes each dense layer's concatenation, norms and activations",
+    )
+
+    @field_validator("memory_efficient")
+    @classmethod
+    def _not_checkpointed(cls, value: bool, info: Any) -> bool:
+        if value and info.data.get("checkpoint"):
+            raise HintedValueError(
+                "memory_efficient and checkpoint both recompute the block: choose one",
+                "keep memory_efficient, which keeps the convolutions' outputs and so "
+                "recomputes less",
+            )
+        return value
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         params = 0
@@ -40,6 +56,7 @@ class Dense(NormActKind):
             drop_rate=self.dropout,
             act=inherited.act,
             **inherited.norm_kwargs(),
+            memory_efficient=self.memory_efficient,
         )
         normed = (*((cin + i * self.growth, "in") for i in range(self.layers)), (width, "in"))
         return Body(

@@ -6,6 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+# torch.jit.is_scripting itself: TorchScript compiles only the branch it selects (type
+# checkers take the name torch.jit re-exports for a private one).
+from torch._jit_internal import is_scripting
+
+from .checkpoint import checkpointed
 from .layers import act_layer, conv_nd, pool_layer
 
 
@@ -53,6 +58,10 @@ class DenseBlock(nn.ModuleDict):
 
     Children are ``denselayer1`` ... ``denselayerN``; the output is the input followed
     by every layer's new features, ``in_channels + num_layers * growth`` channels.
+
+    ``memory_efficient``: while training, each layer keeps only its convolutions'
+    outputs for the backward pass, which recomputes its concatenation, norms and
+    activations (torchvision's ``memory_efficient`` also recomputes the 1x1 conv).
     """
 
     def __init__(
@@ -66,8 +75,10 @@ class DenseBlock(nn.ModuleDict):
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
+        memory_efficient: bool = False,
     ) -> None:
         super().__init__()
+        self.memory_efficient = memory_efficient
         for i in range(num_layers):
             layer = DenseLayer(
                 in_channels + i * growth,
@@ -83,7 +94,10 @@ class DenseBlock(nn.ModuleDict):
     def forward(self, x: Tensor) -> Tensor:
         features = [x]
         for layer in self.values():
-            features.append(layer(torch.cat(features, 1)))
+            if not is_scripting() and self.memory_efficient:
+                features.append(checkpointed(layer, *features, keep_convs=True))
+            else:
+                features.append(layer(torch.cat(features, 1)))
         return torch.cat(features, 1)
 
 
