@@ -193,6 +193,7 @@ _FORMULAS: dict[str, Callable[[Call, At], list[Conv] | None]] = {
     "InvertedResidual": _inverted_residual,
     "MBConv": _inverted_residual,
     "DenseBlock": _dense_block,
+    "MemoryEfficientDenseBlock": _dense_block,
     "Transition": _transition,
     "UpConv": _up_conv,
     "Classifier": _no_convs,  # a linear layer: one MAC per parameter

@@ -16,7 +16,10 @@ class Dense(NormActKind):
     """DenseNet dense block (pre-activation, concatenating)"""
 
     attr_prefix: ClassVar[str] = "denseblock"
-    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.densenet:DenseBlock",)
+    blocks: ClassVar[tuple[str, ...]] = (
+        "skipgen.nn.densenet:DenseBlock",
+        "skipgen.nn.densenet:MemoryEfficientDenseBlock",
+    )
 
     type: Literal["dense"]
     layers: DenseLayers = Field(description="dense layers in the block")
@@ -48,7 +51,7 @@ class Dense(NormActKind):
             params += inherited.norm_params(channels) + inherited.conv_params(channels, width, 1)
             params += inherited.norm_params(width) + inherited.conv_params(width, self.growth, 3)
         c = call(
-            "DenseBlock",
+            "MemoryEfficientDenseBlock" if self.memory_efficient else "DenseBlock",
             cin,
             self.layers,
             self.growth,
@@ -56,7 +59,6 @@ class Dense(NormActKind):
             drop_rate=self.dropout,
             act=inherited.act,
             **inherited.norm_kwargs(),
-            memory_efficient=self.memory_efficient,
         )
         normed = (*((cin + i * self.growth, "in") for i in range(self.layers)), (width, "in"))
         return Body(

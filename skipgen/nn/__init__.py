@@ -4,8 +4,9 @@ Every class and helper here depends only on ``torch``, the standard library and 
 other names in this package, so its source can be copied into standalone modules.
 """
 
+from .checkpoint import checkpointed
 from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
-from .densenet import DenseBlock, DenseLayer, Transition
+from .densenet import DenseBlock, DenseLayer, MemoryEfficientDenseBlock, Transition
 from .head import Classifier, MLPClassifier
 from .layers import (
     act_layer,
@@ -41,6 +42,7 @@ __all__ = [
     "InvertedResidual",
     "MBConv",
     "MLPClassifier",
+    "MemoryEfficientDenseBlock",
     "NormAct",
     "NormActConv",
     "PreActBasicBlock",
@@ -52,6 +54,7 @@ __all__ = [
     "UpConv",
     "act_layer",
     "check_skip",
+    "checkpointed",
     "combine",
     "conv_nd",
     "conv_transpose_nd",

@@ -58,10 +58,6 @@ class DenseBlock(nn.ModuleDict):
 
     Children are ``denselayer1`` ... ``denselayerN``; the output is the input followed
     by every layer's new features, ``in_channels + num_layers * growth`` channels.
-
-    ``memory_efficient``: while training, each layer keeps only its convolutions'
-    outputs for the backward pass, which recomputes its concatenation, norms and
-    activations (torchvision's ``memory_efficient`` also recomputes the 1x1 conv).
     """
 
     def __init__(
@@ -75,10 +71,8 @@ class DenseBlock(nn.ModuleDict):
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: str = "relu",
-        memory_efficient: bool = False,
     ) -> None:
         super().__init__()
-        self.memory_efficient = memory_efficient
         for i in range(num_layers):
             layer = DenseLayer(
                 in_channels + i * growth,
@@ -94,10 +88,26 @@ class DenseBlock(nn.ModuleDict):
     def forward(self, x: Tensor) -> Tensor:
         features = [x]
         for layer in self.values():
-            if not is_scripting() and self.memory_efficient:
-                features.append(checkpointed(layer, *features, keep_convs=True))
-            else:
-                features.append(layer(torch.cat(features, 1)))
+            features.append(layer(torch.cat(features, 1)))
+        return torch.cat(features, 1)
+
+
+class MemoryEfficientDenseBlock(DenseBlock):
+    """A :class:`DenseBlock` that, while training, keeps only its convolutions' outputs
+    for the backward pass, which recomputes each layer's concatenation, norms and
+    activations: cheap to redo, and wide to store. (torchvision's ``memory_efficient``
+    recomputes the 1x1 convolution too, and keeps the second norm's output.)
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        features = [x]
+        for layer in self.values():
+            new = (
+                layer(torch.cat(features, 1))
+                if is_scripting()
+                else checkpointed(layer, *features, keep_convs=True)
+            )
+            features.append(new)
         return torch.cat(features, 1)
 
 
