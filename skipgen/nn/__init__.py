@@ -4,7 +4,7 @@ Every class and helper here depends only on ``torch``, the standard library and 
 other names in this package, so its source can be copied into standalone modules.
 """
 
-from .checkpoint import checkpointed
+from .checkpoint import Recompute, checkpointed, keep_convolutions
 from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
 from .densenet import DenseBlock, DenseLayer, MemoryEfficientDenseBlock, Transition
 from .head import Classifier, MLPClassifier
@@ -47,6 +47,7 @@ __all__ = [
     "NormActConv",
     "PreActBasicBlock",
     "PreActBottleneck",
+    "Recompute",
     "ResBottleneckBlock",
     "Shortcut",
     "SqueezeExcitation",
@@ -62,6 +63,7 @@ __all__ = [
     "expand_depthwise_se",
     "fused_conv",
     "global_pool",
+    "keep_convolutions",
     "pool_layer",
     "projection",
     "same_padding",
