@@ -53,9 +53,10 @@ def keep_convolutions(
     op: Any,
     *args: Any,
     **kwargs: Any,
-) -> cp.CheckpointPolicy:
+) -> "cp.CheckpointPolicy":  # quoted: the file imports with torch before 2.4 too
     """Keep what convolutions compute (costly to redo) and recompute the rest:
-    concatenations, norms and activations cost little to redo and are wide to store."""
+    concatenations, norms and activations cost little to redo and are wide to store
+    (selective checkpointing: torch 2.4 and later)."""
     if op == torch.ops.aten.convolution.default:
         return cp.CheckpointPolicy.MUST_SAVE
     return cp.CheckpointPolicy.PREFER_RECOMPUTE

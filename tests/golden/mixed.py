@@ -54,9 +54,10 @@ def keep_convolutions(
     op: Any,
     *args: Any,
     **kwargs: Any,
-) -> cp.CheckpointPolicy:
+) -> "cp.CheckpointPolicy":  # quoted: the file imports with torch before 2.4 too
     """Keep what convolutions compute (costly to redo) and recompute the rest:
-    concatenations, norms and activations cost little to redo and are wide to store."""
+    concatenations, norms and activations cost little to redo and are wide to store
+    (selective checkpointing: torch 2.4 and later)."""
     if op == torch.ops.aten.convolution.default:
         return cp.CheckpointPolicy.MUST_SAVE
     return cp.CheckpointPolicy.PREFER_RECOMPUTE
@@ -1078,9 +1079,7 @@ class MixedNet(nn.Module):
                             2,
                             8,
                             bn_size=2,
-                            drop_rate=0.0,
                             act="silu",
-                            dims=2,
                             norm_layer=partial(nn.GroupNorm, 4),
                         ),
                     ),
