@@ -179,3 +179,10 @@ def test_emitted_checkpointed_network_scripts_and_exports(tmp_path: Path):
         torch.testing.assert_close(torch.jit.script(model)(x), expected)
         exported = torch.export.export(model, (x,))
         torch.testing.assert_close(exported.module()(x), expected)
+
+
+def test_the_readme_shows_the_emitted_line():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    source = skipgen.generate_source(UNET3D, set=UNET3D_STAGES)
+    line = "        x = self.enc1(x) if is_scripting() else checkpointed(self.enc1, x)\n"
+    assert line in readme and line in source
