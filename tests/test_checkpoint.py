@@ -167,9 +167,11 @@ def test_checkpointed_runs_plainly_when_not_training():
     torch.testing.assert_close(checkpointed(block, *pair), block(torch.cat(pair, 1)))
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the TorchScript-based exporter
 def test_emitted_checkpointed_network_scripts_and_exports(tmp_path: Path):
     """TorchScript compiles only the plain call (``is_scripting()`` selects it), and
-    ``torch.export`` traces the evaluation path, which does not checkpoint."""
+    ``torch.export`` and ONNX trace the evaluation path, which does not checkpoint."""
+    onnxruntime = pytest.importorskip("onnxruntime")
     model = _network("emitted", UNET3D, UNET3D_STAGES, tmp_path).eval()
     source = skipgen.generate_source(UNET3D, set=UNET3D_STAGES)
     assert "x = self.enc1(x) if is_scripting() else checkpointed(self.enc1, x)" in source
@@ -179,6 +181,12 @@ def test_emitted_checkpointed_network_scripts_and_exports(tmp_path: Path):
         torch.testing.assert_close(torch.jit.script(model)(x), expected)
         exported = torch.export.export(model, (x,))
         torch.testing.assert_close(exported.module()(x), expected)
+    torch.onnx.export(model, (x,), str(tmp_path / "unet3d.onnx"), dynamo=False, input_names=["x"])
+    session = onnxruntime.InferenceSession(
+        str(tmp_path / "unet3d.onnx"), providers=["CPUExecutionProvider"]
+    )
+    (actual,) = session.run(None, {"x": x.numpy()})
+    torch.testing.assert_close(torch.from_numpy(actual), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_the_readme_shows_the_emitted_line():
