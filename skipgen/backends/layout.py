@@ -229,3 +229,22 @@ def statement(e: Expr | Sum, width: int, lead: str = "", comment: str = "") -> s
     if comment and len(lines) == 1 and BODY_INDENT + len(lines[0]) + len(comment) <= width:
         lines[0] += comment
     return "\n".join(lines)
+
+
+def checkpointed_statement(module: str, width: int, comment: str = "") -> str:
+    """``x = module(x)`` for a checkpointed member: through ``checkpointed`` (which
+    recomputes the module's activations in the backward pass while it trains), except
+    under TorchScript, which compiles only the branch that ``is_scripting()`` selects.
+
+    Laid out as ruff-format lays out a conditional expression that is too long: in
+    parentheses, then one branch a line."""
+    plain, saving = f"{module}(x)", f"checkpointed({module}, x)"
+    choice = f"{plain} if is_scripting() else {saving}"
+    line = f"x = {choice}"
+    if BODY_INDENT + len(line) + len(comment) <= width:
+        return line + comment
+    if BODY_INDENT + len(line) <= width:
+        return line
+    if BODY_INDENT + len(INDENT) + len(choice) <= width:
+        return f"x = (\n{INDENT}{choice}\n)"
+    return f"x = (\n{INDENT}{plain}\n{INDENT}if is_scripting()\n{INDENT}else {saving}\n)"

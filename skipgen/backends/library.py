@@ -9,6 +9,7 @@ need, sorted as isort sorts them.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -151,6 +152,7 @@ def library() -> Library:
     }
     definitions: dict[str, Definition] = {}
     imports: dict[str, tuple[str, str | None, str | None]] = dict(_BASE_IMPORTS)
+    inherits: dict[str, str] = {}  # a class without __init__ -> its first base
     order = 0
     for module in _file_order(trees):
         lines = texts[module].splitlines()
@@ -181,11 +183,17 @@ def library() -> Library:
             refs = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
             text = statement_lines(node, lines)
             definition = Definition(names, text, refs, order, keyword_defaults(node))
+            if isinstance(node, ast.ClassDef) and _signature(node) is None and node.bases:
+                inherits[node.name] = ast.unparse(node.bases[0])
             order += 1
             for name in names:
                 if name in definitions:
                     raise SourceError(f"{where}: {name!r} is defined twice in skipgen/nn")
                 definitions[name] = definition
+    for name, base in inherits.items():  # a base comes earlier: its defaults are known
+        if base in definitions:
+            defaults = definitions[base].defaults
+            definitions[name] = dataclasses.replace(definitions[name], defaults=defaults)
     return Library(definitions, imports)
 
 

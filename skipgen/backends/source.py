@@ -23,6 +23,7 @@ from skipgen.backends.layout import (
     Group,
     Sum,
     call_expr,
+    checkpointed_statement,
     layout,
     literal,
     statement,
@@ -223,10 +224,14 @@ class _Forward:
                     channels = max(channels, self.saved[skip.source])
         comment = _comment(_last_node(member), channels, self.sizes_known)
         if call:
+            held = self.child(holder, member.attr)
             inputs = (("", "x"), ("", skip.source)) if skip and skip.resizes else (("", "x"),)
-            module = Group(self.child(holder, member.attr), "(", ")", inputs)
             tail = "" if combine is not None else comment
-            self.out.append(statement(module, self.width, "x = ", tail))
+            if member.checkpoint:
+                self.out.append(checkpointed_statement(held, self.width, tail))
+            else:
+                module = Group(held, "(", ")", inputs)
+                self.out.append(statement(module, self.width, "x = ", tail))
         if combine is not None:
             self.out.append(statement(combine, self.width, "x = ", comment))
         elif skip is not None and skip.note == "dropped":
@@ -359,6 +364,8 @@ def _network_globals(graph: Graph) -> set[str]:
     for skip in graph.long_skips():
         if skip.mode == "concat" and skip.note != "dropped":
             names.add("torch")  # torch.cat
+    if graph.checkpoints:
+        names |= {"is_scripting", "checkpointed"}
     if _uses_ordered_dict(graph):
         names.add("OrderedDict")
     if _deep_groups(graph):
@@ -379,6 +386,7 @@ def render(graph: Graph, spec_text: str, line_length: int = DEFAULT_LINE_LENGTH)
     if line_length < MIN_LINE_LENGTH:
         raise ValueError(f"line_length must be at least {MIN_LINE_LENGTH}, got {line_length}")
     blocks = {t for t in graph.targets() if not t.startswith("nn.")}
+    blocks |= {"checkpointed"} if graph.checkpoints else set()
     found = library_for(blocks)
     lib = Library(found.definitions, {**found.imports, **NETWORK_IMPORTS})
     _check_name(graph, spec_text, set(lib.definitions) | set(lib.imports))

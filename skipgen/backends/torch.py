@@ -21,6 +21,7 @@ from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.graph import Call, Graph, Group, Member, Partial, format_bytes
 from skipgen.kinds.plugins import loaded_blocks
 from skipgen.kinds.registry import NN_BLOCKS
+from skipgen.nn.checkpoint import checkpointed
 
 
 def factory(target: str) -> Any:
@@ -128,6 +129,8 @@ class SkipgenNetwork(nn.Module):
                 x = self._run(module, member.members, x, saved)
             elif skip is not None and skip.resizes:
                 x = module(x, saved[skip.source])
+            elif member.checkpoint:
+                x = checkpointed(module, x)
             else:
                 x = module(x)
             if skip is not None and skip.note != "dropped":

@@ -203,6 +203,7 @@ _FORMULAS: dict[str, Callable[[Call, At], list[Conv] | None]] = {
     "InvertedResidual": _inverted_residual,
     "MBConv": _inverted_residual,
     "DenseBlock": _dense_block,
+    "MemoryEfficientDenseBlock": _dense_block,
     "Transition": _transition,
     "UpConv": _up_conv,
     "Interpolate": _no_convs,

@@ -106,6 +106,7 @@ class Stage:
     sequential: bool
     long_skip: LongSkip | None
     save_as: str | None  # a later long skip reads this stage's output under this name
+    checkpoint: bool = False  # recompute its activations in the backward pass
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Group:
     walked: bool
     long_skip: LongSkip | None
     save_as: str | None
+    checkpoint: bool = False  # recompute its activations in the backward pass (not walked)
 
 
 Member = Stage | Group
@@ -213,6 +215,11 @@ class Graph:
         """Every block of the network, in order."""
         for _, stage in self.leaves():
             yield from stage.nodes
+
+    @property
+    def checkpoints(self) -> bool:
+        """Whether a member recomputes its activations in the backward pass."""
+        return any(member.checkpoint for _, member in self.members())
 
     def long_skips(self) -> Iterator[LongSkip]:
         for _, member in self.members():

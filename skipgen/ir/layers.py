@@ -73,6 +73,7 @@ class PendingStage:
     sequential: bool
     long_skip: LongSkip | None
     save_as: str | None
+    checkpoint: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +85,7 @@ class PendingGroup:
     walked: bool
     long_skip: LongSkip | None
     save_as: str | None
+    checkpoint: bool = False
 
 
 Member = PendingStage | PendingGroup
@@ -355,19 +357,36 @@ def _members(
         copies = cast("list[tuple[Member, ...]]", lowered)
         walked = path in todo.names.walked
 
-        def group(key: str, members: tuple[Member, ...], walked: bool) -> PendingGroup:
+        def group(
+            key: str, members: tuple[Member, ...], walked: bool, checkpoint: bool
+        ) -> PendingGroup:
             return PendingGroup(
-                attr=key, members=members, walked=walked, long_skip=None, save_as=None
+                attr=key,
+                members=members,
+                walked=walked,
+                long_skip=None,
+                save_as=None,
+                checkpoint=checkpoint,
             )
 
         if numbered or (len(copies) == 1 and "repeat" not in layer.model_fields_set):
-            return [group(key, copy, walked) for key, copy in zip(keys, copies, strict=True)]
-        inner = tuple(group(str(r), copy, False) for r, copy in enumerate(copies))
-        return [group(attr, inner, False)]
+            return [
+                group(key, copy, walked, layer.checkpoint)
+                for key, copy in zip(keys, copies, strict=True)
+            ]
+        inner = tuple(group(str(r), copy, False, False) for r, copy in enumerate(copies))
+        return [group(attr, inner, False, layer.checkpoint)]
     nodes = cast("list[PendingNode]", lowered)
     if numbered:
         return [
-            PendingStage(attr=key, nodes=(node,), sequential=False, long_skip=None, save_as=None)
+            PendingStage(
+                attr=key,
+                nodes=(node,),
+                sequential=False,
+                long_skip=None,
+                save_as=None,
+                checkpoint=layer.checkpoint,
+            )
             for key, node in zip(keys, nodes, strict=True)
         ]
     sequential = len(nodes) > 1 or "repeat" in layer.model_fields_set
@@ -378,6 +397,7 @@ def _members(
             sequential=sequential,
             long_skip=None,
             save_as=None,
+            checkpoint=layer.checkpoint,
         )
     ]
 

@@ -274,6 +274,7 @@ class _Network:
                 pending.walked,
                 pending.long_skip,
                 pending.save_as,
+                pending.checkpoint,
             )
         return Stage(
             pending.attr,
@@ -281,6 +282,7 @@ class _Network:
             pending.sequential,
             pending.long_skip,
             pending.save_as,
+            pending.checkpoint,
         )
 
     def node(self, pending: PendingNode, sizes_of: SizesOf) -> Node:

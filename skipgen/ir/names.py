@@ -237,6 +237,12 @@ class _Resolver:
                         "a head's layers are not named by skips or outputs",
                         "remove it: a head reads its `from` layer and ends in its output",
                     )
+                if layer.checkpoint:
+                    self.report(
+                        (*path, "checkpoint"),
+                        "a head runs as one module: its layers cannot be checkpointed",
+                        "remove `checkpoint`",
+                    )
             j = self.read_from_outside(("heads", k, "from"), head.from_, "a head")
             if j is not None:
                 sources[k] = j
@@ -269,6 +275,41 @@ class _Resolver:
                 )
         return tuple(found)
 
+    def checkpoints(self) -> None:
+        """The network runs a sequence that holds a checkpointed layer layer by layer (as it
+        does one that a skip reaches into), so that it can checkpoint that layer alone; a
+        sequence run that way cannot be checkpointed as one."""
+        for path, layer, _ in self.entries:
+            if not layer.checkpoint:
+                continue
+            if getattr(layer, "size", None) == "skip":
+                self.report(
+                    (*path, "checkpoint"),
+                    "an upsample to its skip's size only interpolates: it keeps nothing that "
+                    "checkpointing would spare",
+                    "remove `checkpoint`",
+                )
+                continue
+            repeated = [p for p in ancestors(path) if self.layers[p].repeat > 1]
+            if repeated:
+                self.report(
+                    (*path, "checkpoint"),
+                    f"this layer is inside {format_path(repeated[0])}, a sequence that "
+                    "repeats: its copies cannot be checkpointed one by one",
+                    "set `checkpoint` on the repeated sequence instead",
+                )
+            else:
+                self.walked.update(ancestors(path))
+        for path, layer, _ in self.entries:
+            if layer.checkpoint and path in self.walked:
+                self.report(
+                    (*path, "checkpoint"),
+                    "this sequence cannot be checkpointed as one: the network runs its layers "
+                    "one by one, as a skip, a head or an output reads a layer inside it, or a "
+                    "layer inside it is checkpointed",
+                    "set `checkpoint` on the layers inside it instead",
+                )
+
     def resolve(self) -> Names:
         self.collect_handles()
         attrs: dict[Path, str] = {}
@@ -295,6 +336,7 @@ class _Resolver:
             self.walked.update(ancestors(j), ancestors(path))
         head_sources = self.heads()
         outputs = self.outputs()
+        self.checkpoints()
         walked = frozenset(self.walked)
         return Names(attrs, sources, self.local_names, taken, walked, head_sources, outputs)
 

@@ -61,6 +61,11 @@ class Layer(StrictModel):
         description="when the shortcut's shape differs from the output's: project (1x1 conv), "
         "drop the skip, or error; default: the kind's",
     )
+    checkpoint: bool = Field(
+        default=False,
+        description="while training, keep none of the layer's activations for the backward "
+        "pass, which recomputes them (activation checkpointing)",
+    )
 
     model_config = ConfigDict(json_schema_extra=lambda schema: _describe_type(schema))
 

@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.kinds.base import NormActKind
 from skipgen.spec.limits import BnSize, DenseLayers, Growth
-from skipgen.spec.vocabulary import Probability
+from skipgen.spec.vocabulary import HintedValueError, Probability
 
 
 class Dense(NormActKind):
     """DenseNet dense block (pre-activation, concatenating)"""
 
     attr_prefix: ClassVar[str] = "denseblock"
-    blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.densenet:DenseBlock",)
+    blocks: ClassVar[tuple[str, ...]] = (
+        "skipgen.nn.densenet:DenseBlock",
+        "skipgen.nn.densenet:MemoryEfficientDenseBlock",
+    )
 
     type: Literal["dense"]
     layers: DenseLayers = Field(description="dense layers in the block")
     growth: Growth = Field(description="channels each dense layer adds")
     bn_size: BnSize = Field(default=4, description="bottleneck width as a multiple of growth")
     dropout: Probability = Field(default=0.0, description="dropout rate after each dense layer")
+    memory_efficient: bool = Field(
+        default=False,
+        description="while training, keep only the convolutions' outputs for the backward "
+        "pass, which recomputes each dense layer's concatenation, norms and activations",
+    )
+
+    @field_validator("memory_efficient")
+    @classmethod
+    def _not_checkpointed(cls, value: bool, info: Any) -> bool:
+        if value and info.data.get("checkpoint"):
+            raise HintedValueError(
+                "memory_efficient and checkpoint both recompute the block: choose one",
+                "keep memory_efficient, which keeps the convolutions' outputs and so "
+                "recomputes less",
+            )
+        return value
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         params = 0
@@ -33,7 +52,7 @@ class Dense(NormActKind):
             params += inherited.norm_params(width) + inherited.conv_params(width, self.growth, 3)
         params += inherited.act_params(width, 2 * self.layers)  # two in each dense layer
         c = call(
-            "DenseBlock",
+            "MemoryEfficientDenseBlock" if self.memory_efficient else "DenseBlock",
             cin,
             self.layers,
             self.growth,

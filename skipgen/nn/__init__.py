@@ -4,8 +4,9 @@ Every class and helper here depends only on ``torch``, the standard library and 
 other names in this package, so its source can be copied into standalone modules.
 """
 
+from .checkpoint import Recompute, checkpointed, keep_convolutions
 from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
-from .densenet import DenseBlock, DenseLayer, Transition
+from .densenet import DenseBlock, DenseLayer, MemoryEfficientDenseBlock, Transition
 from .head import Classifier, MLPClassifier
 from .layers import (
     ActLayer,
@@ -47,10 +48,12 @@ __all__ = [
     "InvertedResidual",
     "MBConv",
     "MLPClassifier",
+    "MemoryEfficientDenseBlock",
     "NormAct",
     "NormActConv",
     "PreActBasicBlock",
     "PreActBottleneck",
+    "Recompute",
     "ResBottleneckBlock",
     "Shortcut",
     "SqueezeExcitation",
@@ -59,6 +62,7 @@ __all__ = [
     "act_layer",
     "avg_pool_nd",
     "check_skip",
+    "checkpointed",
     "combine",
     "conv_nd",
     "conv_transpose_nd",
@@ -66,6 +70,7 @@ __all__ = [
     "expand_depthwise_se",
     "fused_conv",
     "global_pool",
+    "keep_convolutions",
     "pool_layer",
     "projection",
     "same_padding",

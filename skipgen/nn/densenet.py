@@ -6,6 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+# torch.jit.is_scripting itself: TorchScript compiles only the branch it selects (type
+# checkers take the name torch.jit re-exports for a private one).
+from torch._jit_internal import is_scripting
+
+from .checkpoint import checkpointed
 from .layers import ActLayer, act_layer, conv_nd, pool_layer
 
 
@@ -84,6 +89,25 @@ class DenseBlock(nn.ModuleDict):
         features = [x]
         for layer in self.values():
             features.append(layer(torch.cat(features, 1)))
+        return torch.cat(features, 1)
+
+
+class MemoryEfficientDenseBlock(DenseBlock):
+    """A :class:`DenseBlock` that, while training, keeps only its convolutions' outputs
+    for the backward pass, which recomputes each layer's concatenation, norms and
+    activations: cheap to redo, and wide to store. (torchvision's ``memory_efficient``
+    recomputes the 1x1 convolution too, and keeps the second norm's output.)
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        features = [x]
+        for layer in self.values():
+            new = (
+                layer(torch.cat(features, 1))
+                if is_scripting()
+                else checkpointed(layer, *features, keep_convs=True)
+            )
+            features.append(new)
         return torch.cat(features, 1)
 
 

@@ -1,0 +1,83 @@
+"""Activation checkpointing: a module's activations recomputed in the backward pass.
+
+``torch.utils.checkpoint`` alone runs a module's forward twice per training step, so a
+batch norm inside updates its running statistics twice. :func:`checkpointed` runs the
+second pass on scratch copies of the module's buffers, so that a checkpointed network
+keeps exactly the statistics (and gradients) of the plain one.
+"""
+
+from functools import partial
+from typing import Any
+
+import torch
+import torch.utils.checkpoint as cp
+from torch import Tensor, nn
+
+
+class Recompute:
+    """``module`` on its inputs (concatenated along channels when there are several), as
+    ``checkpoint`` calls it: once in the forward pass, then again in the backward pass.
+
+    The second run updates scratch copies of the module's buffers, not the buffers. Both
+    runs copy them, as selective checkpointing wants the same operations in both.
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+        self.runs = 0
+
+    def __call__(self, *inputs: Tensor) -> Tensor:
+        x = inputs[0] if len(inputs) == 1 else torch.cat(inputs, 1)
+        self.runs += 1
+        held = [
+            (owner, name, buffer)
+            for owner in self.module.modules()
+            for name, buffer in owner.named_buffers(recurse=False)
+        ]
+        scratch = [buffer.clone() for _, _, buffer in held]
+        if self.runs == 1:
+            out: Tensor = self.module(x)
+            return out
+        for (owner, name, _), spare in zip(held, scratch, strict=True):
+            setattr(owner, name, spare)
+        try:
+            out = self.module(x)
+        finally:  # also when checkpoint stops the run once it has what it needs
+            for owner, name, buffer in held:
+                setattr(owner, name, buffer)
+        return out
+
+
+def keep_convolutions(
+    ctx: Any,
+    op: Any,
+    *args: Any,
+    **kwargs: Any,
+) -> "cp.CheckpointPolicy":  # quoted: the file imports with torch before 2.4 too
+    """Keep what convolutions compute (costly to redo) and recompute the rest:
+    concatenations, norms and activations cost little to redo and are wide to store
+    (selective checkpointing: torch 2.4 and later)."""
+    if op == torch.ops.aten.convolution.default:
+        return cp.CheckpointPolicy.MUST_SAVE
+    return cp.CheckpointPolicy.PREFER_RECOMPUTE
+
+
+def checkpointed(
+    module: nn.Module,
+    *inputs: Tensor,
+    keep_convs: bool = False,
+) -> Tensor:
+    """``module(x)``, ``x`` the input (or the inputs concatenated along channels),
+    keeping none of the module's activations for the backward pass, which recomputes
+    them (``torch.utils.checkpoint``, non-reentrant); with ``keep_convs``, the outputs
+    of its convolutions are kept and only the rest is recomputed.
+
+    Only while the module trains with gradients enabled; otherwise it simply runs.
+    """
+    if not (module.training and torch.is_grad_enabled()):
+        return module(inputs[0] if len(inputs) == 1 else torch.cat(inputs, 1))
+    run = Recompute(module)
+    if keep_convs:
+        policy = partial(cp.create_selective_checkpoint_contexts, keep_convolutions)
+        return cp.checkpoint(run, *inputs, use_reentrant=False, context_fn=policy)
+    return cp.checkpoint(run, *inputs, use_reentrant=False)
