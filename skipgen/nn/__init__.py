@@ -9,7 +9,7 @@ from .densenet import DenseBlock, DenseLayer, Transition
 from .head import Classifier, MLPClassifier
 from .layers import (
     ActLayer,
-    ChannelLayerNorm,
+    LayerNormNd,
     act_layer,
     check_skip,
     combine,
@@ -37,12 +37,12 @@ __all__ = [
     "ActLayer",
     "BasicBlock",
     "Bottleneck",
-    "ChannelLayerNorm",
     "Classifier",
     "ConvNormAct",
     "DenseBlock",
     "DenseLayer",
     "InvertedResidual",
+    "LayerNormNd",
     "MBConv",
     "MLPClassifier",
     "NormAct",

@@ -65,7 +65,7 @@ def act_layer(act: ActLayer, inplace: bool = True) -> nn.Module:
     raise ValueError(f"act must be one of {known}, got {act!r}")
 
 
-class ChannelLayerNorm(nn.LayerNorm):
+class LayerNormNd(nn.LayerNorm):
     """Layer norm over the channels at each position of an ``(N, C, *)`` input, for 1, 2
     or 3 spatial dimensions: ConvNeXt's ``LayerNorm2d`` (same ``weight`` and ``bias``).
 
@@ -1044,9 +1044,7 @@ class MixedNet(nn.Module):
             norm_layer=partial(nn.GroupNorm, 4),
         )
         self.norm1 = NormAct(
-            24,
-            act=partial(nn.LeakyReLU, negative_slope=0.1),
-            norm_layer=ChannelLayerNorm,
+            24, act=partial(nn.LeakyReLU, negative_slope=0.1), norm_layer=LayerNormNd
         )
         self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.dropout1 = nn.Dropout2d(p=0.1)
