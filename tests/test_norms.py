@@ -12,7 +12,7 @@ from torch import nn
 
 import skipgen
 from skipgen.errors import SpecError
-from skipgen.nn import ChannelLayerNorm
+from skipgen.nn import LayerNormNd
 from tests.backends.helpers import assert_equivalent, load_module
 
 SHAPES = {1: (2, 6, 16), 2: (2, 6, 8, 8), 3: (2, 6, 4, 4, 4)}
@@ -63,7 +63,7 @@ def test_affine_adds_a_scale_and_a_shift_to_any_norm_and_removes_them() -> None:
     group = bare_norm({"type": "group", "groups": 2, "affine": False})
     assert isinstance(group, nn.GroupNorm) and not group.affine
     layer = bare_norm({"type": "layer", "affine": False})
-    assert isinstance(layer, ChannelLayerNorm) and list(layer.parameters()) == []
+    assert isinstance(layer, LayerNormNd) and list(layer.parameters()) == []
 
 
 def test_every_block_counts_and_builds_the_norms_it_holds(tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_every_block_counts_and_builds_the_norms_it_holds(tmp_path: Path) -> Non
     graph = skipgen.lower_spec(data)
     source = skipgen.generate_source(data)
     assert "norm_layer=partial(nn.InstanceNorm2d, affine=True)" in source
-    assert "norm_layer=partial(ChannelLayerNorm, eps=1e-06)" in source
+    assert "norm_layer=partial(LayerNormNd, eps=1e-06)" in source
     assert "norm_layer=partial(nn.BatchNorm2d, affine=False)" in source
     assert_equivalent(graph, load_module(source, tmp_path).Net, (2, 6, 8, 8))
 
@@ -94,7 +94,7 @@ def test_every_block_counts_and_builds_the_norms_it_holds(tmp_path: Path) -> Non
 @pytest.mark.parametrize("dims", [1, 2, 3])
 def test_channel_layer_norm_is_layer_norm_over_the_channels_at_each_position(dims: int) -> None:
     norm = bare_norm({"type": "layer", "eps": 1e-6}, dims)
-    assert isinstance(norm, ChannelLayerNorm)
+    assert isinstance(norm, LayerNormNd)
     assert [k for k, _ in norm.named_parameters()] == ["weight", "bias"]  # ConvNeXt's keys
     reference = nn.LayerNorm(6, eps=1e-6)
     with torch.no_grad():

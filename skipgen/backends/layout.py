@@ -103,7 +103,7 @@ def call_expr(call: Call) -> Group:
 def partial_expr(value: Partial) -> Expr:
     """``nn.BatchNorm2d``, or ``partial(nn.GroupNorm, 4, eps=0.001)`` when it binds any
     arguments (the file then imports ``partial`` from ``functools``); the layer class is a
-    ``torch.nn`` one, or one of the library's (``ChannelLayerNorm``)."""
+    ``torch.nn`` one, or one of the library's (``LayerNormNd``)."""
     if value.target not in TORCH_LAYERS and value.target not in library().definitions:
         raise SourceError(f"internal error: unknown layer class {value.target!r}")
     if not value.args and not value.kwargs:

@@ -209,7 +209,7 @@ _FORMULAS: dict[str, Callable[[Call, At], list[Conv] | None]] = {
     "Interpolate": _no_convs,
     "Classifier": _no_convs,  # a linear layer: one MAC per parameter
     "MLPClassifier": _no_convs,  # linear layers only
-    "ChannelLayerNorm": _no_convs,  # a bare norm layer
+    "LayerNormNd": _no_convs,  # a bare norm layer
 }
 
 

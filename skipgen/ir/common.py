@@ -90,7 +90,7 @@ class Resolved:
         if norm.type == "instance":
             return Partial(f"nn.InstanceNorm{self.dims}d", (), (*eps, *affine))
         if norm.type == "layer":
-            return Partial("ChannelLayerNorm", (), (*eps, *affine))
+            return Partial("LayerNormNd", (), (*eps, *affine))
         return Partial("nn.Identity")
 
     def norm_params(self, channels: int) -> int:

@@ -51,7 +51,7 @@ BUILTIN_KINDS: tuple[type[Layer], ...] = (
 SKIP_BLOCKS = ("skipgen.nn.conv:Shortcut", "skipgen.nn.layers:projection")
 
 # The norm layers of skipgen.nn that any kind's `norm` may choose (torch.nn has the others).
-NORM_BLOCKS = ("skipgen.nn.layers:ChannelLayerNorm",)
+NORM_BLOCKS = ("skipgen.nn.layers:LayerNormNd",)
 
 
 def type_tag(kind: type[Layer]) -> str:

@@ -10,7 +10,7 @@ from .densenet import DenseBlock, DenseLayer, MemoryEfficientDenseBlock, Transit
 from .head import Classifier, MLPClassifier
 from .layers import (
     ActLayer,
-    ChannelLayerNorm,
+    LayerNormNd,
     act_layer,
     avg_pool_nd,
     check_skip,
@@ -39,13 +39,13 @@ __all__ = [
     "ActLayer",
     "BasicBlock",
     "Bottleneck",
-    "ChannelLayerNorm",
     "Classifier",
     "ConvNormAct",
     "DenseBlock",
     "DenseLayer",
     "Interpolate",
     "InvertedResidual",
+    "LayerNormNd",
     "MBConv",
     "MLPClassifier",
     "MemoryEfficientDenseBlock",

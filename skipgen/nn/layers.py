@@ -68,7 +68,7 @@ def act_layer(act: ActLayer, inplace: bool = True) -> nn.Module:
     raise ValueError(f"act must be one of {known}, got {act!r}")
 
 
-class ChannelLayerNorm(nn.LayerNorm):
+class LayerNormNd(nn.LayerNorm):
     """Layer norm over the channels at each position of an ``(N, C, *)`` input, for 1, 2
     or 3 spatial dimensions: ConvNeXt's ``LayerNorm2d`` (same ``weight`` and ``bias``).
 

@@ -9,7 +9,7 @@ from torch import nn
 from skipgen.backends.layout import expr, flat
 from skipgen.backends.torch import instantiate
 from skipgen.ir.common import Resolved, bare_norm, call
-from skipgen.nn import ChannelLayerNorm
+from skipgen.nn import LayerNormNd
 from skipgen.spec.vocabulary import Norm
 
 CASES = [
@@ -40,12 +40,12 @@ CASES = [
         "partial(nn.GroupNorm, 2, affine=False)",
         nn.GroupNorm(2, 8, affine=False),
     ),
-    ({"type": "layer"}, 2, "ChannelLayerNorm", ChannelLayerNorm(8)),
+    ({"type": "layer"}, 2, "LayerNormNd", LayerNormNd(8)),
     (
         {"type": "layer", "eps": 1e-6, "affine": False},
         3,
-        "partial(ChannelLayerNorm, eps=1e-06, affine=False)",
-        ChannelLayerNorm(8, eps=1e-6, affine=False),
+        "partial(LayerNormNd, eps=1e-06, affine=False)",
+        LayerNormNd(8, eps=1e-6, affine=False),
     ),
     ({"type": "none"}, 2, "nn.Identity", None),
 ]

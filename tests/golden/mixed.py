@@ -136,7 +136,7 @@ def act_layer(act: ActLayer, inplace: bool = True) -> nn.Module:
     raise ValueError(f"act must be one of {known}, got {act!r}")
 
 
-class ChannelLayerNorm(nn.LayerNorm):
+class LayerNormNd(nn.LayerNorm):
     """Layer norm over the channels at each position of an ``(N, C, *)`` input, for 1, 2
     or 3 spatial dimensions: ConvNeXt's ``LayerNorm2d`` (same ``weight`` and ``bias``).
 
@@ -1220,9 +1220,7 @@ class MixedNet(nn.Module):
             norm_layer=partial(nn.GroupNorm, 4),
         )
         self.norm1 = NormAct(
-            24,
-            act=partial(nn.LeakyReLU, negative_slope=0.1),
-            norm_layer=ChannelLayerNorm,
+            24, act=partial(nn.LeakyReLU, negative_slope=0.1), norm_layer=LayerNormNd
         )
         self.up2 = Interpolate("nearest")
         self.up2_skip = projection(16, 24, norm_layer=nn.Identity)
