@@ -65,4 +65,6 @@ __all__ = [
 ]
 
 # Every public block and helper, by name (the runtime backend finds them through the kinds).
-REGISTRY: dict[str, object] = {name: globals()[name] for name in __all__ if name != "REGISTRY"}
+REGISTRY: dict[str, object] = {
+    name: globals()[name] for name in __all__ if name != "REGISTRY"
+}

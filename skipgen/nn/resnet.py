@@ -3,7 +3,7 @@ pre-activation variants (He et al. 2016, "Identity Mappings in Deep Residual
 Networks")."""
 
 from collections.abc import Callable
-from typing import Optional
+from typing import ClassVar, Optional
 
 from torch import Tensor, nn
 
@@ -25,6 +25,12 @@ class BasicBlock(nn.Module):
     convolutions have a bias only without a norm (``norm_layer=nn.Identity``). Output
     channels are ``out_channels``, or ``in_channels + out_channels`` for "concat".
     """
+
+    # Each convolution and the norm it feeds, for fuse_conv_norms.
+    conv_norm_pairs: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("conv1", "bn1"),
+        ("conv2", "bn2"),
+    )
 
     def __init__(
         self,
@@ -104,6 +110,9 @@ class PreActBasicBlock(nn.Module):
     The projection shortcut is a bias-free 1x1 convolution without norm, applied to the
     pre-activated input. ``bn1`` runs over the ``in_channels``.
     """
+
+    # Each convolution and the norm it feeds, for fuse_conv_norms.
+    conv_norm_pairs: ClassVar[tuple[tuple[str, str], ...]] = (("conv1", "bn2"),)
 
     def __init__(
         self,
@@ -186,6 +195,13 @@ class Bottleneck(nn.Module):
     :class:`BasicBlock`.
     """
 
+    # Each convolution and the norm it feeds, for fuse_conv_norms.
+    conv_norm_pairs: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("conv1", "bn1"),
+        ("conv2", "bn2"),
+        ("conv3", "bn3"),
+    )
+
     def __init__(
         self,
         in_channels: int,
@@ -267,6 +283,12 @@ class PreActBottleneck(nn.Module):
     """:class:`Bottleneck` with pre-activation (ResNet v2), as :class:`PreActBasicBlock`
     is to :class:`BasicBlock`: ``bn1`` runs over the ``in_channels``, ``bn3`` over the
     ``width``."""
+
+    # Each convolution and the norm it feeds, for fuse_conv_norms.
+    conv_norm_pairs: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("conv1", "bn2"),
+        ("conv2", "bn3"),
+    )
 
     def __init__(
         self,
