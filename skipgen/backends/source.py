@@ -39,8 +39,8 @@ from skipgen.backends.library import (
 )
 from skipgen.backends.plugin_library import library_for
 from skipgen.errors import Diagnostic, SpecError
-from skipgen.ir.fusion import network_conv_norms
 from skipgen.ir import graph as g
+from skipgen.ir.fusion import network_conv_norms
 from skipgen.ir.graph import Graph, Member, Stage
 
 NETWORK_HELPERS = frozenset({"fuse_for_inference"})

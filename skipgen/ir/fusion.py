@@ -13,7 +13,8 @@ from itertools import pairwise
 from skipgen.ir.graph import Graph, Group, Member, Stage
 
 _CONVS = frozenset(f"nn.{kind}{dims}d" for kind in ("Conv", "ConvTranspose") for dims in (1, 2, 3))
-_NORMS = frozenset(f"nn.BatchNorm{dims}d" for dims in (1, 2, 3))
+# A batch norm alone, or first in the block of `type: norm` with an activation.
+_NORMS = frozenset(f"nn.BatchNorm{dims}d" for dims in (1, 2, 3)) | {"NormAct"}
 
 
 def _last_path(stage: Stage) -> str:

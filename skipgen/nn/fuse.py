@@ -66,6 +66,14 @@ def _foldable(conv: nn.Module, norm: nn.Module) -> bool:
     )
 
 
+def _is_chain(module: nn.Module) -> bool:
+    """Whether ``module`` runs its children one after the other: a plain ``nn.Sequential``."""
+    return (
+        isinstance(module, nn.Sequential)
+        and type(module).forward is nn.Sequential.forward
+    )
+
+
 def _chain(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
     """The layers a plain ``nn.Sequential`` runs one after the other, by path, nested
     plain chains flattened and ``nn.Identity`` left out."""
@@ -73,23 +81,30 @@ def _chain(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
     for name, child in module.named_children():
         if isinstance(child, nn.Identity):
             continue
-        if (
-            isinstance(child, nn.Sequential)
-            and type(child).forward is nn.Sequential.forward
-        ):
+        if _is_chain(child):
             layers += _chain(child, f"{prefix}{name}.")
         else:
             layers.append((f"{prefix}{name}", child))
     return layers
 
 
+def _end(network: nn.Module, path: str, last: bool) -> str:
+    """The path of the layer that ``path`` runs first (or ``last``): itself, or the first
+    (last) layer of its chain."""
+    layers = _chain(network.get_submodule(path), f"{path}.")
+    if not _is_chain(network.get_submodule(path)) or not layers:
+        return path
+    return layers[-1 if last else 0][0]
+
+
 def paired_norms(module: nn.Module) -> list[tuple[str, str]]:
-    """The paths, below ``module``, of each convolution and the batch norm it feeds."""
+    """The paths, below ``module``, of each convolution and the batch norm it feeds.
+
+    A declared path may name a chain: its last layer is the convolution, or its first
+    layer the batch norm.
+    """
     pairs: list[tuple[str, str]] = list(getattr(module, "conv_norm_pairs", ()))
-    if (
-        isinstance(module, nn.Sequential)
-        and type(module).forward is nn.Sequential.forward
-    ):
+    if _is_chain(module):
         layers = _chain(module)
         pairs += [(a, b) for (a, _), (b, _) in pairwise(layers)]
     return pairs
@@ -101,7 +116,8 @@ def fuse_conv_norms(network: nn.Module) -> int:
     """
     folded = 0
     for module in list(network.modules()):
-        for conv_path, norm_path in paired_norms(module):
+        for first, then in paired_norms(module):
+            conv_path, norm_path = _end(module, first, True), _end(module, then, False)
             conv = module.get_submodule(conv_path)
             norm = module.get_submodule(norm_path)
             if not _foldable(conv, norm):
