@@ -6,6 +6,14 @@ other names in this package, so its source can be copied into standalone modules
 
 from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
 from .densenet import DenseBlock, DenseLayer, Transition
+from .fuse import (
+    chain_layers,
+    channels_last_on_cpu,
+    fuse_conv_bn,
+    fuse_conv_norms,
+    fuse_for_inference,
+    paired_norms,
+)
 from .head import Classifier, MLPClassifier
 from .layers import (
     act_layer,
@@ -51,20 +59,24 @@ __all__ = [
     "Transition",
     "UpConv",
     "act_layer",
+    "chain_layers",
+    "channels_last_on_cpu",
     "check_skip",
     "combine",
     "conv_nd",
     "conv_transpose_nd",
     "drop_path",
     "expand_depthwise_se",
+    "fuse_conv_bn",
+    "fuse_conv_norms",
+    "fuse_for_inference",
     "fused_conv",
     "global_pool",
+    "paired_norms",
     "pool_layer",
     "projection",
     "same_padding",
 ]
 
 # Every public block and helper, by name (the runtime backend finds them through the kinds).
-REGISTRY: dict[str, object] = {
-    name: globals()[name] for name in __all__ if name != "REGISTRY"
-}
+REGISTRY: dict[str, object] = {name: globals()[name] for name in __all__ if name != "REGISTRY"}

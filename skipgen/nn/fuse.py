@@ -3,20 +3,20 @@
 In eval mode a batch norm is a fixed per-channel affine map, so the convolution that
 feeds it can absorb it: its weight scaled, its bias shifted, one layer less to run.
 A block says which of its children are such pairs in ``conv_norm_pairs`` (torchvision's
-``conv1``/``bn1`` style, where only ``forward`` tells the order); the children of a
-plain ``nn.Sequential`` chain, nested chains included, pair up where they are adjacent.
+``conv1``/``bn1`` style, where only ``forward`` tells the order), and so does a network
+for its own layers; the layers of a plain ``nn.Sequential`` chain, nested chains
+included, pair up where they are adjacent.
 A batch norm that no convolution feeds directly (DenseNet's pre-activation ``norm1``,
 after a concatenation) stays as it is: in eval mode it is already one affine op.
 """
-
-from itertools import pairwise
 
 import torch
 from torch import nn
 
 
 def fuse_conv_bn(
-    conv: nn.modules.conv._ConvNd, bn: nn.modules.batchnorm._BatchNorm
+    conv: nn.modules.conv._ConvNd,
+    bn: nn.modules.batchnorm._BatchNorm,
 ) -> None:
     """Fold the eval-mode batch norm ``bn`` into ``conv``, which feeds it, in place.
 
@@ -35,7 +35,7 @@ def fuse_conv_bn(
             shift = shift * bn.weight.double() + bn.bias.double()
         weight = conv.weight
         if conv.transposed:
-            # (in, out / groups, *kernel): row i belongs to group i // (in / groups), whose
+            # (in, out / groups, *kernel): row i is in group i // (in / groups), whose
             # output channels are numbered on from group * (out / groups).
             groups, per_group = conv.groups, weight.shape[1]
             rows = weight.shape[0] // groups
@@ -44,86 +44,62 @@ def fuse_conv_bn(
         else:
             factor = scale.view(-1, 1)
         # In place, so the weight keeps its strides.
-        weight.mul_(
-            factor.view(*factor.shape, *[1] * (weight.dim() - 2)).to(weight.dtype)
-        )
+        shape = (*factor.shape, *[1] * (weight.dim() - 2))
+        weight.mul_(factor.view(shape).to(weight.dtype))
         if conv.bias is None:
-            bias = shift
-            conv.bias = nn.Parameter(
-                bias.to(weight.dtype), requires_grad=weight.requires_grad
-            )
+            bias = shift.to(weight.dtype)
+            conv.bias = nn.Parameter(bias, requires_grad=weight.requires_grad)
         else:
             conv.bias.copy_(conv.bias.double() * scale + shift)
 
 
-def _foldable(conv: nn.Module, norm: nn.Module) -> bool:
-    """Whether ``norm`` is a batch norm with running statistics of ``conv``'s output."""
-    return (
-        isinstance(conv, nn.modules.conv._ConvNd)
-        and isinstance(norm, nn.modules.batchnorm._BatchNorm)
-        and norm.running_mean is not None
-        and norm.num_features == conv.out_channels
-    )
-
-
-def _is_chain(module: nn.Module) -> bool:
-    """Whether ``module`` runs its children one after the other: a plain ``nn.Sequential``."""
-    return (
-        isinstance(module, nn.Sequential)
-        and type(module).forward is nn.Sequential.forward
-    )
-
-
-def _chain(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
-    """The layers a plain ``nn.Sequential`` runs one after the other, by path, nested
-    plain chains flattened and ``nn.Identity`` left out."""
+def chain_layers(module: nn.Module, path: str = "") -> list[tuple[str, nn.Module]]:
+    """The layers ``module`` runs one after the other, by path from ``path``: those of a
+    plain ``nn.Sequential`` (one whose ``forward`` is not overridden), nested ones
+    flattened and ``nn.Identity`` left out, or else the module itself."""
+    plain = type(module).forward is nn.Sequential.forward
+    if not (isinstance(module, nn.Sequential) and plain):
+        return [(path, module)]
     layers: list[tuple[str, nn.Module]] = []
     for name, child in module.named_children():
-        if isinstance(child, nn.Identity):
-            continue
-        if _is_chain(child):
-            layers += _chain(child, f"{prefix}{name}.")
-        else:
-            layers.append((f"{prefix}{name}", child))
+        if not isinstance(child, nn.Identity):
+            layers += chain_layers(child, f"{path}.{name}" if path else name)
     return layers
 
 
-def _end(network: nn.Module, path: str, last: bool) -> str:
-    """The path of the layer that ``path`` runs first (or ``last``): itself, or the first
-    (last) layer of its chain."""
-    layers = _chain(network.get_submodule(path), f"{path}.")
-    if not _is_chain(network.get_submodule(path)) or not layers:
-        return path
-    return layers[-1 if last else 0][0]
-
-
 def paired_norms(module: nn.Module) -> list[tuple[str, str]]:
-    """The paths, below ``module``, of each convolution and the batch norm it feeds.
+    """The paths, below ``module``, of each layer and the layer that it alone feeds.
 
-    A declared path may name a chain: its last layer is the convolution, or its first
-    layer the batch norm.
+    They are the pairs ``module`` declares in ``conv_norm_pairs`` (a path that names a
+    chain stands for its last layer, or first layer, in that pair) and the neighbours in
+    a plain chain.
     """
-    pairs: list[tuple[str, str]] = list(getattr(module, "conv_norm_pairs", ()))
-    if _is_chain(module):
-        layers = _chain(module)
-        pairs += [(a, b) for (a, _), (b, _) in pairwise(layers)]
+    pairs = []
+    for source, target in getattr(module, "conv_norm_pairs", ()):
+        feeding = chain_layers(module.get_submodule(source), source)
+        fed = chain_layers(module.get_submodule(target), target)
+        if feeding and fed:
+            pairs.append((feeding[-1][0], fed[0][0]))
+    paths = [path for path, _ in chain_layers(module)]
+    pairs += [(paths[i], paths[i + 1]) for i in range(len(paths) - 1)]
     return pairs
 
 
 def fuse_conv_norms(network: nn.Module) -> int:
-    """Fold every batch norm that a convolution feeds into it, in place, and replace the
-    batch norm with ``nn.Identity``; return how many were folded (none the second time).
-    """
+    """Fold every batch norm that a convolution alone feeds into it, in place, and
+    replace the batch norm with ``nn.Identity``; return how many were folded (none the
+    second time)."""
     folded = 0
     for module in list(network.modules()):
-        for first, then in paired_norms(module):
-            conv_path, norm_path = _end(module, first, True), _end(module, then, False)
+        for conv_path, norm_path in paired_norms(module):
             conv = module.get_submodule(conv_path)
             norm = module.get_submodule(norm_path)
-            if not _foldable(conv, norm):
+            if not isinstance(conv, nn.modules.conv._ConvNd):
                 continue
-            assert isinstance(conv, nn.modules.conv._ConvNd)  # for type checkers
-            assert isinstance(norm, nn.modules.batchnorm._BatchNorm)
+            if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
+                continue
+            if norm.running_mean is None or norm.num_features != conv.out_channels:
+                continue
             fuse_conv_bn(conv, norm)
             owner, _, name = norm_path.rpartition(".")
             setattr(module.get_submodule(owner), name, nn.Identity().eval())
@@ -134,10 +110,10 @@ def fuse_conv_norms(network: nn.Module) -> int:
 def channels_last_on_cpu(network: nn.Module) -> None:
     """Lay out the weights of 2D convolutions on the CPU channels-last, in place.
 
-    oneDNN then runs every convolution channels-last (a channels-last weight makes the
-    output channels-last, and the next layers follow), which takes about half the time of
-    the default layout at batch 8 (``benchmarks/bench_fuse.py``). Outputs keep their
-    values; their strides change. Weights on other devices keep their layout.
+    oneDNN then runs every convolution channels-last (a channels-last weight makes
+    the output channels-last, and the next layers follow), in measurements about half
+    the time of the default layout at batch 8. Outputs keep their values; their
+    strides change. Weights on other devices keep their layout.
     """
     for module in network.modules():
         if isinstance(module, nn.Conv2d) and module.weight.device.type == "cpu":
