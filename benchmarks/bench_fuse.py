@@ -1,10 +1,11 @@
 """Fused inference: ``model.fuse()`` against the same network unfused, same weights.
 
-The unfused network built by skipgen runs at torchvision's speed (README, "Speed"), so it
-stands in for torchvision's eager model here (torchvision need not be installed). Every
-variant runs in turn within each repeat, so that a slower moment of a shared machine
-falls on all of them alike; the median of the repeats is reported, each ratio against
-the unfused eager time of the same run. Asserts nothing.
+The unfused network built by skipgen stands in for torchvision's eager model (torchvision
+need not be installed): it runs the same layers in the same order ("The reference zoo" in
+the README), and measured side by side its eager forward is within a few percent of
+torchvision's. Every variant runs in turn within each repeat, so that a slower moment of a
+shared machine falls on all of them alike; the median of the repeats is reported, each
+ratio against the unfused eager time of the same run. Asserts nothing.
 
 Variants: the unfused network; the norms folded only (``fuse_conv_norms``); ``fuse()``
 (folded, and on the CPU channels-last weights); each of the first and last under

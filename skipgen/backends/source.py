@@ -265,12 +265,14 @@ def class_line(name: str, width: int = DEFAULT_LINE_LENGTH) -> str:
 
 
 def fuse_line(name: str, width: int = DEFAULT_LINE_LENGTH) -> str:
-    """``def fuse(self) -> "<name>":``, split as ruff-format splits it if the name is long.
+    """``def fuse(self) -> "<name>":``, split as ruff-format splits it if the name is long
+    (a parameter on its own line takes a trailing comma).
 
     The class is named in quotes: ``typing.Self`` would need Python 3.11.
     """
-    signature = Group("def fuse", "(", ")", (("", "self"),))
-    return "\n".join(layout(signature, 4, width, trail=f" -> {string_literal(name)}:"))
+    returns = f" -> {string_literal(name)}:"
+    line = f"def fuse(self){returns}"
+    return line if 4 + len(line) <= width else f"def fuse(\n    self,\n){returns}"
 
 
 def conv_norm_pairs(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> str | None:
