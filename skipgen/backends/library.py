@@ -201,6 +201,7 @@ def library() -> Library:
 NETWORK_IMPORTS: dict[str, tuple[str, str | None, str | None]] = {
     "OrderedDict": ("collections", "OrderedDict", None),
     "Any": ("typing", "Any", None),  # a group that forward indexes more than one level down
+    "ClassVar": ("typing", "ClassVar", None),  # the network's conv_norm_pairs
 }
 
 

@@ -18,10 +18,12 @@ from torch import Tensor, nn
 
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir.common import TORCH_LAYERS
+from skipgen.ir.fusion import network_conv_norms
 from skipgen.ir.graph import Call, Graph, Group, Member, Partial, format_bytes
 from skipgen.kinds.plugins import loaded_blocks
 from skipgen.kinds.registry import NN_BLOCKS
 from skipgen.nn.checkpoint import checkpointed
+from skipgen.nn.fuse import fuse_for_inference
 
 
 def factory(target: str) -> Any:
@@ -107,6 +109,8 @@ class SkipgenNetwork(nn.Module):
         for head in graph.heads:
             self.add_module(head.group.attr, _module(head.group))
         self.feature_info = [output.feature_info() for output in graph.outputs]
+        # The convolutions the network holds itself and the norms they feed, for fuse().
+        self.conv_norm_pairs = network_conv_norms(graph)
 
     def forward(self, x: Tensor) -> Tensor | list[Tensor]:
         saved: dict[str, Tensor] = {}
@@ -147,6 +151,13 @@ class SkipgenNetwork(nn.Module):
             if member.save_as is not None:
                 saved[member.save_as] = x
         return x
+
+    def fuse(self) -> SkipgenNetwork:
+        """Fold each batch norm into the convolution that feeds it, for inference, in place
+        (see :func:`skipgen.nn.fuse.fuse_for_inference`); call ``eval()`` first. Returns
+        the network."""
+        fuse_for_inference(self)
+        return self
 
     def extra_repr(self) -> str:
         return f"name={self._graph.name!r}"

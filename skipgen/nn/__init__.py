@@ -7,6 +7,14 @@ other names in this package, so its source can be copied into standalone modules
 from .checkpoint import Recompute, checkpointed, keep_convolutions
 from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
 from .densenet import DenseBlock, DenseLayer, MemoryEfficientDenseBlock, Transition
+from .fuse import (
+    chain_layers,
+    channels_last_on_cpu,
+    fuse_conv_bn,
+    fuse_conv_norms,
+    fuse_for_inference,
+    paired_norms,
+)
 from .head import Classifier, MLPClassifier
 from .layers import (
     ActLayer,
@@ -61,6 +69,8 @@ __all__ = [
     "UpConv",
     "act_layer",
     "avg_pool_nd",
+    "chain_layers",
+    "channels_last_on_cpu",
     "check_skip",
     "checkpointed",
     "combine",
@@ -68,9 +78,13 @@ __all__ = [
     "conv_transpose_nd",
     "drop_path",
     "expand_depthwise_se",
+    "fuse_conv_bn",
+    "fuse_conv_norms",
+    "fuse_for_inference",
     "fused_conv",
     "global_pool",
     "keep_convolutions",
+    "paired_norms",
     "pool_layer",
     "projection",
     "same_padding",

@@ -1,6 +1,7 @@
 """DenseNet layers, blocks and transitions with torchvision's parameter layout."""
 
 from collections.abc import Callable
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +20,9 @@ class DenseLayer(nn.Module):
 
     Returns only the new features; :class:`DenseBlock` does the concatenation.
     """
+
+    # Each convolution and the norm it feeds, for fuse_conv_norms.
+    conv_norm_pairs: ClassVar[tuple[tuple[str, str], ...]] = (("conv1", "norm2"),)
 
     def __init__(
         self,

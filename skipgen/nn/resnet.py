@@ -3,7 +3,7 @@ pre-activation variants (He et al. 2016, "Identity Mappings in Deep Residual
 Networks")."""
 
 from collections.abc import Callable
-from typing import Optional
+from typing import ClassVar, Optional
 
 from torch import Tensor, nn
 
@@ -31,6 +31,12 @@ class BasicBlock(nn.Module):
     ``norm_layer``) and ``shortcut_bias`` shape it, and ``shortcut_first`` registers it
     before the convolutions, which sets its place in the ``state_dict``.
     """
+
+    # Each convolution and the norm it feeds, for fuse_conv_norms.
+    conv_norm_pairs: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("conv1", "bn1"),
+        ("conv2", "bn2"),
+    )
 
     def __init__(
         self,
@@ -122,6 +128,9 @@ class PreActBasicBlock(nn.Module):
     pre-activated input. ``bn1`` runs over the ``in_channels``.
     """
 
+    # Each convolution and the norm it feeds, for fuse_conv_norms.
+    conv_norm_pairs: ClassVar[tuple[tuple[str, str], ...]] = (("conv1", "bn2"),)
+
     def __init__(
         self,
         in_channels: int,
@@ -211,6 +220,13 @@ class Bottleneck(nn.Module):
     ``bn3``, before the merge, as in SE-ResNet. ``skip``, ``downsample`` and the
     ``shortcut_*`` options behave as in :class:`BasicBlock`.
     """
+
+    # Each convolution and the norm it feeds, for fuse_conv_norms.
+    conv_norm_pairs: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("conv1", "bn1"),
+        ("conv2", "bn2"),
+        ("conv3", "bn3"),
+    )
 
     def __init__(
         self,
@@ -303,6 +319,12 @@ class PreActBottleneck(nn.Module):
     """:class:`Bottleneck` with pre-activation (ResNet v2), as :class:`PreActBasicBlock`
     is to :class:`BasicBlock`: ``bn1`` runs over the ``in_channels``, ``bn3`` over the
     ``width``."""
+
+    # Each convolution and the norm it feeds, for fuse_conv_norms.
+    conv_norm_pairs: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("conv1", "bn2"),
+        ("conv2", "bn3"),
+    )
 
     def __init__(
         self,

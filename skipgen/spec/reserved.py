@@ -76,6 +76,7 @@ GENERATED_NAMES = (
     | library_names()  # what the emitted file defines or imports, read from skipgen/nn
     | {"x", "self", "torch", "nn", "F", "Tensor", "Optional", "math", "typing", "input", "super"}
     | {"feature_info"}  # what the network tells about its outputs, as timm's backbones do
+    | {"fuse", "conv_norm_pairs"}  # model.fuse() folds norms, the pairs it reads
     | {"l", "O", "I"}  # easily mistaken for 1 and 0; linters reject them
 )
 # The emitted file calls builtins (`super`, `range`, `len`, `isinstance`, ...): a network or a

@@ -93,6 +93,21 @@ def _randomize_buffers(model: nn.Module) -> None:
             buffer.copy_(values if "var" in name else values - 1.0)
 
 
+def trained(norm: nn.Module, seed: int = 0) -> nn.Module:
+    """Running statistics and affine parameters away from 0 and 1, as after training."""
+    gen = torch.Generator().manual_seed(seed)
+    for module in norm.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            n = module.num_features
+            with torch.no_grad():
+                module.running_mean.copy_(torch.rand(n, generator=gen) * 2 - 1)
+                module.running_var.copy_(torch.rand(n, generator=gen) * 2 + 0.2)
+                if module.affine:
+                    module.weight.copy_(torch.rand(n, generator=gen) * 2 - 1)
+                    module.bias.copy_(torch.rand(n, generator=gen) * 2 - 1)
+    return norm.eval()
+
+
 def assert_equivalent(
     graph: Graph, cls: type[nn.Module], shape: tuple[int, ...], *, count: bool = True
 ) -> None:

@@ -1,7 +1,9 @@
-"""A generated module works with PyTorch's tooling: export, compile, ONNX and DDP."""
+"""A generated module works with PyTorch's tooling: export, compile, ONNX and DDP, fused for
+inference too."""
 
 from __future__ import annotations
 
+import copy
 import socket
 from pathlib import Path
 from types import ModuleType
@@ -11,7 +13,7 @@ import torch
 from torch import nn
 
 import skipgen
-from tests.backends.helpers import load_module
+from tests.backends.helpers import load_module, trained
 
 # Local and long skips, a projection, a strided block and an upsample, all tiny.
 TINY = """\
@@ -115,3 +117,66 @@ def test_distributed_data_parallel_step(tmp_path: Path) -> None:
             assert torch.allclose(first[key], second[key]), key
     # ...and the step changed the weights.
     assert any(not torch.equal(first[k], initial[k]) for k in first if k.endswith("weight"))
+
+
+# TINY after a stem whose convolution and norm are two layers of the network (ResNet's).
+STEM = """\
+  - {type: conv, channels: 8, norm: none, act: none, bias: false, name: stem}
+  - {type: norm, act: relu, name: bn}
+"""
+TINY_STEM = TINY.replace("layers:\n", "layers:\n" + STEM)
+
+
+@pytest.fixture
+def fused(tmp_path: Path) -> tuple[nn.Module, nn.Module]:
+    """The emitted TINY_STEM with trained-looking norms, unfused and fused."""
+    module = load_module(skipgen.generate_source(TINY_STEM), tmp_path, "tiny_stem")
+    torch.manual_seed(0)
+    model = trained(module.Tiny())
+    return model, copy.deepcopy(model).fuse()
+
+
+def test_fused_network_holds_no_batch_norm(fused: tuple[nn.Module, nn.Module]) -> None:
+    model, fused_model = fused
+    assert isinstance(model.bn[0], nn.BatchNorm2d)  # the stem's norm, with its act
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fused_model.modules())
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+def test_fused_torchscript(fused: tuple[nn.Module, nn.Module]) -> None:
+    model, fused_model = fused
+    x = torch.randn(SHAPE)
+    scripted = torch.jit.script(fused_model)
+    with torch.no_grad():
+        assert torch.allclose(scripted(x), model(x), rtol=1e-4, atol=1e-5)
+
+
+def test_fused_torch_export(fused: tuple[nn.Module, nn.Module]) -> None:
+    model, fused_model = fused
+    x = torch.randn(SHAPE)
+    exported = torch.export.export(fused_model, (x,))
+    with torch.no_grad():
+        assert torch.allclose(exported.module()(x), model(x), rtol=1e-4, atol=1e-5)
+
+
+def test_fused_torch_compile_fullgraph(fused: tuple[nn.Module, nn.Module]) -> None:
+    model, fused_model = fused
+    x = torch.randn(SHAPE)
+    compiled = torch.compile(fused_model, fullgraph=True)
+    with torch.no_grad():
+        assert torch.allclose(compiled(x), model(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the TorchScript-based exporter
+def test_fused_onnx_export_runs_in_onnxruntime(
+    fused: tuple[nn.Module, nn.Module], tmp_path: Path
+) -> None:
+    onnxruntime = pytest.importorskip("onnxruntime")
+    model, fused_model = fused
+    x = torch.randn(SHAPE)
+    path = tmp_path / "tiny_fused.onnx"
+    torch.onnx.export(fused_model, (x,), str(path), dynamo=False, input_names=["x"])
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (actual,) = session.run(None, {"x": x.numpy()})
+    with torch.no_grad():
+        assert torch.allclose(torch.from_numpy(actual), model(x), rtol=1e-4, atol=1e-5)

@@ -79,6 +79,24 @@ def test_emitted_file_is_clean_and_equivalent(tmp_path: Path) -> None:
     torch.testing.assert_close(emitted(x), runtime(x))
 
 
+def test_fuse_folds_the_stem_and_leaves_the_plugin_blocks(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from tests.backends.helpers import trained
+
+    runtime = trained(skipgen.build_model(SPEC))
+    emitted = load_module(skipgen.generate_source(SPEC), tmp_path).TinyNeXt()
+    emitted.load_state_dict(runtime.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = runtime(x)
+        for network in (runtime, emitted):
+            network.eval().fuse()
+            kinds = [type(m).__name__ for m in network.modules()]
+            assert "BatchNorm2d" not in kinds  # the stem's, folded
+            assert kinds.count("ChannelLayerNorm") == 3  # the blocks' own, untouched
+            torch.testing.assert_close(network(x), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_validate_and_build_never_import_torch(tmp_path: Path) -> None:
     spec = tmp_path / "tiny_next.yaml"
     spec.write_text(SPEC, encoding="utf-8")
