@@ -70,3 +70,23 @@ def test_training_mode_is_refused(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError, match=r"fuse\(\) is for inference: call model\.eval"):
             network.fuse()
         assert norms(network) == 20  # untouched
+
+
+def test_every_block_of_the_library_fuses(tmp_path: Path) -> None:
+    """The golden spec that calls every block class (shortcut forms, channel layer norm, a
+    memory-efficient dense block, checkpointed layers): fused equals unfused in both backends."""
+    spec = ROOT / "tests" / "golden" / "mixed.yaml"
+    graph = skipgen.lower_spec(spec, set=["defaults.norm=batch"])
+    torch.manual_seed(0)
+    model = trained(skipgen.build_model(graph)).eval()
+    x = torch.randn(input_shape(spec, graph))
+    with torch.no_grad():
+        expected = as_list(model(x))
+        source = skipgen.generate_source(spec, set=["defaults.norm=batch"])
+        emitted = getattr(load_module(source, tmp_path), graph.name)()
+        emitted.load_state_dict(model.state_dict())
+        for network in (copy.deepcopy(model), emitted.eval()):
+            before = norms(network)
+            network.fuse()
+            assert norms(network) < before
+            assert_close(as_list(network(x)), expected)
