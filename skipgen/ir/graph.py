@@ -107,6 +107,20 @@ class Stage:
     save_as: str | None  # a later long skip reads this stage's output under this name
 
 
+@dataclass(frozen=True, kw_only=True)
+class Block:
+    """What makes a group an instance of a composite block: its own skip around the body,
+    and the saved outputs its body reads (the extra inputs of its ``forward``)."""
+
+    name: str  # the composite's name in the spec
+    skip: str  # "add", "concat" or "none": what the block finally does
+    note: SkipNote
+    projection: Call | None  # the shortcut's projection, held as ``shortcut``
+    params: int  # the projection's
+    inputs: tuple[str, ...]  # locals of the caller's forward that the body reads
+    values: tuple[tuple[str, Value], ...]  # the parameters of the use
+
+
 @dataclass(frozen=True)
 class Group:
     """A ``sequence`` layer: its stages and groups under one key, in order.
@@ -120,6 +134,7 @@ class Group:
     walked: bool
     long_skip: LongSkip | None
     save_as: str | None
+    block: Block | None = None  # an instance of a composite block: its own class
 
 
 Member = Stage | Group
@@ -218,9 +233,16 @@ class Graph:
             if member.long_skip is not None:
                 yield member.long_skip
 
+    def blocks(self) -> Iterator[Block]:
+        """Every instance of a composite block, outer ones first."""
+        for _, member in self.members():
+            if isinstance(member, Group) and member.block is not None:
+                yield member.block
+
     @property
     def params(self) -> int:
-        return sum(n.params for n in self.nodes()) + sum(s.params for s in self.long_skips())
+        skips = sum(s.params for s in self.long_skips())
+        return sum(n.params for n in self.nodes()) + skips + sum(b.params for b in self.blocks())
 
     @property
     def param_bytes(self) -> int:
@@ -257,4 +279,7 @@ class Graph:
         for skip in self.long_skips():
             if skip.projection is not None:
                 found |= skip.projection.targets()
+        for block in self.blocks():
+            if block.projection is not None:
+                found |= block.projection.targets()
         return found

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from skipgen.errors import SpecError
 from skipgen.ir.blocks import PendingNode
-from skipgen.ir.graph import Graph, Group, Head, Node, Output, Stage
+from skipgen.ir.graph import Graph, Group, Head, Node, Output, Stage, members_of
 from skipgen.ir.layers import (
     DropPathSchedule,
     LayerList,
@@ -268,12 +268,12 @@ class _Network:
 
     def member(self, pending: Member, sizes_of: SizesOf) -> Stage | Group:
         if isinstance(pending, PendingGroup):
+            members = tuple(self.member(p, sizes_of) for p in pending.members)
+            block = pending.block
+            if block is not None:
+                block = replace(block, inputs=_inputs(members))
             return Group(
-                pending.attr,
-                tuple(self.member(p, sizes_of) for p in pending.members),
-                pending.walked,
-                pending.long_skip,
-                pending.save_as,
+                pending.attr, members, pending.walked, pending.long_skip, pending.save_as, block
             )
         return Stage(
             pending.attr,
@@ -299,6 +299,19 @@ class _Network:
             col,
             pending.flat,
         )
+
+
+def _inputs(members: tuple[Stage | Group, ...]) -> tuple[str, ...]:
+    """The saved outputs that ``members`` read through long skips, in the order they read
+    them: the inputs of a composite block's ``forward`` beside ``x``."""
+    found: dict[str, None] = {}
+    for _, member in members_of(members):
+        skip = member.long_skip
+        if skip is not None and skip.note != "dropped":
+            found[skip.source] = None
+        if isinstance(member, Group) and member.block is not None:
+            found.update(dict.fromkeys(member.block.inputs))
+    return tuple(found)
 
 
 def lower(spec: m.Spec, positions: Positions) -> Graph:
