@@ -87,14 +87,11 @@ def load_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Spec:
     model = spec_model_over(tuple(kinds.values())) if library.uses else spec_model(plugins)
     try:
         spec = model.model_validate(data)
-        if library.uses:
-            spec, positions = expand(spec, library, positions, kinds)
     except ValidationError as exc:
         found = SpecError(diagnostics_from(exc, data, positions, kinds))
         raise overrides.relabel(found, positions) from None
-    except SpecError as error:
-        raise overrides.relabel(error, positions) from None
     spec._positions = positions
+    spec._blocks = (library, kinds) if library.uses else None
     # what a generated file's hash covers: the spec, and the block files it includes
     spec._text = text + "".join(f"\n# include {f}\n{t}" for f, t in library.texts)
     return spec
@@ -134,6 +131,8 @@ def lower_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Graph:
     spec = load_spec(source, set=set)
     positions = spec._positions or Positions("<spec>")
     try:
+        if spec._blocks is not None:  # each use of a composite block becomes its body
+            spec, positions = expand(spec, *spec._blocks, positions)
         return lower(spec, positions)
     except SpecError as error:
         raise overrides.relabel(error, positions) from None

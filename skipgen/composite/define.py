@@ -102,7 +102,7 @@ class BlockDefinition(StrictModel):
     description: str | None = Field(default=None, description="what the block is")
     params: dict[str, ParamSpec] = Field(
         default_factory=dict,
-        description='the parameters: name: type (int, float, bool, str), or '
+        description="the parameters: name: type (int, float, bool, str), or "
         "{type, default, description}",
     )
     skip: SkipMode = Field(
@@ -143,6 +143,8 @@ def use_model(name: str, definition: BlockDefinition) -> type[CompositeUse]:
             python = Annotated[str, Field(max_length=MAX_TEXT)]
         required = spec.default is None
         default = ... if required else spec.default
+        if spec.type == "float" and not required:
+            default = float(spec.default)  # type: ignore[arg-type]
         fields[param] = (python, Field(default=default, description=spec.description))
     doc = definition.description or f"composite block {name}"
     model = create_model(  # type: ignore[call-overload]

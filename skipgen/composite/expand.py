@@ -164,7 +164,7 @@ class _Expander:
 
 
 def expand(
-    spec: m.Spec, library: Library, positions: Positions, kinds: Mapping[str, type[Layer]]
+    spec: m.Spec, library: Library, kinds: Mapping[str, type[Layer]], positions: Positions
 ) -> tuple[m.Spec, FramedPositions]:
     """``spec`` with every composite use expanded, and positions that locate its bodies.
 

@@ -77,7 +77,9 @@ class _Reader:
         for name, body in blocks.items():
             self.define(str(name), body, positions)
 
-    def include(self, entry: str, positions: Positions, where: Path, chain: tuple[str, ...]) -> None:
+    def include(
+        self, entry: str, positions: Positions, where: Path, chain: tuple[str, ...]
+    ) -> None:
         problem = _include_problem(entry)
         if problem is not None:
             self.errors.append(positions.diagnostic(where, f"include: {problem}", _INCLUDE_HINT))
@@ -183,7 +185,9 @@ def _include_problem(entry: str) -> str | None:
     return None
 
 
-def read_library(data: dict[str, Any], positions: Positions, kinds: Mapping[str, type[Layer]]) -> Library:
+def read_library(
+    data: dict[str, Any], positions: Positions, kinds: Mapping[str, type[Layer]]
+) -> Library:
     """The composite blocks a spec defines and includes; a :class:`SpecError` lists every
     problem with them (bad definitions, bad includes, name clashes, cycles)."""
     reader = _Reader(kinds)

@@ -115,6 +115,7 @@ def own_skip(
         note=decision.note,
         projection=projection,
         params=decision.params,
+        channels=out,
         inputs=(),
         values=tuple(layer.params.items()),
     )

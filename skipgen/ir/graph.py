@@ -117,6 +117,7 @@ class Block:
     note: SkipNote
     projection: Call | None  # the shortcut's projection, held as ``shortcut``
     params: int  # the projection's
+    channels: int  # its output's, after its skip
     inputs: tuple[str, ...]  # locals of the caller's forward that the body reads
     values: tuple[tuple[str, Value], ...]  # the parameters of the use
 

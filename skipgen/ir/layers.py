@@ -217,9 +217,7 @@ class LayerLowering(BlockLowering):
             out_ch = lowered.channels
             if isinstance(layer, Composite):
                 keys = set(todo.names.taken.get(inner.path, ()))
-                own = own_skip(
-                    self, path, layer, (channels, out_ch), (slot, lowered.slot), keys
-                )
+                own = own_skip(self, path, layer, (channels, out_ch), (slot, lowered.slot), keys)
                 if own is None:
                     break
                 blocks.append(own.block)
@@ -356,9 +354,7 @@ def _members(
         if numbered or (len(copies) == 1 and "repeat" not in layer.model_fields_set):
             return [group(key, r, walked) for r, key in enumerate(keys)]
         inner = tuple(group(str(r), r, False) for r in range(len(copies)))
-        return [
-            PendingGroup(attr=attr, members=inner, walked=False, long_skip=None, save_as=None)
-        ]
+        return [PendingGroup(attr=attr, members=inner, walked=False, long_skip=None, save_as=None)]
     nodes = cast("list[PendingNode]", lowered)
     if numbered:
         return [

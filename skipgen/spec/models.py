@@ -168,6 +168,8 @@ class Spec(StrictModel):
     # Where each value came from, for errors found after validation (set by load_spec).
     _positions: Any = PrivateAttr(default=None)
     _text: str | None = PrivateAttr(default=None)
+    # the composite blocks and every kind their bodies may use, when the spec has blocks
+    _blocks: Any = PrivateAttr(default=None)
 
     @field_validator("name")
     @classmethod
