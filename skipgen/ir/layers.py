@@ -57,6 +57,7 @@ class LayerList:
     channels: int
     slot: int  # the size slot of its input
     outputs: Outputs  # what every layer lowered so far gave, shared by the lists of a spec
+    keyed: bool = False  # a composite block's body: its layers are attributes, not numbered
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,6 +211,7 @@ class LayerLowering(BlockLowering):
                 channels=channels,
                 slot=slot,
                 outputs=todo.outputs,
+                keyed=isinstance(layer, Composite),
             )
             lowered = self.lower_list(inner)
             if len(self.record.diagnostics) > errors:
@@ -333,7 +335,7 @@ def _members(
     layer inside a sequence takes one number per repeat, from its first.
     """
     attr = todo.names.attrs[path]
-    numbered = todo.path != ("layers",) and layer.name is None
+    numbered = todo.path != ("layers",) and layer.name is None and not todo.keyed
     keys = [str(int(attr) + r) for r in range(len(lowered))] if numbered else [attr]
     if isinstance(layer, SequenceLayer):
         copies = cast("list[tuple[Member, ...]]", lowered)

@@ -111,6 +111,9 @@ class _Resolver:
         taken = {layer.name for layer in layers if layer.name is not None}
         if list_path == ("layers",):
             taken |= set(self.ids) | set(self.names)
+        # a composite block's body is a class's attributes: unnamed layers take a prefix
+        # and a counter, as the network's own do
+        keyed = list_path == ("layers",) or isinstance(self.layers.get(list_path[:-1]), Composite)
         counters: dict[str, int] = {}
         number = 0
         for i, layer in enumerate(layers):
@@ -118,7 +121,7 @@ class _Resolver:
             if layer.name is not None:
                 out[path] = layer.name
                 number += 1
-            elif list_path != ("layers",):
+            elif not keyed:
                 out[path] = str(number)
                 number += scaled_repeats(layer, self.spec.scaling)
             else:
