@@ -30,7 +30,7 @@ layers:
   - {type: conv, channels: 8, name: stem}
   - {type: conv_bn_relu, channels: 8, name: block}
   - {type: conv_bn_relu, channels: 16, expansion: 2.0, stride: 2, repeat: 2, name: stage}
-"""
+"""  # noqa: E501
 
 # The same network without composites: the blocks written out as sequences, the shortcut
 # as a bottleneck's would be. Its keys and counts are what the composite must give.
