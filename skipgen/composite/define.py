@@ -41,8 +41,10 @@ class Param(StrictModel):
     """A parameter of a composite block: its type and, for an optional one, its default."""
 
     type: ParamType = Field(description="int, float, bool or str")
-    default: int | float | bool | str | None = Field(
-        default=None, description="the value when a use leaves it out; without it, required"
+    default: Any = Field(
+        default=None,
+        description="the value when a use leaves it out; without it, required",
+        json_schema_extra={"type": ["integer", "number", "boolean", "string"]},
     )
     description: str | None = Field(default=None, description="what the parameter means")
 
