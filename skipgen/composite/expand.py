@@ -13,6 +13,7 @@ stride to the first repeat only.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -93,6 +94,13 @@ class _Expander:
             "params": params,
             "later": later,
             "scale_depth": use.scale_depth,
+            "defaults": {
+                name: param.default
+                for name, param in definition.body.params.items()
+                if param.default is not None
+            },
+            "expressions": _expressions(definition.body.layers, params),
+            "description": definition.body.description,
         }
         return Composite.model_construct(_fields_set=use.model_fields_set | {"layers"}, **fields)
 
@@ -161,6 +169,27 @@ class _Expander:
     def error(self, path: Path, message: str, hint: str) -> None:
         where = format_path(self.positions.shown(path))
         self.errors.append(self.positions.diagnostic(path, f"{where}: {message}", hint))
+
+
+def _expressions(value: Any, params: dict[str, Any]) -> list[str]:
+    """The arithmetic of a body (not the lone parameters), each once, as Python source: the
+    emitted class may compute its layers' arguments with them."""
+    found: dict[str, None] = {}
+    if isinstance(value, dict):
+        for item in value.values():
+            found.update(dict.fromkeys(_expressions(item, params)))
+    elif isinstance(value, list):
+        for item in value:
+            found.update(dict.fromkeys(_expressions(item, params)))
+    else:
+        try:
+            text = expression_text(value)
+            expr = None if text is None else parse(text, params)
+        except ExprError:
+            expr = None
+        if expr is not None and not isinstance(expr.tree, ast.Name):
+            found[ast.unparse(expr.tree)] = None  # a checked tree: only allow-listed nodes
+    return list(found)
 
 
 def expand(

@@ -118,5 +118,9 @@ def own_skip(
         channels=out,
         inputs=(),
         values=tuple(layer.params.items()),
+        in_channels=cin,
+        defaults=tuple(layer.defaults.items()),
+        expressions=tuple(layer.expressions),
+        description=layer.description,
     )
     return OwnSkip(block=block, channels=out)

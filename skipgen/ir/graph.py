@@ -94,6 +94,7 @@ class LongSkip:
     note: SkipNote
     params: int
     shortcut_first: bool = True  # concat: [source, x]; else [x, source]
+    source_channels: int = 0  # the channels of the saved output
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,11 @@ class Block:
     channels: int  # its output's, after its skip
     inputs: tuple[str, ...]  # locals of the caller's forward that the body reads
     values: tuple[tuple[str, Value], ...]  # the parameters of the use
+    in_channels: int = 0
+    input_channels: tuple[int, ...] = ()  # of each of ``inputs``
+    defaults: tuple[tuple[str, Value], ...] = ()  # the parameters' defaults, where optional
+    expressions: tuple[str, ...] = ()  # the body's arithmetic, as Python source
+    description: str | None = None
 
 
 @dataclass(frozen=True)

@@ -317,7 +317,16 @@ class LayerLowering(BlockLowering):
             )
         note, params = decision.note, decision.params
         first = layer.skip is None or layer.skip.order != "shortcut_last"
-        skip = LongSkip(source.local, mode, projection, attr_skip, note, params, first)  # type: ignore[arg-type]
+        skip = LongSkip(
+            source.local,
+            mode,  # type: ignore[arg-type]
+            projection,
+            attr_skip,
+            note,  # type: ignore[arg-type]
+            params,
+            first,
+            source.channels,
+        )
         return skip, channels
 
 

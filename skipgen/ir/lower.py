@@ -271,7 +271,10 @@ class _Network:
             members = tuple(self.member(p, sizes_of) for p in pending.members)
             block = pending.block
             if block is not None:
-                block = replace(block, inputs=_inputs(members))
+                inputs = _inputs(members)
+                block = replace(
+                    block, inputs=tuple(inputs), input_channels=tuple(inputs.values())
+                )
             return Group(
                 pending.attr, members, pending.walked, pending.long_skip, pending.save_as, block
             )
@@ -301,17 +304,17 @@ class _Network:
         )
 
 
-def _inputs(members: tuple[Stage | Group, ...]) -> tuple[str, ...]:
+def _inputs(members: tuple[Stage | Group, ...]) -> dict[str, int]:
     """The saved outputs that ``members`` read through long skips, in the order they read
-    them: the inputs of a composite block's ``forward`` beside ``x``."""
-    found: dict[str, None] = {}
+    them, with their channels: the inputs of a composite block's ``forward`` beside ``x``."""
+    found: dict[str, int] = {}
     for _, member in members_of(members):
         skip = member.long_skip
         if skip is not None and skip.note != "dropped":
-            found[skip.source] = None
+            found[skip.source] = skip.source_channels
         if isinstance(member, Group) and member.block is not None:
-            found.update(dict.fromkeys(member.block.inputs))
-    return tuple(found)
+            found.update(zip(member.block.inputs, member.block.input_channels, strict=True))
+    return found
 
 
 def lower(spec: m.Spec, positions: Positions) -> Graph:

@@ -26,6 +26,11 @@ class Composite(Sequence):
         default=None, description="the body of every repeat after the first (stride 1)"
     )
     scale_depth: bool | None = None
+    defaults: dict[str, Any] = Field(default_factory=dict, description="optional params")
+    expressions: list[str] = Field(
+        default_factory=list, description="the body's arithmetic, as Python source"
+    )
+    description: str | None = None
 
     @property
     def attr_prefix(self) -> str:  # type: ignore[override]
