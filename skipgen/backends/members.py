@@ -17,8 +17,8 @@ from skipgen.ir.graph import Member, Stage
 
 
 class Classes(Protocol):
-    def name_of(self, group: g.Group) -> str:
-        """The class that builds the composite block's instance ``group``."""
+    def call_of(self, group: g.Group) -> g.Call:
+        """The call of the class that builds the composite block's instance ``group``."""
         ...
 
 
@@ -52,7 +52,7 @@ def member_module(member: Member, classes: Classes) -> Expr:
     if not isinstance(member, g.Group):
         return _stage_module(member)
     if member.block is not None:
-        return f"{classes.name_of(member)}()"
+        return call_expr(classes.call_of(member))
     modules = held(member.members, classes)
     if member.walked:  # the network reaches in: a dict of its modules
         items = tuple((f"{string_literal(key)}: ", module) for key, module in modules)
@@ -126,8 +126,14 @@ class Forward:
     statement reads."""
 
     def __init__(
-        self, width: int, sizes_known: bool, read: set[str], saved: dict[str, int] | None = None
+        self,
+        width: int,
+        sizes_known: bool,
+        read: set[str],
+        saved: dict[str, int] | None = None,
+        names: dict[str, str] | None = None,
     ) -> None:
+        self.names = names or {}  # a saved output -> the argument that holds it
         self.width = width
         self.sizes_known = sizes_known
         self.read = read
@@ -150,25 +156,26 @@ class Forward:
         skip = member.long_skip
         combine: Expr | Sum | None = None
         if skip is not None and skip.note != "dropped":
+            source = self.names.get(skip.source, skip.source)
             if skip.source not in self.saved:
                 raise SourceError(
                     f"internal error: the long skip of {member.attr!r} reads {skip.source!r}, "
                     "which no earlier stage saves"
                 )
             if skip.mode == "concat":
-                items = (("", skip.source), ("", "x"))
+                items = (("", source), ("", "x"))
                 pair = Group("", "[", "]", items if skip.shortcut_first else items[::-1])
                 combine = Group("torch.cat", "(", ")", (("", pair), ("dim=", "1")))
                 channels += self.saved[skip.source]
             elif skip.attr is not None:
                 projected = self.child(holder, skip.attr)
-                combine = Sum("x", Group(projected, "(", ")", (("", skip.source),)))
+                combine = Sum("x", Group(projected, "(", ")", (("", source),)))
             else:
-                combine = Sum("x", skip.source)
+                combine = Sum("x", source)
         comment = _comment(last_node(member), channels, self.sizes_known)
         if call:
             inputs = member.block.inputs if isinstance(member, g.Group) and member.block else ()
-            args = (("", "x"), *(("", name) for name in inputs))
+            args = (("", "x"), *(("", self.names.get(name, name)) for name in inputs))
             module = Group(self.child(holder, member.attr), "(", ")", args)
             tail = "" if combine is not None else comment
             self.out.append(statement(module, self.width, "x = ", tail))

@@ -64,7 +64,9 @@ def init_statements(
 ) -> list[str]:
     """``self.<attr> = ...`` in the order the runtime backend registers its modules, then
     ``feature_info`` when the spec names its outputs."""
-    classes = classes or BlockClasses(width, graph.input_size is not None, set())
+    if classes is None:
+        classes = BlockClasses(width, set())
+        classes.prepare(graph)
     modules = held(graph.stages, classes)
     modules += [(head.group.attr, member_module(head.group, classes)) for head in graph.heads]
     deep = deep_groups(graph.stages)
@@ -249,7 +251,8 @@ def render(graph: Graph, spec_text: str, line_length: int = DEFAULT_LINE_LENGTH)
     _check_name(graph, spec_text, set(lib.definitions) | set(lib.imports))
     env = environment()
     taken = {*lib.definitions, *lib.imports, *_network_globals(graph), graph.name}
-    classes = BlockClasses(line_length, graph.input_size is not None, taken)
+    classes = BlockClasses(line_length, taken)
+    classes.prepare(graph)
     network = {
         "class_line": class_line(graph.name, line_length),
         "docstring": docstring(graph),

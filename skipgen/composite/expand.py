@@ -95,7 +95,7 @@ class _Expander:
             "later": later,
             "scale_depth": use.scale_depth,
             "defaults": {
-                name: param.default
+                name: float(param.default) if param.type == "float" else param.default
                 for name, param in definition.body.params.items()
                 if param.default is not None
             },

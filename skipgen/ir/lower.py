@@ -272,9 +272,7 @@ class _Network:
             block = pending.block
             if block is not None:
                 inputs = _inputs(members)
-                block = replace(
-                    block, inputs=tuple(inputs), input_channels=tuple(inputs.values())
-                )
+                block = replace(block, inputs=tuple(inputs), input_channels=tuple(inputs.values()))
             return Group(
                 pending.attr, members, pending.walked, pending.long_skip, pending.save_as, block
             )
