@@ -79,7 +79,11 @@ def test_the_emitted_classes_compute_what_build_model_computes(tmp_path: Path) -
     graph = skipgen.lower_spec(path)
     text = skipgen.generate_source(path)
     assert "class ConvBnRelu(nn.Module):" in text
-    assert "self.conv1 = ConvNormAct(8, 8)" in text
+    # one class per shape, computing its layers' arguments from its own
+    assert "self.conv1 = ConvNormAct(in_channels, round(channels * expansion))" in text
+    assert "self.block = ConvBnRelu(8, channels=8)" in text
+    assert "ConvBnRelu2(8, channels=16, expansion=2.0, stride=2)," in text
+    assert "ConvBnRelu(16, channels=16, expansion=2.0)," in text
     module = load_module(text, tmp_path)
     assert_equivalent(graph, module.Net, (2, 3, 16, 16))
     assert ruff("check", "-", stdin=text).returncode == 0
