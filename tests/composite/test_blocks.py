@@ -109,7 +109,8 @@ def test_a_long_skip_inside_a_body_reads_a_str_parameter(tmp_path: Path) -> None
     path = write(tmp_path, "tiny.yaml", spec)
     graph = skipgen.lower_spec(path)
     text = skipgen.generate_source(path)
-    assert "def forward(self, x: Tensor, enc1: Tensor) -> Tensor:" in text
+    assert "def forward(self, x: Tensor, encoder: Tensor) -> Tensor:" in text
+    assert "self.conv1 = ConvNormAct(in_channels + encoder_channels, channels)" in text
     assert "x = self.up1(x, enc1)" in text
     assert_equivalent(graph, load_module(text, tmp_path).Tiny, (2, 1, 16, 16))
 
