@@ -193,7 +193,6 @@ def _docstring(block: g.Block, general: bool) -> str:
     skip = {"add": ", its input added", "concat": ", its input concatenated first"}
     if general:
         what = (block.description or f"The block {block.name!r} of the spec").rstrip(".")
-        what = what[:1].upper() + what[1:]
         text = f"{what}{skip.get(block.skip, '')}."
     else:
         values = ", ".join(f"{name}={literal(value)}" for name, value in block.values)
