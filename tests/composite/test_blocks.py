@@ -220,3 +220,34 @@ def test_bad_includes_are_located(tmp_path: Path, entry: str, message: str) -> N
     found = errors(write(tmp_path, "net.yaml", spec))
     assert [(line, col) for _, line, col, _, _ in found] == [(3, 11)]
     assert message in found[0][3]
+
+
+def test_a_body_keeps_its_layers_to_itself(tmp_path: Path) -> None:
+    spec = """\
+    name: Net
+    input: {channels: 3}
+    blocks:
+      unit:
+        params: {channels: int}
+        layers:
+          - {type: conv, channels: "${channels}", name: inner}
+      tagged:
+        layers:
+          - {type: act, act: relu, id: mine}
+    layers:
+      - {type: unit, channels: 4, name: first}
+      - {type: conv, channels: 4, skip: {mode: add, from: inner}}
+    """
+    found = errors(write(tmp_path, "net.yaml", spec))
+    assert [(line, message) for _, line, _, message, _ in found] == [
+        (13, "layers[1].skip.from: no layer is named 'inner'")
+    ]
+    spec = spec.replace("{type: unit, channels: 4, name: first}", "{type: tagged}")
+    found = errors(write(tmp_path, "net.yaml", spec))
+    assert [(line, message) for _, line, _, message, _ in found] == [
+        (
+            10,
+            "blocks.tagged.layers[0].id: a layer inside a composite block has no id: every "
+            "use would repeat it",
+        )
+    ]
