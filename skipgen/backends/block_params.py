@@ -153,16 +153,22 @@ def _arguments(blocks: list[g.Block], inputs: list[str]) -> tuple[list[Argument]
     return [first, *sums, *own, *params, *channels], [*own, *params, first, *sums, *channels]
 
 
-def _leaf(values: list[Any], candidates: list[Argument], used: set[Argument]) -> Any:
+def _leaf(values: list[Any], candidates: list[Argument], where: str, used: set[Argument]) -> Any:
+    """A number (or a string, a flag) as an argument of the class, or as a literal. A value
+    that every instance shares is written as an argument only where that is what it most
+    likely is: a layer's channels, or a keyword named like the parameter (``stride``)."""
     kind = type(values[0])
     if any(type(v) is not kind for v in values):
         raise _NoFit
+    shared = all(v == values[0] for v in values)
     if kind in (int, float, str, bool):
         for arg in candidates:
+            if shared and where not in ("in", "out") and not any(p in where for p in arg.params):
+                continue
             if all(type(a) is kind and a == v for a, v in zip(arg.values, values, strict=True)):
                 used.add(arg)
                 return Code(arg.text)
-    if all(v == values[0] for v in values):
+    if shared:
         return values[0]
     raise _NoFit
 
@@ -170,9 +176,11 @@ def _leaf(values: list[Any], candidates: list[Argument], used: set[Argument]) ->
 def _value(
     values: list[Any],
     candidates: tuple[list[Argument], list[Argument]],
-    first: bool,
+    where: str,
     used: set[Argument],
 ) -> Any:
+    """``values`` (one per instance) written once; ``where``: "top" for a layer's call,
+    "in" and "out" for its first two arguments (its channels), a keyword's name, or ""."""
     head = values[0]
     if isinstance(head, g.Call | g.Partial):
         if any(
@@ -183,22 +191,23 @@ def _value(
             for v in values
         ):
             raise _NoFit
+        places = ("in", "out") if where == "top" else ()
         args = tuple(
-            _value([v.args[i] for v in values], candidates, i == 0 and first, used)
+            _value(
+                [v.args[i] for v in values], candidates, places[i] if i < len(places) else "", used
+            )
             for i in range(len(head.args))
         )
         kwargs = tuple(
-            (key, _value([dict(v.kwargs)[key] for v in values], candidates, False, used))
+            (key, _value([dict(v.kwargs)[key] for v in values], candidates, key, used))
             for key, _ in head.kwargs
         )
         return replace(head, args=args, kwargs=kwargs)
     if isinstance(head, tuple):
         if any(not isinstance(v, tuple) or len(v) != len(head) for v in values):
             raise _NoFit
-        return tuple(
-            _value([v[i] for v in values], candidates, False, used) for i in range(len(head))
-        )
-    return _leaf(values, candidates[0] if first else candidates[1], used)
+        return tuple(_value([v[i] for v in values], candidates, "", used) for i in range(len(head)))
+    return _leaf(values, candidates[0] if where == "in" else candidates[1], where, used)
 
 
 def parametrize(groups: list[g.Group], calls: list[list[g.Call]]) -> Parametrized | None:
@@ -216,7 +225,7 @@ def parametrize(groups: list[g.Group], calls: list[list[g.Call]]) -> Parametrize
     used: set[Argument] = set()
     try:
         written = [
-            _value([c[k] for c in calls], candidates, True, used) for k in range(len(calls[0]))
+            _value([c[k] for c in calls], candidates, "top", used) for k in range(len(calls[0]))
         ]
     except _NoFit:
         return None
