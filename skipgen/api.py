@@ -132,7 +132,8 @@ def lower_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Graph:
     positions = spec._positions or Positions("<spec>")
     try:
         if spec._blocks is not None:  # each use of a composite block becomes its body
-            spec, positions = expand(spec, *spec._blocks, positions)
+            library, kinds = spec._blocks
+            spec, positions = expand(spec, library, kinds, positions)
         return lower(spec, positions)
     except SpecError as error:
         raise overrides.relabel(error, positions) from None

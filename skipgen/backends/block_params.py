@@ -236,7 +236,7 @@ def parametrize(groups: list[g.Group], calls: list[list[g.Call]]) -> Parametrize
     signature: list[tuple[str, str, Any]] = []
     if "in_channels" in texts or any("in_channels" in t for t in texts):
         signature.append(("in_channels", "int", ...))
-    optional = []
+    optional: list[tuple[str, str, Any]] = []
     for name, value in head.values:
         if name in reads:
             entry = (name, _TYPES[type(value)], defaults.get(name, ...))

@@ -14,7 +14,7 @@ stride to the first repeat only.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -49,12 +49,12 @@ class _Expander:
         self.positions = positions
         self.kinds = kinds
         self.adapter: TypeAdapter[list[Layer]] = TypeAdapter(
-            list[m.layer_union(tuple(kinds.values()))]  # type: ignore[misc]
+            list[m.layer_union(tuple(kinds.values()))]  # type: ignore[arg-type,misc]
         )
         self.errors: list[Diagnostic] = []
         self.expanded = 0  # body layers made so far, all uses together
 
-    def layers(self, layers: list[Layer], path: Path, narrow: bool = False) -> list[Layer]:
+    def layers(self, layers: Iterable[Layer], path: Path, narrow: bool = False) -> list[Layer]:
         """``layers`` with every use expanded; ``narrow``: scaling.width applies to none."""
         out: list[Layer] = []
         for i, layer in enumerate(layers):

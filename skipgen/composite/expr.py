@@ -150,7 +150,9 @@ def evaluate(expr: Expression, params: Mapping[str, Any]) -> Any:
 
 def _value(node: ast.expr, params: Mapping[str, Any]) -> int | float:
     if isinstance(node, ast.Constant):
-        return node.value  # type: ignore[no-any-return]  # checked: a number
+        value = node.value
+        assert isinstance(value, int | float)  # checked: a number
+        return value
     if isinstance(node, ast.Name):
         value = params[node.id]
         if isinstance(value, bool) or not isinstance(value, int | float):

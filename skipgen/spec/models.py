@@ -208,7 +208,7 @@ def layer_union(kinds: tuple[type[Layer], ...]) -> Any:
 def spec_model_over(kinds: tuple[type[Layer], ...]) -> type[Spec]:
     """The model of a spec whose layers may be of any of ``kinds`` (not cached: a spec's
     composite blocks make kinds of their own)."""
-    block = layer_union(kinds)
+    block: Any = layer_union(kinds)
     layers = (list[block], Field(min_length=1, description=_LAYERS_DESCRIPTION))
     head_layers = (list[block], Field(min_length=1, description=_HEAD_LAYERS_DESCRIPTION))
     head: Any = create_model("Head", __base__=Head, __doc__=Head.__doc__, layers=head_layers)
