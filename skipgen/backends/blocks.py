@@ -168,10 +168,11 @@ class BlockClasses:
         body = Forward(self.width, False, set(), channels, inputs)  # no sizes: any size
         body.run(group.members, "self")
         lines = []
+        held = "identity" if "identity" not in {*block.inputs, *inputs.values()} else "block_input"
         if block.skip != "none":
-            lines.append("identity = x")
+            lines.append(f"{held} = x")
         lines += body.out
-        identity = "self.shortcut(identity)" if block.projection is not None else "identity"
+        identity = f"self.shortcut({held})" if block.projection is not None else held
         if block.skip == "add":
             lines.append(f"x = x + {identity}")
         elif block.skip == "concat":

@@ -23,7 +23,7 @@ from skipgen.composite.define import BlockDefinition, CompositeUse, use_model
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.kinds.base import Layer
 from skipgen.spec.load import Path, Positions, decode, load_yaml
-from skipgen.spec.locate import diagnostics_from, did_you_mean, format_path
+from skipgen.spec.locate import diagnostics_from, format_path
 from skipgen.spec.vocabulary import StrictModel, check_identifier
 
 MAX_INCLUDED = 64  # files, all includes together
@@ -244,8 +244,3 @@ def _cycles(library: Library) -> list[Diagnostic]:
         if name not in done:
             visit(name, (name,))
     return errors
-
-
-def composite_names_hint(name: str, library: Library) -> str | None:
-    """'did you mean' among the composites, for an unknown type."""
-    return did_you_mean(name, list(library.definitions))
