@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from skipgen.composite.expand import expand
+from skipgen.composite.library import read_library
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir.graph import Graph
 from skipgen.ir.lower import lower
@@ -20,7 +22,7 @@ from skipgen.kinds.plugins import PluginError
 from skipgen.spec import overrides
 from skipgen.spec.load import Positions, decode, load_yaml
 from skipgen.spec.locate import diagnostics_from
-from skipgen.spec.models import Spec, kinds_of, spec_model
+from skipgen.spec.models import Spec, kinds_of, spec_model, spec_model_over
 
 if TYPE_CHECKING:
     from torch import nn
@@ -78,15 +80,20 @@ def load_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Spec:
         text += "".join(f"\n# --set {option}" for option in set)  # into the source's hash
     try:
         plugins = _plugins(data, positions)
+        library = read_library(data, positions, kinds_of(plugins))
     except SpecError as error:
         raise overrides.relabel(error, positions) from None
+    kinds = {**kinds_of(plugins), **library.uses}
+    model = spec_model_over(tuple(kinds.values())) if library.uses else spec_model(plugins)
     try:
-        spec = spec_model(plugins).model_validate(data)
+        spec = model.model_validate(data)
     except ValidationError as exc:
-        found = SpecError(diagnostics_from(exc, data, positions, kinds_of(plugins)))
+        found = SpecError(diagnostics_from(exc, data, positions, kinds))
         raise overrides.relabel(found, positions) from None
     spec._positions = positions
-    spec._text = text
+    spec._blocks = (library, kinds) if library.uses else None
+    # what a generated file's hash covers: the spec, and the block files it includes
+    spec._text = text + "".join(f"\n# include {f}\n{t}" for f, t in library.texts)
     return spec
 
 
@@ -124,6 +131,9 @@ def lower_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Graph:
     spec = load_spec(source, set=set)
     positions = spec._positions or Positions("<spec>")
     try:
+        if spec._blocks is not None:  # each use of a composite block becomes its body
+            library, kinds = spec._blocks
+            spec, positions = expand(spec, library, kinds, positions)
         return lower(spec, positions)
     except SpecError as error:
         raise overrides.relabel(error, positions) from None

@@ -18,9 +18,11 @@ class Diagnostic:
     col: int
     message: str
     hint: str | None = None
+    # where else the problem comes from: the uses of a composite block whose body it is in
+    notes: tuple[str, ...] = ()
 
     def format(self) -> str:
-        """``file:line:col: error: message``, then an indented hint line if there is one.
+        """``file:line:col: error: message``, then indented hint and note lines.
 
         Characters that are not printable (a newline, a terminal escape) are written as
         escapes, so a file name or a quoted value can never start a line of its own.
@@ -29,6 +31,8 @@ class Diagnostic:
         text = f"{_printable(where)}: error: {_printable(self.message)}"
         if self.hint:
             text += f"\n  hint: {_printable(self.hint)}"
+        for note in self.notes:
+            text += f"\n  note: {_printable(note)}"
         return text
 
 

@@ -38,6 +38,20 @@ Expr = str | Group
 
 
 @dataclass(frozen=True)
+class Code:
+    """An argument written as Python source: a composite block's class computes it from its
+    own arguments (``in_channels + skip_channels``). Made only from checked expressions and
+    parameter names, never from spec text as such."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ClassCall(Call):
+    """A call of a class the emitted file defines itself: a composite block's."""
+
+
+@dataclass(frozen=True)
 class Sum:
     """``left + right``: the right-hand side of ``x = x + self.up1_skip(enc1)``; ``left *
     right`` with ``op="*"`` (an attention gate's product), laid out alike."""
@@ -63,6 +77,8 @@ def string_literal(value: str) -> str:
 
 def literal(value: Any) -> str:
     """Python source for a plain value; every spec value reaches the output through here."""
+    if isinstance(value, Code):
+        return value.text
     if value is None or isinstance(value, bool | int):
         return repr(value)
     if isinstance(value, float):
@@ -89,7 +105,8 @@ def expr(value: Any) -> Expr:
 def call_expr(call: Call) -> Group:
     lib = library()
     target = call.target
-    known = target in TORCH_LAYERS or target in lib.definitions or target in loaded_blocks()
+    known = isinstance(call, ClassCall) or target in TORCH_LAYERS or target in lib.definitions
+    known = known or target in loaded_blocks()
     if not known:
         raise SourceError(f"internal error: unknown build target {target!r}")
     for key, _ in call.kwargs:
@@ -231,14 +248,17 @@ def statement(e: Expr | Sum, width: int, lead: str = "", comment: str = "") -> s
     return "\n".join(lines)
 
 
-def checkpointed_statement(module: str, width: int, comment: str = "") -> str:
+def checkpointed_statement(
+    module: str, width: int, comment: str = "", inputs: tuple[str, ...] = ()
+) -> str:
     """``x = module(x)`` for a checkpointed member: through ``checkpointed`` (which
     recomputes the module's activations in the backward pass while it trains), except
     under TorchScript, which compiles only the branch that ``is_scripting()`` selects.
 
     Laid out as ruff-format lays out a conditional expression that is too long: in
     parentheses, then one branch a line."""
-    plain, saving = f"{module}(x)", f"checkpointed({module}, x)"
+    args = ", ".join(("x", *inputs))
+    plain, saving = f"{module}({args})", f"checkpointed({module}, {args})"
     choice = f"{plain} if is_scripting() else {saving}"
     line = f"x = {choice}"
     if BODY_INDENT + len(line) + len(comment) <= width:

@@ -16,14 +16,11 @@ from functools import lru_cache
 import jinja2
 
 import skipgen
+from skipgen.backends.blocks import BlockClasses
 from skipgen.backends.layout import (
     DEFAULT_LINE_LENGTH,
     MIN_LINE_LENGTH,
-    Expr,
     Group,
-    Sum,
-    call_expr,
-    checkpointed_statement,
     expr,
     layout,
     literal,
@@ -34,15 +31,22 @@ from skipgen.backends.layout import (
 from skipgen.backends.library import (
     NETWORK_IMPORTS,
     Library,
-    SourceError,
     closure,
     import_sections,
+)
+from skipgen.backends.members import (
+    Classes,
+    Forward,
+    deep_groups,
+    held,
+    member_module,
+    uses_ordered_dict,
 )
 from skipgen.backends.plugin_library import library_for
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir import graph as g
 from skipgen.ir.fusion import network_conv_norms
-from skipgen.ir.graph import Graph, Member, Stage
+from skipgen.ir.graph import Graph
 
 NETWORK_HELPERS = frozenset({"fuse_for_inference"})
 """What the network class calls from the library, whatever blocks it holds: its ``fuse``."""
@@ -60,69 +64,20 @@ def _shape(shape: tuple[int | str, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
-def _stage_module(stage: Stage) -> Group | str:
-    calls = [call_expr(node.call) for node in stage.nodes]
-    if stage.sequential:
-        return Group("nn.Sequential", "(", ")", tuple(("", c) for c in calls))
-    return calls[0]
-
-
-def _held(members: tuple[Member, ...]) -> list[tuple[str, Expr]]:
-    """The modules a list of members holds, by key: each long skip's projection after its
-    layer, as the runtime backend registers them."""
-    held: list[tuple[str, Expr]] = []
-    for member in members:
-        held.append((member.attr, _member_module(member)))
-        skip = member.long_skip
-        if skip is not None and skip.projection is not None and skip.attr is not None:
-            held.append((skip.attr, call_expr(skip.projection)))
-    return held
-
-
-def _numbered(keys: list[str]) -> bool:
-    """Whether a group's keys are 0, 1, 2, ...: an ``nn.Sequential`` of positional children."""
-    return keys == [str(n) for n in range(len(keys))]
-
-
-def _member_module(member: Member) -> Expr:
-    """The expression that builds a member: its block, or its group's container."""
-    if not isinstance(member, g.Group):
-        return _stage_module(member)
-    held = _held(member.members)
-    if member.walked:  # the network reaches in: a dict of its modules
-        items = tuple((f"{string_literal(key)}: ", module) for key, module in held)
-        return Group("nn.ModuleDict", "(", ")", (("", Group("", "{", "}", items)),))
-    if _numbered([key for key, _ in held]):
-        return Group("nn.Sequential", "(", ")", tuple(("", module) for _, module in held))
-    if all(key.isidentifier() for key, _ in held):
-        named = tuple((f"{key}=", module) for key, module in held)
-    else:
-        named = (
-            (
-                "",
-                Group(
-                    "",
-                    "[",
-                    "]",
-                    tuple(
-                        ("", Group("", "(", ")", (("", string_literal(k)), ("", module))))
-                        for k, module in held
-                    ),
-                ),
-            ),
-        )
-    return Group("nn.Sequential", "(", ")", (("", Group("OrderedDict", "(", ")", named)),))
-
-
-def init_statements(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> list[str]:
+def init_statements(
+    graph: Graph, width: int = DEFAULT_LINE_LENGTH, classes: Classes | None = None
+) -> list[str]:
     """``self.<attr> = ...`` in the order the runtime backend registers its modules, then
     ``feature_info`` when the spec names its outputs."""
-    held = _held(graph.stages)
-    held += [(head.group.attr, _member_module(head.group)) for head in graph.heads]
-    deep = _deep_groups(graph)
+    if classes is None:
+        classes = BlockClasses(width, set())
+        classes.prepare(graph)
+    modules = held(graph.stages, classes)
+    modules += [(head.group.attr, member_module(head.group, classes)) for head in graph.heads]
+    deep = deep_groups(graph.stages)
     out = [
         statement(module, width, f"self.{key}: Any = " if key in deep else f"self.{key} = ")
-        for key, module in held
+        for key, module in modules
     ]
     if graph.outputs:
         infos = tuple(
@@ -144,111 +99,13 @@ def init_statements(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> list[str]
     return out
 
 
-def _deep_groups(graph: Graph) -> set[str]:
-    """The attributes whose groups forward indexes two or more levels down
-    (``self.decoder["blocks"]["0"]``): a ``ModuleDict`` item is typed ``nn.Module``, which
-    type checkers cannot index, so these attributes are annotated ``Any``."""
-    return {
-        member.attr
-        for member in graph.stages
-        if isinstance(member, g.Group)
-        and member.walked
-        and any(isinstance(inner, g.Group) and inner.walked for inner in member.members)
-    }
-
-
-def _uses_ordered_dict(graph: Graph) -> bool:
-    for _, member in graph.members():
-        if isinstance(member, g.Group) and not member.walked:
-            keys = [m.attr for m in member.members]
-            if not _numbered(keys):
-                return True
-    return False
-
-
-def _comment(stage_last: g.Node, channels: int, sizes_known: bool) -> str:
-    if stage_last.flat:
-        return f"  # {_shape(('N', channels))}"
-    if sizes_known and stage_last.out_size is not None:
-        return f"  # {_shape(('N', channels, *stage_last.out_size))}"
-    return ""
-
-
-def _last_node(member: Member) -> g.Node:
-    while isinstance(member, g.Group):
-        member = member.members[-1]
-    return member.nodes[-1]
-
-
-class _Forward:
-    """The body of ``forward``: members in order, long skips as named locals."""
-
-    def __init__(self, graph: Graph, width: int) -> None:
-        self.width = width
-        self.sizes_known = graph.input_size is not None
-        self.read = {s.source for s in graph.long_skips() if s.note != "dropped" or s.resizes}
-        self.read |= {head.source for head in graph.heads}
-        self.read |= {output.local for output in graph.outputs}
-        self.saved: dict[str, int] = {}  # local name -> channels
-        self.out: list[str] = []
-
-    def run(self, members: tuple[Member, ...], holder: str) -> None:
-        for member in members:
-            if isinstance(member, g.Group) and member.walked:
-                self.run(member.members, self.child(holder, member.attr))
-                channels = _last_node(member).out_channels  # no skip of its own changed it
-                self.after(member, holder, channels, call=False)
-            else:
-                self.after(member, holder, _last_node(member).out_channels, call=True)
-
-    @staticmethod
-    def child(holder: str, key: str) -> str:
-        return f"{holder}.{key}" if holder == "self" else f"{holder}[{string_literal(key)}]"
-
-    def after(self, member: Member, holder: str, channels: int, call: bool) -> None:
-        skip = member.long_skip
-        combine: Expr | Sum | None = None
-        if skip is not None and skip.note != "dropped":
-            if skip.source not in self.saved:
-                raise SourceError(
-                    f"internal error: the long skip of {member.attr!r} reads {skip.source!r}, "
-                    "which no earlier stage saves"
-                )
-            shortcut: Expr = skip.source
-            if skip.attr is not None:
-                held = self.child(holder, skip.attr)
-                shortcut = Group(held, "(", ")", (("", skip.source),))
-            if skip.mode == "concat":
-                items = (("", shortcut), ("", "x"))
-                pair = Group("", "[", "]", items if skip.shortcut_first else items[::-1])
-                combine = Group("torch.cat", "(", ")", (("", pair), ("dim=", "1")))
-                channels += self.saved[skip.source]
-            else:
-                combine = Sum("x", shortcut, "*" if skip.mode == "mul" else "+")
-                if skip.mode == "mul" and skip.attr is None:
-                    channels = max(channels, self.saved[skip.source])
-        comment = _comment(_last_node(member), channels, self.sizes_known)
-        if call:
-            held = self.child(holder, member.attr)
-            inputs = (("", "x"), ("", skip.source)) if skip and skip.resizes else (("", "x"),)
-            tail = "" if combine is not None else comment
-            if member.checkpoint:
-                self.out.append(checkpointed_statement(held, self.width, tail))
-            else:
-                module = Group(held, "(", ")", inputs)
-                self.out.append(statement(module, self.width, "x = ", tail))
-        if combine is not None:
-            self.out.append(statement(combine, self.width, "x = ", comment))
-        elif skip is not None and skip.note == "dropped":
-            self.out.append(f"# the {skip.mode} from {skip.source} is dropped: channels differ")
-        if member.save_as is not None and member.save_as in self.read:
-            self.out.append(f"{member.save_as} = x")
-            self.saved[member.save_as] = channels
-
-
 def forward_statements(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> list[str]:
     """The body of ``forward``: stages in order, long skips as named locals."""
-    body = _Forward(graph, width)
+    read = {s.source for s in graph.long_skips() if s.note != "dropped" or s.resizes}
+    read |= {head.source for head in graph.heads}
+    read |= {output.local for output in graph.outputs}
+    read |= {name for block in graph.blocks() for name in block.inputs}
+    body = Forward(width, graph.input_size is not None, read)
     body.run(graph.stages, "self")
     for head in graph.heads:
         call = Group(f"self.{head.group.attr}", "(", ")", (("", head.source),))
@@ -393,14 +250,19 @@ def _network_globals(graph: Graph) -> set[str]:
             names.add("torch")  # torch.cat
     if graph.checkpoints:
         names |= {"is_scripting", "checkpointed"}
-    if _uses_ordered_dict(graph):
+    if any(block.skip == "concat" for block in graph.blocks()):
+        names.add("torch")  # a composite block's own concat
+    members = tuple(member for _, member in graph.members())
+    if uses_ordered_dict(members):
         names.add("OrderedDict")
-    if _deep_groups(graph):
+    blocks = [m for m in members if isinstance(m, g.Group) and m.block is not None]
+    if deep_groups(graph.stages) or any(deep_groups(b.members) for b in blocks):
         names.add("Any")
     if network_conv_norms(graph):
         names.add("ClassVar")
     calls = [node.call for node in graph.nodes()]
     calls += [skip.projection for skip in graph.long_skips() if skip.projection is not None]
+    calls += [block.projection for block in graph.blocks() if block.projection is not None]
     if any(uses_partial(call) for call in calls):
         names.add("partial")  # a norm_layer with arguments bound
     return names
@@ -420,10 +282,13 @@ def render(graph: Graph, spec_text: str, line_length: int = DEFAULT_LINE_LENGTH)
     lib = Library(found.definitions, {**found.imports, **NETWORK_IMPORTS})
     _check_name(graph, spec_text, set(lib.definitions) | set(lib.imports))
     env = environment()
+    taken = {*lib.definitions, *lib.imports, *_network_globals(graph), graph.name}
+    classes = BlockClasses(line_length, taken)
+    classes.prepare(graph)
     network = {
         "class_line": class_line(graph.name, line_length),
         "docstring": docstring(graph),
-        "init": init_statements(graph, line_length),
+        "init": init_statements(graph, line_length, classes),
         "forward": forward_statements(graph, line_length),
         "returns": returns(graph, line_length),
         "fuse_line": fuse_line(graph.name, line_length),
@@ -437,7 +302,7 @@ def render(graph: Graph, spec_text: str, line_length: int = DEFAULT_LINE_LENGTH)
         header=header(graph, spec_text),
         summary="Standalone PyTorch source generated by skipgen: it needs only torch.",
         imports=import_sections(used, lib),
-        definitions=[d.text for d in definitions],
+        definitions=[d.text for d in definitions] + classes.texts,
         two_lines_after_imports=not first or first[0].startswith(("class ", "def ", "@")),
         **network,
     )

@@ -86,11 +86,76 @@ def _modules(members: tuple[Member, ...]) -> OrderedDict[str, nn.Module]:
 
 
 def _module(member: Member) -> nn.Module:
+    if isinstance(member, Group) and member.block is not None:
+        return CompositeBlock(member)
     if isinstance(member, Group):
         modules = _modules(member.members)
         return nn.ModuleDict(modules) if member.walked else nn.Sequential(modules)
     blocks = [instantiate(node.call) for node in member.nodes]
     return nn.Sequential(*blocks) if member.sequential else blocks[0]
+
+
+def run(
+    holder: nn.Module, members: tuple[Member, ...], x: Tensor, saved: dict[str, Tensor]
+) -> Tensor:
+    """Run ``members``, the modules ``holder`` holds, combining and saving for long skips."""
+    for member in members:
+        module = holder.get_submodule(member.attr)
+        skip = member.long_skip
+        if isinstance(member, Group) and member.walked:
+            x = run(module, member.members, x, saved)
+        elif isinstance(member, Group) and member.block is not None:
+            inputs = [saved[name] for name in member.block.inputs]
+            x = checkpointed(module, x, *inputs) if member.checkpoint else module(x, *inputs)
+        elif skip is not None and skip.resizes:
+            x = module(x, saved[skip.source])
+        elif member.checkpoint:
+            x = checkpointed(module, x)
+        else:
+            x = module(x)
+        if skip is not None and skip.note != "dropped":
+            shortcut = saved[skip.source]
+            if skip.attr is not None:
+                shortcut = holder.get_submodule(skip.attr)(shortcut)
+            if skip.mode == "add":
+                x = x + shortcut
+            elif skip.mode == "mul":
+                x = x * shortcut
+            else:
+                pair = [shortcut, x] if skip.shortcut_first else [x, shortcut]
+                x = torch.cat(pair, dim=1)
+        if member.save_as is not None:
+            saved[member.save_as] = x
+    return x
+
+
+class CompositeBlock(nn.Module):
+    """An instance of a composite block of the spec: its body's layers under their keys,
+    then its own skip (the input, or its projection held as ``shortcut``). ``forward``
+    takes the saved outputs its body reads after ``x``, as the emitted class does."""
+
+    def __init__(self, group: Group) -> None:
+        super().__init__()
+        assert group.block is not None
+        self._group = group
+        self._block = group.block
+        for key, module in _modules(group.members).items():
+            self.add_module(key, module)
+        if group.block.projection is not None:
+            self.add_module("shortcut", instantiate(group.block.projection))
+
+    def forward(self, x: Tensor, *inputs: Tensor) -> Tensor:
+        saved = dict(zip(self._block.inputs, inputs, strict=True))
+        out = run(self, self._group.members, x, saved)
+        if self._block.skip == "none":
+            return out
+        identity = self.get_submodule("shortcut")(x) if self._block.projection else x
+        if self._block.skip == "add":
+            return out + identity
+        return torch.cat([identity, out], dim=1)
+
+    def extra_repr(self) -> str:
+        return f"block={self._block.name!r}"
 
 
 class SkipgenNetwork(nn.Module):
@@ -114,43 +179,13 @@ class SkipgenNetwork(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor | list[Tensor]:
         saved: dict[str, Tensor] = {}
-        x = self._run(self, self._graph.stages, x, saved)
+        x = run(self, self._graph.stages, x, saved)
         for head in self._graph.heads:
             saved[head.group.attr] = self.get_submodule(head.group.attr)(saved[head.source])
         outputs = [saved[output.local] for output in self._graph.outputs]
         if not outputs:
             return x
         return outputs[0] if len(outputs) == 1 else outputs
-
-    def _run(
-        self, holder: nn.Module, members: tuple[Member, ...], x: Tensor, saved: dict[str, Tensor]
-    ) -> Tensor:
-        """Run ``members``, the modules ``holder`` holds, combining and saving for long skips."""
-        for member in members:
-            module = holder.get_submodule(member.attr)
-            skip = member.long_skip
-            if isinstance(member, Group) and member.walked:
-                x = self._run(module, member.members, x, saved)
-            elif skip is not None and skip.resizes:
-                x = module(x, saved[skip.source])
-            elif member.checkpoint:
-                x = checkpointed(module, x)
-            else:
-                x = module(x)
-            if skip is not None and skip.note != "dropped":
-                shortcut = saved[skip.source]
-                if skip.attr is not None:
-                    shortcut = holder.get_submodule(skip.attr)(shortcut)
-                if skip.mode == "add":
-                    x = x + shortcut
-                elif skip.mode == "mul":
-                    x = x * shortcut
-                else:
-                    pair = [shortcut, x] if skip.shortcut_first else [x, shortcut]
-                    x = torch.cat(pair, dim=1)
-            if member.save_as is not None:
-                saved[member.save_as] = x
-        return x
 
     def fuse(self) -> SkipgenNetwork:
         """Fold each batch norm into the convolution that feeds it, for inference, in place

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any
 
-from skipgen.ir.graph import Call, LongSkip, Node, Partial
+from skipgen.ir.graph import Block, Call, LongSkip, Node, Partial
 
 Conv = tuple[int, int]  # (parameters, output positions)
 
@@ -238,8 +238,9 @@ def node_macs(node: Node, dims: int) -> int | None:
     return sum(params * positions for params, positions in convs) + node.params - conv_total
 
 
-def skip_macs(skip: LongSkip, out_size: tuple[int, ...] | None, dims: int) -> int | None:
-    """A long skip's projection (a 1x1 conv and a norm at the stage's output size)."""
+def skip_macs(skip: LongSkip | Block, out_size: tuple[int, ...] | None, dims: int) -> int | None:
+    """A long skip's projection, or a composite block's shortcut (a 1x1 conv and a norm at
+    the output size)."""
     if skip.projection is None:
         return 0
     if out_size is None:

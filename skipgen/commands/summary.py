@@ -17,7 +17,7 @@ from skipgen.api import lower_spec
 from skipgen.commands.common import SET_HELP, console, count, report
 from skipgen.commands.cost import node_macs, skip_macs
 from skipgen.errors import SpecError
-from skipgen.ir.graph import FLOAT32_BYTES, Graph, Node, Stage, format_bytes
+from skipgen.ir.graph import FLOAT32_BYTES, Block, Graph, Group, Node, Stage, format_bytes
 
 Shape = tuple[int | str, ...]
 
@@ -50,7 +50,20 @@ def _node_row(path: tuple[str, ...], node: Node, dims: int) -> Row:
 def block_rows(graph: Graph) -> list[Row]:
     """One row per block, and one per long skip with a projection, in network order."""
     rows: list[Row] = []
+    pending: list[tuple[tuple[str, ...], Block]] = []  # own skips, after their bodies
+
+    def own_skip(path: tuple[str, ...], block: Block) -> None:
+        last = rows[-1]
+        size = tuple(s for s in last.shape[1:] if isinstance(s, int)) or None
+        macs = skip_macs(block, size if size and len(size) == graph.dims else None, graph.dims)
+        row = Row((*path, "shortcut"), "projection", last.shape, block.params, macs, None)
+        rows.append(row)
+
     for path, member in graph.members():
+        while pending and path[: len(pending[-1][0])] != pending[-1][0]:
+            own_skip(*pending.pop())
+        if isinstance(member, Group) and member.block and member.block.projection:
+            pending.append((path, member.block))
         if isinstance(member, Stage):
             for i, node in enumerate(member.nodes):
                 rows.append(
@@ -64,6 +77,8 @@ def block_rows(graph: Graph) -> list[Row]:
             rows.append(
                 Row((*path[:-1], skip.attr), "projection", last.shape, skip.params, macs, None)
             )
+    while pending:
+        own_skip(*pending.pop())
     return rows
 
 

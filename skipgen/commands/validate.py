@@ -11,7 +11,7 @@ import typer
 from skipgen.api import lower_spec
 from skipgen.commands.common import SET_HELP, SPECS_HELP, count, report
 from skipgen.errors import SpecError
-from skipgen.ir.graph import Graph, Group, LongSkip, format_bytes
+from skipgen.ir.graph import Block, Graph, Group, LongSkip, format_bytes
 
 
 def _shape(shape: tuple[int | str, ...]) -> str:
@@ -20,7 +20,12 @@ def _shape(shape: tuple[int | str, ...]) -> str:
 
 def _explain(graph: Graph) -> None:
     rows: list[Row] = [("module", "kind", "channels", "size", "skip", "params")]
+    pending: list[tuple[tuple[str, ...], Block]] = []  # own skips, after their bodies
     for path, member in graph.members():
+        while pending and path[: len(pending[-1][0])] != pending[-1][0]:
+            rows.append(_own_skip_row(*pending.pop()))
+        if isinstance(member, Group) and member.block is not None:
+            pending.append((path, member.block))
         if isinstance(member, Group):
             if member.long_skip is not None:
                 rows.append(_long_skip_row(path, member.long_skip))
@@ -44,7 +49,22 @@ def _explain(graph: Graph) -> None:
             )
         if stage.long_skip is not None:
             rows.append(_long_skip_row(path, stage.long_skip))
+    while pending:
+        rows.append(_own_skip_row(*pending.pop()))
     _table(rows)
+
+
+def _own_skip_row(path: tuple[str, ...], block: Block) -> Row:
+    """The row of a composite block's instance: its own skip, and its shortcut's keys."""
+    skip = f"{block.skip} ({block.note})" if block.skip != "none" else block.note
+    return (
+        ".".join(path) + (".shortcut" if block.projection else ""),
+        block.name,
+        f"{block.in_channels}->{block.channels}",
+        "",
+        skip if skip != "none" else "-",
+        count(block.params),
+    )
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> None:

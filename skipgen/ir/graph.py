@@ -95,6 +95,7 @@ class LongSkip:
     params: int
     shortcut_first: bool = True  # concat: [source, x]; else [x, source]
     resizes: bool = False  # the stage's module is called with the source too, for its size
+    source_channels: int = 0  # the channels of the saved output
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,26 @@ class Stage:
     long_skip: LongSkip | None
     save_as: str | None  # a later long skip reads this stage's output under this name
     checkpoint: bool = False  # recompute its activations in the backward pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Block:
+    """What makes a group an instance of a composite block: its own skip around the body,
+    and the saved outputs its body reads (the extra inputs of its ``forward``)."""
+
+    name: str  # the composite's name in the spec
+    skip: str  # "add", "concat" or "none": what the block finally does
+    note: SkipNote
+    projection: Call | None  # the shortcut's projection, held as ``shortcut``
+    params: int  # the projection's
+    channels: int  # its output's, after its skip
+    inputs: tuple[str, ...]  # locals of the caller's forward that the body reads
+    values: tuple[tuple[str, Value], ...]  # the parameters of the use
+    in_channels: int = 0
+    input_channels: tuple[int, ...] = ()  # of each of ``inputs``
+    defaults: tuple[tuple[str, Value], ...] = ()  # the parameters' defaults, where optional
+    expressions: tuple[str, ...] = ()  # the body's arithmetic, as Python source
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +144,7 @@ class Group:
     long_skip: LongSkip | None
     save_as: str | None
     checkpoint: bool = False  # recompute its activations in the backward pass (not walked)
+    block: Block | None = None  # an instance of a composite block: its own class
 
 
 Member = Stage | Group
@@ -226,9 +248,16 @@ class Graph:
             if member.long_skip is not None:
                 yield member.long_skip
 
+    def blocks(self) -> Iterator[Block]:
+        """Every instance of a composite block, outer ones first."""
+        for _, member in self.members():
+            if isinstance(member, Group) and member.block is not None:
+                yield member.block
+
     @property
     def params(self) -> int:
-        return sum(n.params for n in self.nodes()) + sum(s.params for s in self.long_skips())
+        skips = sum(s.params for s in self.long_skips())
+        return sum(n.params for n in self.nodes()) + skips + sum(b.params for b in self.blocks())
 
     @property
     def param_bytes(self) -> int:
@@ -265,4 +294,7 @@ class Graph:
         for skip in self.long_skips():
             if skip.projection is not None:
                 found |= skip.projection.targets()
+        for block in self.blocks():
+            if block.projection is not None:
+                found |= block.projection.targets()
         return found

@@ -15,7 +15,8 @@ from typing import cast
 
 from skipgen.ir import common
 from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource
-from skipgen.ir.graph import LongSkip
+from skipgen.ir.composite import own_skip
+from skipgen.ir.graph import Block, LongSkip
 from skipgen.ir.names import Names
 from skipgen.ir.record import Record
 from skipgen.ir.skips import (
@@ -28,6 +29,7 @@ from skipgen.ir.skips import (
 )
 from skipgen.ir.tree import scaled_repeats
 from skipgen.kinds.base import Kind, Layer
+from skipgen.kinds.composite import Composite
 from skipgen.kinds.sequence import Sequence as SequenceLayer
 from skipgen.spec import models as m
 from skipgen.spec.limits import MAX_CHANNELS
@@ -62,6 +64,7 @@ class LayerList:
     channels: int
     slot: int  # the size slot of its input
     outputs: Outputs  # what every layer lowered so far gave, shared by the lists of a spec
+    keyed: bool = False  # a composite block's body: its layers are attributes, not numbered
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +89,7 @@ class PendingGroup:
     long_skip: LongSkip | None
     save_as: str | None
     checkpoint: bool = False
+    block: Block | None = None  # an instance of a composite block
 
 
 Member = PendingStage | PendingGroup
@@ -147,8 +151,11 @@ class LayerLowering(BlockLowering):
                 "split it into the skip layer and a repeated layer after it",
             )
             source = None
+        blocks: list[Block | None] = []
         if isinstance(layer, SequenceLayer):
-            copies, out_ch, out_slot, flat = self.copies(todo, path, layer, repeat, channels, slot)
+            copies, out_ch, out_slot, flat = self.copies(
+                todo, path, layer, repeat, (channels, slot), blocks
+            )
             if len(copies) < repeat:
                 return None, out_ch, out_slot, flat
         else:
@@ -176,7 +183,8 @@ class LayerLowering(BlockLowering):
                 f"{MAX_CHANNELS:,}",
                 "lower channels, scaling.width, growth or the dense layers",
             )
-        members = _members(todo, path, layer, copies if isinstance(layer, SequenceLayer) else nodes)
+        lowered = copies if isinstance(layer, SequenceLayer) else nodes
+        members = _members(todo, path, layer, lowered, blocks)
         members[-1] = replace(members[-1], long_skip=long_skip, save_as=todo.names.locals.get(path))
         return members, out_ch, out_slot, flat
 
@@ -186,14 +194,16 @@ class LayerLowering(BlockLowering):
         path: Path,
         layer: SequenceLayer,
         repeat: int,
-        channels: int,
-        slot: int,
+        start: tuple[int, int],
+        blocks: list[Block | None],
     ) -> tuple[list[tuple[Member, ...]], int, int, bool]:
-        """The copies of a sequence's layers, up to the first that fails; the channels and
-        slot after them, and whether the output is flat."""
+        """The copies of a sequence's layers from ``start`` (channels, size slot), up to the
+        first that fails; the channels and slot after them, and whether the output is flat.
+        A composite's own skip around each copy goes into ``blocks``."""
+        channels, slot = start
         copies: list[tuple[Member, ...]] = []
         flat = False
-        for _ in range(repeat):
+        for r in range(repeat):
             if flat:
                 self.record.error(
                     (*path, "repeat"),
@@ -202,19 +212,31 @@ class LayerLowering(BlockLowering):
                 )
                 break
             errors = len(self.record.diagnostics)
+            body = layer.layers
+            if r and isinstance(layer, Composite) and layer.later is not None:
+                body = layer.later  # its stride applies to the first copy only
             inner = LayerList(
-                layers=layer.layers,
+                layers=body,
                 path=(*path, "layers"),
                 names=todo.names,
                 channels=channels,
                 slot=slot,
                 outputs=todo.outputs,
+                keyed=isinstance(layer, Composite),
             )
             lowered = self.lower_list(inner)
             if len(self.record.diagnostics) > errors:
                 break  # a copy's errors are every copy's: report them once
+            out_ch = lowered.channels
+            if isinstance(layer, Composite):
+                keys = set(todo.names.taken.get(inner.path, ()))
+                own = own_skip(self, path, layer, (channels, out_ch), (slot, lowered.slot), keys)
+                if own is None:
+                    break
+                blocks.append(own.block)
+                out_ch = own.channels
             copies.append(lowered.stages)
-            channels, slot, flat = lowered.channels, lowered.slot, lowered.flat
+            channels, slot, flat = out_ch, lowered.slot, lowered.flat
         return copies, channels, slot, flat
 
     def checked_repeats(self, path: Path, layer: Layer) -> int:
@@ -334,6 +356,7 @@ class LayerLowering(BlockLowering):
             params,
             first,
             resizes,
+            source.channels,
         )
         return skip, channels
 
@@ -343,6 +366,7 @@ def _members(
     path: Path,
     layer: Layer,
     lowered: list[PendingNode] | list[tuple[Member, ...]],
+    blocks: list[Block | None],
 ) -> list[Member]:
     """How a layer's repeats (blocks, or copies of a sequence's members) sit in its list.
 
@@ -351,31 +375,38 @@ def _members(
     layer inside a sequence takes one number per repeat, from its first.
     """
     attr = todo.names.attrs[path]
-    numbered = todo.path != ("layers",) and layer.name is None
+    numbered = todo.path != ("layers",) and layer.name is None and not todo.keyed
     keys = [str(int(attr) + r) for r in range(len(lowered))] if numbered else [attr]
     if isinstance(layer, SequenceLayer):
         copies = cast("list[tuple[Member, ...]]", lowered)
         walked = path in todo.names.walked
 
-        def group(
-            key: str, members: tuple[Member, ...], walked: bool, checkpoint: bool
-        ) -> PendingGroup:
+        blocks = blocks or [None] * len(copies)
+
+        def group(key: str, r: int, walked: bool, checkpoint: bool) -> PendingGroup:
             return PendingGroup(
                 attr=key,
-                members=members,
-                walked=walked,
+                members=copies[r],
+                walked=walked and blocks[r] is None,  # a block's forward runs its body
                 long_skip=None,
                 save_as=None,
                 checkpoint=checkpoint,
+                block=blocks[r],
             )
 
         if numbered or (len(copies) == 1 and "repeat" not in layer.model_fields_set):
-            return [
-                group(key, copy, walked, layer.checkpoint)
-                for key, copy in zip(keys, copies, strict=True)
-            ]
-        inner = tuple(group(str(r), copy, False, False) for r, copy in enumerate(copies))
-        return [group(attr, inner, False, layer.checkpoint)]
+            return [group(key, r, walked, layer.checkpoint) for r, key in enumerate(keys)]
+        inner = tuple(group(str(r), r, False, False) for r in range(len(copies)))
+        return [
+            PendingGroup(
+                attr=attr,
+                members=inner,
+                walked=False,
+                long_skip=None,
+                save_as=None,
+                checkpoint=layer.checkpoint,
+            )
+        ]
     nodes = cast("list[PendingNode]", lowered)
     if numbered:
         return [

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from skipgen.ir.tree import scaled_repeats, walk
 from skipgen.kinds.base import Layer
+from skipgen.kinds.composite import Composite
 from skipgen.kinds.sequence import Sequence as SequenceLayer
 from skipgen.spec import models as m
 from skipgen.spec.load import Path, Positions
@@ -78,7 +79,7 @@ class _Resolver:
     def collect_handles(self) -> None:
         in_list: dict[tuple[Path, str], Path] = {}
         for path, layer, _ in self.entries:
-            if layer.name is not None:
+            if layer.name is not None and not self.in_body(path):
                 key = (path[:-1], layer.name)
                 other = in_list.get(key)
                 if other is not None:
@@ -110,6 +111,9 @@ class _Resolver:
         taken = {layer.name for layer in layers if layer.name is not None}
         if list_path == ("layers",):
             taken |= set(self.ids) | set(self.names)
+        # a composite block's body is a class's attributes: unnamed layers take a prefix
+        # and a counter, as the network's own do
+        keyed = list_path == ("layers",) or isinstance(self.layers.get(list_path[:-1]), Composite)
         counters: dict[str, int] = {}
         number = 0
         for i, layer in enumerate(layers):
@@ -117,7 +121,7 @@ class _Resolver:
             if layer.name is not None:
                 out[path] = layer.name
                 number += 1
-            elif list_path != ("layers",):
+            elif not keyed:
                 out[path] = str(number)
                 number += scaled_repeats(layer, self.spec.scaling)
             else:
@@ -168,11 +172,34 @@ class _Resolver:
                 why = f"{format_path(j)}, which comes later"
             self.report(where, f"{source!r} is {why}", "a skip can only come from an earlier layer")
             return None
+        if self.in_composite(where, j, f"{source!r}", "a long skip"):
+            return None
         if not self.reachable(where, j, f"{source!r}", "a long skip"):
             return None
         if not self.reachable(where, path, "this layer", "a long skip"):
             return None
         return j
+
+    def in_body(self, path: Path) -> bool:
+        """Whether ``path`` lies in a composite block's body (whose names are its own)."""
+        return any(isinstance(self.layers[p], Composite) for p in ancestors(path))
+
+    def walked_around(self, path: Path) -> list[Path]:
+        """The groups around ``path`` that a forward runs layer by layer to reach it: all but
+        the instances of composite blocks, whose own forward takes what they read."""
+        return [p for p in ancestors(path) if not isinstance(self.layers[p], Composite)]
+
+    def in_composite(self, where: Path, end: Path, what: str, reader: str) -> bool:
+        """Whether the layer at ``end`` is inside a composite block (reported at ``where``)."""
+        blocks = [p for p in ancestors(end) if isinstance(self.layers[p], Composite)]
+        if blocks:
+            self.report(
+                where,
+                f"{what} is inside {format_path(blocks[0])}, a composite block: "
+                f"{reader} cannot read a layer of its body",
+                "read the block's own output: give the use a name or an id",
+            )
+        return bool(blocks)
 
     def reachable(self, where: Path, end: Path, what: str, reader: str) -> bool:
         """Whether the network can read the layer at ``end`` from outside the sequences
@@ -202,11 +229,13 @@ class _Resolver:
         """The main-path layer that a head's `from` or an output names; None after an
         error, reported at ``where``."""
         j = self.handle(where, name)
-        if j is None or not self.reachable(where, j, repr(name), reader):
+        if j is None or self.in_composite(where, j, repr(name), reader):
+            return None
+        if not self.reachable(where, j, repr(name), reader):
             return None
         earlier = self.layers[j]
         self.local_names.setdefault(j, earlier.id or earlier.name or name)
-        self.walked.update(ancestors(j))
+        self.walked.update(self.walked_around(j))
         return j
 
     def heads(self) -> dict[int, Path]:
@@ -333,7 +362,7 @@ class _Resolver:
             sources[path] = j
             earlier = self.layers[j]
             self.local_names[j] = earlier.id or earlier.name or name
-            self.walked.update(ancestors(j), ancestors(path))
+            self.walked.update(self.walked_around(j), self.walked_around(path))
         head_sources = self.heads()
         outputs = self.outputs()
         self.checkpoints()

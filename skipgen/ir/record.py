@@ -29,7 +29,7 @@ class Record:
     steps: list[SizeStep] = field(default_factory=list)
 
     def error(self, path: Path, message: str, hint: str | None = None) -> None:
-        where = f"{format_path(path)}: {message}"
+        where = f"{format_path(self.positions.shown(path))}: {message}"
         self.diagnostics.append(self.positions.diagnostic(path, where, hint))
 
     def layer_error(self, layer: Path, error: LayerError) -> None:

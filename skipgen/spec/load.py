@@ -55,12 +55,17 @@ class Positions:
         line, col = self.of(path, key=key)
         return Diagnostic(self.file, line, col, message, hint)
 
+    def shown(self, path: Path) -> Path:
+        """The path a message names for ``path`` (another where a composite's body is)."""
+        return path
+
     def relabel(self, diagnostic: Diagnostic) -> Diagnostic:
         """``diagnostic`` named by its label when it sits on a labelled line."""
         label = self.labels.get(diagnostic.line)
         if label is None or diagnostic.file != self.file:
             return diagnostic
-        return Diagnostic(f"{self.file}: {label}", 0, 0, diagnostic.message, diagnostic.hint)
+        file = f"{self.file}: {label}"
+        return Diagnostic(file, 0, 0, diagnostic.message, diagnostic.hint, diagnostic.notes)
 
 
 def _short(tag: str) -> str:

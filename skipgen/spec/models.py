@@ -18,6 +18,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BeforeValidator, Field, PrivateAttr, create_model, field_validator
 
+from skipgen.composite.define import BlockDefinition
 from skipgen.kinds.act import Activation as Activation
 from skipgen.kinds.base import Kind as Kind
 from skipgen.kinds.base import Layer as Layer
@@ -145,6 +146,16 @@ class Spec(StrictModel):
         description="installed packages whose kinds the layers use (entry points of the "
         "group skipgen.kinds)",
     )
+    include: list[str] = Field(
+        default_factory=list,
+        description="files of composite blocks (their `blocks`), by path relative to this "
+        "file, ending in .yaml",
+    )
+    blocks: dict[str, BlockDefinition] = Field(
+        default_factory=dict,
+        description="composite blocks: kinds written here, by name, each from typed params "
+        "and a body of layers; a layer uses one by its name as `type`",
+    )
     layers: list[Block] = Field(min_length=1, description=_LAYERS_DESCRIPTION)
     heads: list[Head] = Field(
         default_factory=list,
@@ -160,6 +171,8 @@ class Spec(StrictModel):
     # Where each value came from, for errors found after validation (set by load_spec).
     _positions: Any = PrivateAttr(default=None)
     _text: str | None = PrivateAttr(default=None)
+    # the composite blocks and every kind their bodies may use, when the spec has blocks
+    _blocks: Any = PrivateAttr(default=None)
 
     @field_validator("name")
     @classmethod
@@ -180,13 +193,25 @@ def spec_model(plugins: tuple[str, ...]) -> type[Spec]:
     """
     if not plugins:
         return Spec
-    # A sequence holds the plugins' kinds too: its own model, over the wider union.
+    return spec_model_over(tuple(kinds_of(plugins).values()))
+
+
+def layer_union(kinds: tuple[type[Layer], ...]) -> Any:
+    """A layer of any of ``kinds``, chosen by its ``type``; a sequence holds them too."""
+    # A sequence holds the wider union too: its own model, over it.
     layer_list = list["PluginBlock"]  # type: ignore[name-defined]  # noqa: F821 (the rebuild below names it)
     inner = (layer_list, Field(min_length=1, description=LAYERS_DESCRIPTION))
     sequence = create_model("Sequence", __base__=Sequence, __doc__=Sequence.__doc__, layers=inner)
-    kinds = (*(k for k in kinds_of(plugins).values() if k is not Sequence), sequence)
-    block: Any = Annotated[Union[kinds], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+    members = (*(k for k in kinds if k is not Sequence), sequence)
+    block: Any = Annotated[Union[members], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
     sequence.model_rebuild(_types_namespace={"PluginBlock": block})
+    return block
+
+
+def spec_model_over(kinds: tuple[type[Layer], ...]) -> type[Spec]:
+    """The model of a spec whose layers may be of any of ``kinds`` (not cached: a spec's
+    composite blocks make kinds of their own)."""
+    block: Any = layer_union(kinds)
     layers = (list[block], Field(min_length=1, description=_LAYERS_DESCRIPTION))
     head_layers = (list[block], Field(min_length=1, description=_HEAD_LAYERS_DESCRIPTION))
     head: Any = create_model("Head", __base__=Head, __doc__=Head.__doc__, layers=head_layers)

@@ -55,6 +55,7 @@ def test_unet_resnet34_through_the_cli(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["build", str(config("unet_resnet34")), "-o", f"{tmp_path}/"])
     assert result.exit_code == 0, result.output
     source = (tmp_path / "unet_resnet34.py").read_text(encoding="utf-8")
-    for skip in ("layer3", "layer2", "layer1", "stem"):
-        assert f"x = torch.cat([x, {skip}], dim=1)" in source
+    assert "x = torch.cat([x, encoder], dim=1)" in source  # in the DecoderBlock class
+    for i, skip in enumerate(("layer3", "layer2", "layer1", "stem")):
+        assert f'x = self.decoder["blocks"]["{i}"](x, {skip})' in source
     assert 'x = self.decoder["blocks"]["4"](x)' in source  # no skip: one call

@@ -1,0 +1,209 @@
+"""The members of a class the emitter writes (the network's, or a composite block's): the
+modules its ``__init__`` holds, and the statements of its ``forward``.
+
+A composite block's instance is written as a call of its class (``DecoderBlock()``),
+named by :class:`Classes`, which renders the classes it names (see
+:mod:`skipgen.backends.blocks`).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from skipgen.backends.layout import (
+    Expr,
+    Group,
+    Sum,
+    call_expr,
+    checkpointed_statement,
+    statement,
+    string_literal,
+)
+from skipgen.backends.library import SourceError
+from skipgen.ir import graph as g
+from skipgen.ir.graph import Member, Stage
+
+
+class Classes(Protocol):
+    def call_of(self, group: g.Group) -> g.Call:
+        """The call of the class that builds the composite block's instance ``group``."""
+        ...
+
+
+def _stage_module(stage: Stage) -> Group | str:
+    calls = [call_expr(node.call) for node in stage.nodes]
+    if stage.sequential:
+        return Group("nn.Sequential", "(", ")", tuple(("", c) for c in calls))
+    return calls[0]
+
+
+def held(members: tuple[Member, ...], classes: Classes) -> list[tuple[str, Expr]]:
+    """The modules a list of members holds, by key: each long skip's projection after its
+    layer, as the runtime backend registers them."""
+    found: list[tuple[str, Expr]] = []
+    for member in members:
+        found.append((member.attr, member_module(member, classes)))
+        skip = member.long_skip
+        if skip is not None and skip.projection is not None and skip.attr is not None:
+            found.append((skip.attr, call_expr(skip.projection)))
+    return found
+
+
+def numbered(keys: list[str]) -> bool:
+    """Whether a group's keys are 0, 1, 2, ...: an ``nn.Sequential`` of positional children."""
+    return keys == [str(n) for n in range(len(keys))]
+
+
+def member_module(member: Member, classes: Classes) -> Expr:
+    """The expression that builds a member: its block, its group's container, or its
+    composite block's class."""
+    if not isinstance(member, g.Group):
+        return _stage_module(member)
+    if member.block is not None:
+        return call_expr(classes.call_of(member))
+    modules = held(member.members, classes)
+    if member.walked:  # the network reaches in: a dict of its modules
+        items = tuple((f"{string_literal(key)}: ", module) for key, module in modules)
+        return Group("nn.ModuleDict", "(", ")", (("", Group("", "{", "}", items)),))
+    if numbered([key for key, _ in modules]):
+        return Group("nn.Sequential", "(", ")", tuple(("", module) for _, module in modules))
+    if all(key.isidentifier() for key, _ in modules):
+        named = tuple((f"{key}=", module) for key, module in modules)
+    else:
+        pairs = tuple(
+            ("", Group("", "(", ")", (("", string_literal(k)), ("", module))))
+            for k, module in modules
+        )
+        named = (("", Group("", "[", "]", pairs)),)
+    return Group("nn.Sequential", "(", ")", (("", Group("OrderedDict", "(", ")", named)),))
+
+
+def deep_groups(members: tuple[Member, ...]) -> set[str]:
+    """The attributes whose groups forward indexes two or more levels down
+    (``self.decoder["blocks"]["0"]``): a ``ModuleDict`` item is typed ``nn.Module``, which
+    type checkers cannot index, so these attributes are annotated ``Any``."""
+    return {
+        member.attr
+        for member in members
+        if isinstance(member, g.Group)
+        and member.walked
+        and any(isinstance(inner, g.Group) and inner.walked for inner in member.members)
+    }
+
+
+def uses_ordered_dict(members: tuple[Member, ...]) -> bool:
+    return any(
+        isinstance(member, g.Group)
+        and not member.walked
+        and member.block is None
+        and not numbered([m.attr for m in member.members])
+        for _, member in g.members_of(members)
+    )
+
+
+def _shape(shape: tuple[int | str, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def _comment(stage_last: g.Node, channels: int, sizes_known: bool) -> str:
+    if stage_last.flat:
+        return f"  # {_shape(('N', channels))}"
+    if sizes_known and stage_last.out_size is not None:
+        return f"  # {_shape(('N', channels, *stage_last.out_size))}"
+    return ""
+
+
+def last_node(member: Member) -> g.Node:
+    while isinstance(member, g.Group):
+        member = member.members[-1]
+    return member.nodes[-1]
+
+
+def member_channels(member: Member) -> int:
+    """The channels a member gives, its composite block's own skip included."""
+    if isinstance(member, g.Group):
+        if member.block is not None:
+            return member.block.channels
+        return member_channels(member.members[-1])
+    return member.nodes[-1].out_channels
+
+
+class Forward:
+    """The body of a ``forward``: members in order, long skips as named locals. ``saved``
+    holds the locals it starts with (a composite block's inputs), ``read`` those a later
+    statement reads."""
+
+    def __init__(
+        self,
+        width: int,
+        sizes_known: bool,
+        read: set[str],
+        saved: dict[str, int] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> None:
+        self.names = names or {}  # a saved output -> the argument that holds it
+        self.width = width
+        self.sizes_known = sizes_known
+        self.read = read
+        self.saved: dict[str, int] = dict(saved or {})  # local name -> channels
+        self.out: list[str] = []
+
+    def run(self, members: tuple[Member, ...], holder: str) -> None:
+        for member in members:
+            if isinstance(member, g.Group) and member.walked:
+                self.run(member.members, self.child(holder, member.attr))
+                self.after(member, holder, member_channels(member), call=False)
+            else:
+                self.after(member, holder, member_channels(member), call=True)
+
+    @staticmethod
+    def child(holder: str, key: str) -> str:
+        return f"{holder}.{key}" if holder == "self" else f"{holder}[{string_literal(key)}]"
+
+    def after(self, member: Member, holder: str, channels: int, call: bool) -> None:
+        skip = member.long_skip
+        combine: Expr | Sum | None = None
+        source = ""
+        if skip is not None and (skip.note != "dropped" or skip.resizes):
+            source = self.names.get(skip.source, skip.source)
+            if skip.source not in self.saved:
+                raise SourceError(
+                    f"internal error: the long skip of {member.attr!r} reads {skip.source!r}, "
+                    "which no earlier stage saves"
+                )
+        if skip is not None and skip.note != "dropped":
+            shortcut: Expr = source
+            if skip.attr is not None:
+                projected = self.child(holder, skip.attr)
+                shortcut = Group(projected, "(", ")", (("", source),))
+            if skip.mode == "concat":
+                items = (("", shortcut), ("", "x"))
+                pair = Group("", "[", "]", items if skip.shortcut_first else items[::-1])
+                combine = Group("torch.cat", "(", ")", (("", pair), ("dim=", "1")))
+                channels += self.saved[skip.source]
+            else:
+                combine = Sum("x", shortcut, "*" if skip.mode == "mul" else "+")
+                if skip.mode == "mul" and skip.attr is None:
+                    channels = max(channels, self.saved[skip.source])
+        comment = _comment(last_node(member), channels, self.sizes_known)
+        if call:
+            inputs: tuple[str, ...] = ()
+            if isinstance(member, g.Group) and member.block is not None:
+                inputs = tuple(self.names.get(name, name) for name in member.block.inputs)
+            elif skip is not None and skip.resizes:
+                inputs = (source,)
+            held = self.child(holder, member.attr)
+            tail = "" if combine is not None else comment
+            if member.checkpoint:
+                self.out.append(checkpointed_statement(held, self.width, tail, inputs))
+            else:
+                args = (("", "x"), *(("", name) for name in inputs))
+                module = Group(held, "(", ")", args)
+                self.out.append(statement(module, self.width, "x = ", tail))
+        if combine is not None:
+            self.out.append(statement(combine, self.width, "x = ", comment))
+        elif skip is not None and skip.note == "dropped":
+            self.out.append(f"# the {skip.mode} from {skip.source} is dropped: channels differ")
+        if member.save_as is not None and member.save_as in self.read:
+            self.out.append(f"{member.save_as} = x")
+            self.saved[member.save_as] = channels

@@ -1,0 +1,158 @@
+"""A composite block as the spec defines it (``blocks:``), and the model of its uses.
+
+A definition names its typed parameters (with defaults where they are optional), its own
+skip and a body of layers. The body is kept as plain data until a use gives the parameters
+their values: only then are its ``"${...}"`` expressions computed and its layers validated
+(see :mod:`skipgen.composite.expand`). A use is validated like any layer, by a model made
+for the composite: its ``type``, the common layer keys and one key per parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BeforeValidator, Field, create_model, field_validator, model_validator
+
+from skipgen.kinds.base import Layer
+from skipgen.spec.vocabulary import (
+    HintedValueError,
+    OnMismatch,
+    SkipMode,
+    StrictModel,
+    check_identifier,
+)
+
+ParamType = Literal["int", "float", "bool", "str"]
+MAX_TEXT = 200  # characters of a str parameter's value
+
+_PYTHON_TYPES: dict[str, Any] = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def _fits(kind: str, value: object) -> bool:
+    """Whether ``value`` is a value of the parameter type ``kind`` (YAML's, never coerced)."""
+    if kind == "float":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, _PYTHON_TYPES[kind])
+
+
+class Param(StrictModel):
+    """A parameter of a composite block: its type and, for an optional one, its default."""
+
+    type: ParamType = Field(description="int, float, bool or str")
+    default: Any = Field(
+        default=None,
+        description="the value when a use leaves it out; without it, required",
+        json_schema_extra={"type": ["integer", "number", "boolean", "string"]},
+    )
+    description: str | None = Field(default=None, description="what the parameter means")
+
+    @model_validator(mode="after")
+    def _default_fits(self) -> Param:
+        if self.default is not None and not _fits(self.type, self.default):
+            raise HintedValueError(
+                f"the default {self.default!r} is not a value of type {self.type}",
+                f"give a default of type {self.type}, or none to make the parameter required",
+            )
+        return self
+
+
+def _param_shorthand(value: Any) -> Any:
+    return {"type": value} if isinstance(value, str) else value
+
+
+ParamSpec = Annotated[
+    Param, BeforeValidator(_param_shorthand, json_schema_input_type=ParamType | Param)
+]
+
+
+class CompositeUse(Layer):
+    """A layer of a composite block's type; one subclass per composite, made by
+    :func:`use_model`, holds a field per parameter."""
+
+    attr_prefix: ClassVar[str] = "block"
+    scales_depth: ClassVar[bool] = False
+    composite: ClassVar[str] = ""  # the composite's name
+    param_names: ClassVar[tuple[str, ...]] = ()
+
+    scale_depth: bool | None = Field(
+        default=None, description="whether scaling.depth applies to its repeat; default: no"
+    )
+    scale_width: bool | None = Field(
+        default=None,
+        description="false: scaling.width applies to no layer of its body; default: as each "
+        "body layer says",
+    )
+
+    def params(self) -> dict[str, Any]:
+        """The parameters' values, defaults filled in."""
+        return {name: getattr(self, name) for name in self.param_names}
+
+
+# Keys a parameter cannot have: the keys every use has, and the class's own argument.
+RESERVED_PARAMS = frozenset(
+    {*CompositeUse.model_fields, *(f.alias for f in CompositeUse.model_fields.values() if f.alias)}
+    | {"type", "in_channels", "round", "min", "max"}
+)
+
+
+class BlockDefinition(StrictModel):
+    """A composite block: a kind written in the spec, from its parameters and a body of
+    layers whose values may be expressions "${...}" over the parameters."""
+
+    description: str | None = Field(default=None, description="what the block is")
+    params: dict[str, ParamSpec] = Field(
+        default_factory=dict,
+        description="the parameters: name: type (int, float, bool, str), or "
+        "{type, default, description}",
+    )
+    skip: SkipMode = Field(
+        default="none", description="the block's own skip around its body: add, concat or none"
+    )
+    on_mismatch: OnMismatch = Field(
+        default="project",
+        description="when the skip's shortcut and the body's output differ: project (1x1 "
+        "conv + norm, strided), drop the skip, or error",
+    )
+    layers: list[dict[str, Any]] = Field(
+        min_length=1,
+        description='the body: layers of any kind, values may be "${expression}"',
+    )
+
+    @field_validator("params")
+    @classmethod
+    def _param_names(cls, value: dict[str, Param]) -> dict[str, Param]:
+        for name in value:
+            if name in RESERVED_PARAMS:
+                raise HintedValueError(
+                    f"{name!r} cannot be a parameter: every use of a block has that key, "
+                    "or the generated class uses the name",
+                    "choose another parameter name",
+                )
+            check_identifier(name, "parameter")
+        return value
+
+
+def use_model(name: str, definition: BlockDefinition) -> type[CompositeUse]:
+    """The model that validates a use of the composite ``name``."""
+    fields: dict[str, Any] = {
+        "type": (Literal[name], Field(description=definition.description or name))
+    }
+    for param, spec in definition.params.items():
+        python = _PYTHON_TYPES[spec.type]
+        if spec.type == "str":
+            python = Annotated[str, Field(max_length=MAX_TEXT)]
+        required = spec.default is None
+        default = ... if required else spec.default
+        if spec.type == "float" and not required:
+            default = float(spec.default)  # type: ignore[arg-type]
+        fields[param] = (python, Field(default=default, description=spec.description))
+    doc = definition.description or f"composite block {name}"
+    model = create_model(  # type: ignore[call-overload]
+        f"Composite_{name}", __base__=CompositeUse, __doc__=doc, **fields
+    )
+    model.composite = name
+    model.attr_prefix = name
+    model.param_names = tuple(definition.params)
+    return model  # type: ignore[no-any-return]
