@@ -105,7 +105,7 @@ def _projection(request: SkipRequest, inherited: Resolved) -> Projection:
         bare=request.bare,
         params=kernel**inherited.dims * cin * cout
         + (cout if bias else 0)
-        + (2 * cout if norm is not None else 0),
+        + (2 * cout if norm is not None and norm.has_affine else 0),
         form=form,
     )
 
