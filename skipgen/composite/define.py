@@ -17,7 +17,6 @@ from skipgen.kinds.base import Layer
 from skipgen.spec.vocabulary import (
     HintedValueError,
     OnMismatch,
-    SkipMode,
     StrictModel,
     check_identifier,
 )
@@ -107,7 +106,7 @@ class BlockDefinition(StrictModel):
         description="the parameters: name: type (int, float, bool, str), or "
         "{type, default, description}",
     )
-    skip: SkipMode = Field(
+    skip: Literal["add", "concat", "none"] = Field(
         default="none", description="the block's own skip around its body: add, concat or none"
     )
     on_mismatch: OnMismatch = Field(

@@ -87,6 +87,7 @@ class _Expander:
             "repeat": use.repeat,
             "skip": use.skip,
             "on_mismatch": use.on_mismatch,
+            "checkpoint": use.checkpoint,
             "layers": body,
             "block": use.composite,
             "own_skip": definition.body.skip,

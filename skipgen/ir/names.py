@@ -311,6 +311,13 @@ class _Resolver:
         for path, layer, _ in self.entries:
             if not layer.checkpoint:
                 continue
+            if isinstance(getattr(layer, "block", None), str):
+                self.report(
+                    (*path, "checkpoint"),
+                    "a composite block's instance cannot be checkpointed as one",
+                    "set `checkpoint` on the layers of its body instead",
+                )
+                continue
             if getattr(layer, "size", None) == "skip":
                 self.report(
                     (*path, "checkpoint"),
