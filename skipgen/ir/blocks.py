@@ -110,6 +110,15 @@ class BlockLowering:
         decision = self.local_skip(path, layer, inherited, body, mode, cin, in_slot, out_slot)
         if decision is None:
             return None
+        if first and decision.projection is None and getattr(layer, "shortcut", None):
+            self.record.error(
+                (*path, "shortcut"),
+                f"this {layer.type} does not project its shortcut ({decision.note}), so a "
+                "shortcut form has nothing to shape",
+                "remove `shortcut`, or give the block a stride or new channels (its first "
+                "repeat projects)",
+            )
+            return None
         projected = decision.projection.out_channels if decision.projection else cin
         return PendingNode(
             kind=layer.type,
