@@ -77,7 +77,8 @@ def checkpointed(
     if not (module.training and torch.is_grad_enabled()):
         return module(inputs[0] if len(inputs) == 1 else torch.cat(inputs, 1))
     run = Recompute(module)
-    if keep_convs:
+    # Selective checkpointing came with torch 2.4; before it, everything is recomputed.
+    if keep_convs and hasattr(cp, "create_selective_checkpoint_contexts"):
         policy = partial(cp.create_selective_checkpoint_contexts, keep_convolutions)
         return cp.checkpoint(run, *inputs, use_reentrant=False, context_fn=policy)
     return cp.checkpoint(run, *inputs, use_reentrant=False)
