@@ -188,6 +188,9 @@ def diagnostics_from(
     result = []
     for err in error.errors():
         path = _data_path(data, err["loc"], kinds)
+        if err["type"] == "missing" and err["loc"] and isinstance(err["loc"][-1], str):
+            # the missing key itself, even when it shares a kind's name (`act` of an act)
+            path = (*_data_path(data, err["loc"][:-1], kinds), err["loc"][-1])
         if err["type"] == "missing":
             message = f"{format_path(path)}: missing required key {path[-1]!r}"
             result.append(positions.diagnostic(path[:-1], message))
