@@ -82,6 +82,31 @@ def test_the_emitted_network_scripts_exports_and_matches(tmp_path: Path) -> None
         assert torch.allclose(exported.module()(x), expected)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the TorchScript-based exporter
+def test_the_emitted_network_exports_to_onnx_at_any_size(tmp_path: Path) -> None:
+    """Exported at one size with dynamic height and width, it still meets each skip's size
+    at another: the interpolation's size is read from the skip, not fixed at export."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    model = load_module(skipgen.generate_source(unet()), tmp_path).Net().eval()
+    path = tmp_path / "net.onnx"
+    axes = {"x": {2: "h", 3: "w"}}
+    torch.onnx.export(
+        model,
+        (torch.randn(1, 3, 12, 12),),
+        str(path),
+        dynamo=False,
+        input_names=["x"],
+        dynamic_axes=axes,
+    )
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = torch.randn(1, 3, 11, 9)
+    (actual,) = session.run(None, {"x": x.numpy()})
+    with torch.no_grad():
+        expected = model(x)
+    assert actual.shape == tuple(expected.shape) == (1, 2, 11, 9)
+    assert torch.allclose(torch.from_numpy(actual), expected, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
