@@ -248,17 +248,14 @@ def statement(e: Expr | Sum, width: int, lead: str = "", comment: str = "") -> s
     return "\n".join(lines)
 
 
-def checkpointed_statement(
-    module: str, width: int, comment: str = "", inputs: tuple[str, ...] = ()
-) -> str:
+def checkpointed_statement(module: str, width: int, comment: str = "") -> str:
     """``x = module(x)`` for a checkpointed member: through ``checkpointed`` (which
     recomputes the module's activations in the backward pass while it trains), except
     under TorchScript, which compiles only the branch that ``is_scripting()`` selects.
 
     Laid out as ruff-format lays out a conditional expression that is too long: in
     parentheses, then one branch a line."""
-    args = ", ".join(("x", *inputs))
-    plain, saving = f"{module}({args})", f"checkpointed({module}, {args})"
+    plain, saving = f"{module}(x)", f"checkpointed({module}, x)"
     choice = f"{plain} if is_scripting() else {saving}"
     line = f"x = {choice}"
     if BODY_INDENT + len(line) + len(comment) <= width:

@@ -194,8 +194,8 @@ class Forward:
                 inputs = (source,)
             held = self.child(holder, member.attr)
             tail = "" if combine is not None else comment
-            if member.checkpoint:
-                self.out.append(checkpointed_statement(held, self.width, tail, inputs))
+            if member.checkpoint:  # refused where the module takes more than x
+                self.out.append(checkpointed_statement(held, self.width, tail))
             else:
                 args = (("", "x"), *(("", name) for name in inputs))
                 module = Group(held, "(", ")", args)

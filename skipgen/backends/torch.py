@@ -105,8 +105,7 @@ def run(
         if isinstance(member, Group) and member.walked:
             x = run(module, member.members, x, saved)
         elif isinstance(member, Group) and member.block is not None:
-            inputs = [saved[name] for name in member.block.inputs]
-            x = checkpointed(module, x, *inputs) if member.checkpoint else module(x, *inputs)
+            x = module(x, *(saved[name] for name in member.block.inputs))
         elif skip is not None and skip.resizes:
             x = module(x, saved[skip.source])
         elif member.checkpoint:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from skipgen.ir.tree import scaled_repeats, walk
-from skipgen.kinds.base import Layer
+from skipgen.kinds.base import Kind, Layer
 from skipgen.kinds.composite import Composite
 from skipgen.kinds.sequence import Sequence as SequenceLayer
 from skipgen.spec import models as m
@@ -311,14 +311,14 @@ class _Resolver:
         for path, layer, _ in self.entries:
             if not layer.checkpoint:
                 continue
-            if isinstance(getattr(layer, "block", None), str):
+            if isinstance(layer, Composite):
                 self.report(
                     (*path, "checkpoint"),
                     "a composite block's instance cannot be checkpointed as one",
                     "set `checkpoint` on the layers of its body instead",
                 )
                 continue
-            if getattr(layer, "size", None) == "skip":
+            if isinstance(layer, Kind) and layer.sized_by_skip():
                 self.report(
                     (*path, "checkpoint"),
                     "an upsample to its skip's size only interpolates: it keeps nothing that "
