@@ -4,13 +4,15 @@ DenseNet-121 at 224x224: plain; torchvision's ``memory_efficient`` (each dense l
 concatenation, norm, activation and 1x1 convolution recomputed in the backward pass,
 written here as torchvision writes it); and ``memory_efficient: true`` (only the
 concatenation, norms and activations recomputed, the convolutions' outputs kept). Then
-the 3D U-Net of ``configs/unet3d.yaml``, plain and with its encoder, bottom and decoder
-stages ``checkpoint: true``.
+the 3D U-Net of ``configs/unet3d.yaml`` (channels_last_3d), plain and with its seven
+encoder, bottom and decoder stages ``checkpoint: true``.
 
-Each variant runs in a fresh interpreter. On the CPU the step's memory is the peak
-resident memory during the step (``ru_maxrss``) less the resident memory before it, once
-a small step has allocated the gradients; torch's CPU allocations are invisible to
-tracemalloc. With ``--device cuda``: bf16 autocast, channels_last, and the peak of
+Each variant runs in a fresh interpreter. On the CPU, two figures: the peak resident
+memory during the step (``ru_maxrss``) less the resident memory before it, once a small
+step has allocated the gradients; and the peak of the memory torch's allocations hold
+(from the profiler's memory events, the CPU's counterpart of
+``torch.cuda.max_memory_allocated``), which leaves out what the C library's allocator
+keeps back. With ``--device cuda``: bf16 autocast, channels_last, and the peak of
 ``torch.cuda.max_memory_allocated`` over the step, weights and gradients included. Step
 times are the best of a few steps: on the CPU the process's CPU time (all its threads),
 which other programs on the machine disturb less than the wall clock. Prints ratios
@@ -28,11 +30,13 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import MethodType
 
 import torch
 from torch import Tensor, nn
+from torch.profiler import ProfilerActivity, profile
 from torch.utils.checkpoint import checkpoint
 
 import skipgen
@@ -41,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DENSENET = ROOT / "configs" / "densenet121.yaml"
 DENSE_BLOCKS = [f"layers.0.layers.{i}.memory_efficient=true" for i in (4, 6, 8, 10)]
 UNET3D = ROOT / "configs" / "unet3d.yaml"
-UNET3D_STAGES = [f"layers.{i}.checkpoint=true" for i in (0, 2, 4, 6, 8, 10, 12)]
+UNET3D_STAGES = [f"layers.{i}.checkpoint=true" for i in range(7)]
 VARIANTS = {
     "densenet121 plain": (DENSENET, []),
     "densenet121 torchvision memory_efficient": (DENSENET, []),
@@ -75,6 +79,24 @@ def peak_resident() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
+def allocated_peak(step: Callable[[], None]) -> int:
+    """The most memory torch's CPU allocations held at once during ``step``, in bytes."""
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    events = []
+    pending = list(prof.profiler.kineto_results.experimental_event_tree())  # type: ignore[union-attr]
+    while pending:
+        event = pending.pop()
+        pending.extend(event.children)
+        if event.name == "[memory]":
+            events.append((event.start_time_ns, event.extra_fields.alloc_size))
+    held = peak = 0
+    for _, size in sorted(events):
+        held += size
+        peak = max(peak, held)
+    return peak
+
+
 def measure(name: str, device: str, batch: int, volume: int, steps: int) -> dict[str, float]:
     """One variant, in this process: the step's peak memory and its best time."""
     spec, changes = VARIANTS[name]
@@ -88,10 +110,10 @@ def measure(name: str, device: str, batch: int, volume: int, steps: int) -> dict
     x = torch.randn(batch, graph.in_channels, *size)
     small = torch.randn(2, graph.in_channels, *(max(s // 4, 32) for s in size))
     cuda = device == "cuda"
-    if cuda:
+    if cuda or graph.dims == 3:  # on the CPU, 3D convolutions run faster channels_last too
         layout = torch.channels_last if graph.dims == 2 else torch.channels_last_3d
-        model = model.cuda().to(memory_format=layout)
-        x, small = x.cuda().to(memory_format=layout), small.cuda().to(memory_format=layout)
+        model = model.to(device, memory_format=layout)
+        x, small = (t.to(device, memory_format=layout) for t in (x, small))
 
     def step(inputs: Tensor) -> None:
         with torch.autocast(device, dtype=torch.bfloat16, enabled=cuda):
@@ -113,8 +135,11 @@ def measure(name: str, device: str, batch: int, volume: int, steps: int) -> dict
             torch.cuda.synchronize()
         times.append(clock() - start)
         model.zero_grad(set_to_none=False)
-    peak = torch.cuda.max_memory_allocated() if cuda else peak_resident() - before
-    return {"peak": peak, "time": min(times)}
+    if cuda:
+        peak = torch.cuda.max_memory_allocated()
+        return {"peak": peak, "allocated": peak, "time": min(times)}
+    peak = peak_resident() - before
+    return {"peak": peak, "allocated": allocated_peak(lambda: step(x)), "time": min(times)}
 
 
 def run_fresh(name: str, args: argparse.Namespace) -> dict[str, float]:
@@ -146,24 +171,32 @@ def main() -> None:
         return
     where = torch.cuda.get_device_name() if cuda else f"CPU, {os.cpu_count()} cores"
     print(f"one training step on {where}; memory: ", end="")
-    print("peak allocated (bf16 autocast, channels_last)" if cuda else "peak RSS during the step")
+    if cuda:
+        print("peak allocated (bf16 autocast, channels_last)")
+    else:
+        print("peak RSS during the step, and peak allocated by torch (3D U-Net channels_last)")
     print(
         f"DenseNet-121 224x224 batch {args.batch}; 3D U-Net {args.volume}^3 batch {args.unet_batch}"
     )
     timed = "step s" if cuda else "CPU s"
-    print(f"\n{'variant':<42} {'memory MiB':>11} {'x plain':>8} {timed:>8} {'x plain':>8}")
+    keys = {"allocated": "alloc MiB"} if cuda else {"peak": "RSS MiB", "allocated": "alloc MiB"}
+    columns = "".join(f" {label:>9} {'x plain':>8}" for label in keys.values())
+    print(f"\n{'variant':<36}{columns} {timed:>8} {'x plain':>8}")
     found: dict[str, dict[str, float]] = {}
     for name in VARIANTS:
         figures = found[name] = run_fresh(name, args)
         base = found[f"{name.split()[0]} plain"]
-        print(
-            f"{name:<42} {figures['peak'] / 2**20:>11,.0f} {figures['peak'] / base['peak']:>8.2f}"
-            f" {figures['time']:>8.3f} {figures['time'] / base['time']:>8.2f}"
-        )
+        line = f"{name:<36}"
+        for key in keys:
+            line += f" {figures[key] / 2**20:>9,.0f} {figures[key] / base[key]:>8.2f}"
+        print(f"{line} {figures['time']:>8.3f} {figures['time'] / base['time']:>8.2f}")
     ours = found["densenet121 memory_efficient: true"]
     theirs = found["densenet121 torchvision memory_efficient"]
-    memory, step = ours["peak"] / theirs["peak"], ours["time"] / theirs["time"]
-    print(f"\nmemory_efficient: true against torchvision's: memory {memory:.2f}x, time {step:.2f}x")
+    print("\nmemory_efficient: true against torchvision's: ", end="")
+    for key in [] if cuda else ["peak"]:
+        print(f"RSS {ours[key] / theirs[key]:.2f}x, ", end="")
+    allocated, step = ours["allocated"] / theirs["allocated"], ours["time"] / theirs["time"]
+    print(f"allocated {allocated:.2f}x, time {step:.2f}x")
 
 
 if __name__ == "__main__":

@@ -23,15 +23,57 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 UNET3D = ROOT / "configs" / "unet3d.yaml"
-# The 3D U-Net's encoder stages, its bottom and its decoder stages (its convs).
-UNET3D_STAGES = [f"layers.{i}.checkpoint=true" for i in (0, 2, 4, 6, 8, 10, 12)]
+# The 3D U-Net's encoder stages, its bottom and its decoder stages; each decoder stage reads
+# an encoder stage's output, which its checkpoint takes as a second input.
+UNET3D_STAGES = [f"layers.{i}.checkpoint=true" for i in range(7)]
+STAGES = ("enc1", "enc2", "enc3", "bottom", "dec1", "dec2", "dec3")
 MIXED = ROOT / "tests" / "golden" / "mixed.yaml"
 # The mixed golden spec checkpoints layers inside a walked group and at the top level, and
 # has a memory-efficient dense block: the plain network turns them off.
 MIXED_PLAIN = [
     "layers.2.layers.1.checkpoint=false",
     "layers.3.layers.0.memory_efficient=false",
+    "layers.4.checkpoint=false",
     "layers.5.checkpoint=false",
+]
+# Checkpoints that take more than x: a composite block's use (it reads `e1`), a sequence
+# whose layers read outside outputs and one of its own (and checkpoint one of them: nested
+# checkpoints), and, inside a composite block's body, a sequence that reads the block's
+# input (a method of the block's class).
+WALKS = """
+name: Walks
+input: {channels: 3, size: 16}
+defaults: {norm: batch, act: relu}
+blocks:
+  dec:
+    params: {channels: int, enc: str}
+    layers:
+      - type: sequence
+        checkpoint: true
+        layers:
+          - {type: upsample, mode: nearest, skip: {mode: concat, from: "${enc}"}}
+          - {type: conv, channels: "${channels}", name: conv1}
+      - {type: conv, channels: "${channels}", name: conv2}
+layers:
+  - {type: conv, channels: 8, id: e1}
+  - {type: conv, channels: 16, stride: 2, id: e2}
+  - type: sequence
+    checkpoint: true
+    layers:
+      - {type: conv, channels: 16, id: inner}
+      - {type: conv, channels: 16, skip: {mode: add, from: e2}, checkpoint: true}
+      - {type: conv, channels: 16, skip: {mode: concat, from: inner}}
+      - {type: dropout, p: 0.3}
+  - {type: dec, channels: 8, enc: e1, checkpoint: true}
+  - {type: conv, channels: 16, stride: 2}
+  - {type: dec, channels: 8, enc: e1}
+  - {type: conv, channels: 2, kernel: 1, norm: none, act: none}
+"""
+WALKS_PLAIN = [
+    "layers.2.checkpoint=false",
+    "layers.2.layers.1.checkpoint=false",
+    "layers.3.checkpoint=false",
+    "blocks.dec.layers.0.checkpoint=false",
 ]
 
 
@@ -101,7 +143,7 @@ def test_checkpointed_unet3d_trains_as_the_plain_one(backend: str, tmp_path: Pat
     # Each checkpointed stage runs twice in a step (again in the backward pass), the others
     # once; in evaluation, or without gradients, every stage runs once.
     runs = _forward_runs(saving, x)
-    assert runs == {name: 2 if name.startswith(("enc", "bottom", "dec")) else 1 for name in runs}
+    assert runs == {name: 2 if name in STAGES else 1 for name in runs}
     with torch.no_grad():
         assert set(_forward_runs(saving, x, backward=False).values()) == {1}
     assert set(_forward_runs(saving.eval(), x).values()) == {1}
@@ -114,13 +156,33 @@ def test_mixed_checkpoints_inside_groups_with_random_layers(backend: str, tmp_pa
     _assert_same_step(MIXED, [], MIXED_PLAIN, x, backend, tmp_path)
 
 
+@pytest.mark.parametrize("backend", ["runtime", "emitted"])
+def test_checkpoints_that_take_saved_outputs_train_as_the_plain_one(backend: str, tmp_path: Path):
+    spec = tmp_path / "walks.yaml"
+    spec.write_text(WALKS, encoding="utf-8")
+    x = torch.randn(2, 3, 16, 16, dtype=torch.float64)
+    saving = _assert_same_step(spec, [], WALKS_PLAIN, x, backend, tmp_path)
+    runs = _forward_runs(saving, x)
+    assert runs == {"group1": 2, "dec1": 2} | {
+        n: 1 for n in ("conv1", "conv2", "conv3", "dec2", "conv4")
+    }
+    if backend == "emitted":
+        source = skipgen.generate_source(spec)
+        assert "checkpointed(self.group1, x, e2, run=self._run_group1)" in source
+        assert "checkpointed(self.dec1, x, e1, run=self.dec1)" in source
+        # the block's class checkpoints its sequence through a method of its own
+        assert "checkpointed(self.group1, x, enc, run=self._run_group1)" in source
+
+
 def _forward_runs(model: nn.Module, x: Tensor, backward: bool = True) -> dict[str, int]:
     """How many times each top-level module began its forward in one step (a recomputation
-    stops once it has what the backward pass needs: it may not end)."""
+    stops once it has what the backward pass needs: it may not end); a group that the
+    network runs layer by layer (an ``nn.ModuleDict``) counts its first layer's runs."""
     runs: dict[str, int] = {}
     hooks = []
-    for name, child in model.named_children():
+    for name, module in model.named_children():
         runs[name] = 0
+        child = next(iter(module.values())) if isinstance(module, nn.ModuleDict) else module
 
         def count(*_: object, name: str = name) -> None:
             runs[name] += 1

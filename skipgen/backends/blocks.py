@@ -141,6 +141,7 @@ class BlockClasses:
             for n, kind, d in signature
         ]
         init_line = Group("def __init__", "(", ")", (("", "self"), *params))
+        forward, methods = self.forward(group, inputs)
         text = (
             environment()
             .get_template("block.py.jinja")
@@ -150,7 +151,8 @@ class BlockClasses:
                 init_line="\n".join(layout(init_line, 4, self.width, trail=" -> None:")),
                 init=init,
                 forward_line=self.forward_line(block, inputs),
-                forward=self.forward(group, inputs),
+                forward=forward,
+                methods=methods,
             )
         )
         return "\n" + text.strip("\n")
@@ -161,7 +163,8 @@ class BlockClasses:
         signature = Group("def forward", "(", ")", args)
         return "\n".join(layout(signature, 4, self.width, trail=" -> Tensor:"))
 
-    def forward(self, group: g.Group, inputs: dict[str, str]) -> list[str]:
+    def forward(self, group: g.Group, inputs: dict[str, str]) -> tuple[list[str], list[str]]:
+        """The statements of the class's ``forward``, and the methods they call."""
         block = group.block
         assert block is not None
         channels = dict.fromkeys(block.inputs, 0)  # read, never added to: any count will do
@@ -177,7 +180,7 @@ class BlockClasses:
             lines.append(f"x = x + {identity}")
         elif block.skip == "concat":
             lines.append(f"x = torch.cat([{identity}, x], dim=1)")
-        return lines
+        return lines, body.methods
 
 
 def _form(value: Any) -> Any:

@@ -248,20 +248,26 @@ def statement(e: Expr | Sum, width: int, lead: str = "", comment: str = "") -> s
     return "\n".join(lines)
 
 
-def checkpointed_statement(module: str, width: int, comment: str = "") -> str:
-    """``x = module(x)`` for a checkpointed member: through ``checkpointed`` (which
-    recomputes the module's activations in the backward pass while it trains), except
-    under TorchScript, which compiles only the branch that ``is_scripting()`` selects.
+def checkpointed_statement(plain: Group, saving: Group, width: int, comment: str = "") -> str:
+    """``x = plain`` for a checkpointed member, ``saving`` (the call of ``checkpointed``,
+    which recomputes the module's activations in the backward pass while it trains)
+    unless under TorchScript, which compiles only the branch that ``is_scripting()``
+    selects.
 
     Laid out as ruff-format lays out a conditional expression that is too long: in
-    parentheses, then one branch a line."""
-    plain, saving = f"{module}(x)", f"checkpointed({module}, x)"
-    choice = f"{plain} if is_scripting() else {saving}"
+    parentheses, then one branch a line, each split at its brackets if it must be."""
+    choice = f"{flat(plain)} if is_scripting() else {flat(saving)}"
     line = f"x = {choice}"
     if BODY_INDENT + len(line) + len(comment) <= width:
         return line + comment
     if BODY_INDENT + len(line) <= width:
         return line
-    if BODY_INDENT + len(INDENT) + len(choice) <= width:
+    column = BODY_INDENT + len(INDENT)
+    if column + len(choice) <= width:
         return f"x = (\n{INDENT}{choice}\n)"
-    return f"x = (\n{INDENT}{plain}\n{INDENT}if is_scripting()\n{INDENT}else {saving}\n)"
+    lines = [
+        *layout(plain, column, width),
+        "if is_scripting()",
+        *layout(saving, column, width, "else "),
+    ]
+    return "\n".join(["x = (", *(INDENT + line for line in lines), ")"])

@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Protocol
 
 from skipgen.backends.layout import (
+    INDENT,
     Expr,
     Group,
     Sum,
     call_expr,
     checkpointed_statement,
+    layout,
     statement,
     string_literal,
 )
@@ -131,7 +133,8 @@ def member_channels(member: Member) -> int:
 class Forward:
     """The body of a ``forward``: members in order, long skips as named locals. ``saved``
     holds the locals it starts with (a composite block's inputs), ``read`` those a later
-    statement reads."""
+    statement reads. A walked group that checkpoints runs in a method of its own
+    (``_run_<key>``, in ``methods``), which ``checkpointed`` calls with what it reads."""
 
     def __init__(
         self,
@@ -147,14 +150,52 @@ class Forward:
         self.read = read
         self.saved: dict[str, int] = dict(saved or {})  # local name -> channels
         self.out: list[str] = []
+        self.methods: list[str] = []  # the class's methods that run checkpointed groups
+        self.method_names: set[str] = set()
 
     def run(self, members: tuple[Member, ...], holder: str) -> None:
         for member in members:
-            if isinstance(member, g.Group) and member.walked:
+            if isinstance(member, g.Group) and member.walked and member.checkpoint:
+                self.out.append(self.checkpointed_walk(member, holder))
+                self.after(member, holder, member_channels(member), call=False)
+            elif isinstance(member, g.Group) and member.walked:
                 self.run(member.members, self.child(holder, member.attr))
                 self.after(member, holder, member_channels(member), call=False)
             else:
                 self.after(member, holder, member_channels(member), call=True)
+
+    def checkpointed_walk(self, group: g.Group, holder: str) -> str:
+        """Write the method that runs ``group`` on ``x`` and the outputs it reads; return
+        the statement that calls it through ``checkpointed``."""
+        reads = g.outside_reads(group.members)
+        name = f"_run_{group.attr}"
+        while name in self.method_names:
+            name += "_"
+        self.method_names.add(name)
+        body = Forward(
+            self.width,
+            self.sizes_known,
+            self.read,
+            {read: self.saved[read] for read in reads},
+            self.names,
+        )
+        body.methods, body.method_names = self.methods, self.method_names
+        module = self.child(holder, group.attr)
+        body.run(group.members, module)
+        args = [self.names.get(read, read) for read in reads]
+        params = (("", "self"), ("", "x: Tensor"), *(("", f"{a}: Tensor") for a in args))
+        signature = layout(
+            Group(f"def {name}", "(", ")", params), 4, self.width, trail=" -> Tensor:"
+        )
+        doc = f'"""{module[len("self.") :]}, in one checkpoint."""'
+        lines = [doc, *body.out, "return x"]
+        self.methods.append(
+            "\n".join([*signature, *(INDENT + line for text in lines for line in text.split("\n"))])
+        )
+        inputs = (("", "x"), *(("", a) for a in args))
+        plain = Group(f"self.{name}", "(", ")", inputs)
+        saving = Group("checkpointed", "(", ")", (("", module), *inputs, ("run=", f"self.{name}")))
+        return checkpointed_statement(plain, saving, self.width)
 
     @staticmethod
     def child(holder: str, key: str) -> str:
@@ -194,11 +235,15 @@ class Forward:
                 inputs = (source,)
             held = self.child(holder, member.attr)
             tail = "" if combine is not None else comment
-            if member.checkpoint:  # refused where the module takes more than x
-                self.out.append(checkpointed_statement(held, self.width, tail))
+            args = (("", "x"), *(("", name) for name in inputs))
+            module = Group(held, "(", ")", args)
+            if member.checkpoint and inputs:  # a composite block's instance
+                saving = Group("checkpointed", "(", ")", (("", held), *args, ("run=", held)))
+                self.out.append(checkpointed_statement(module, saving, self.width, tail))
+            elif member.checkpoint:
+                saving = Group("checkpointed", "(", ")", (("", held), ("", "x")))
+                self.out.append(checkpointed_statement(module, saving, self.width, tail))
             else:
-                args = (("", "x"), *(("", name) for name in inputs))
-                module = Group(held, "(", ")", args)
                 self.out.append(statement(module, self.width, "x = ", tail))
         if combine is not None:
             self.out.append(statement(combine, self.width, "x = ", comment))

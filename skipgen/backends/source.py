@@ -99,8 +99,9 @@ def init_statements(
     return out
 
 
-def forward_statements(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> list[str]:
-    """The body of ``forward``: stages in order, long skips as named locals."""
+def forward_body(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> Forward:
+    """The body of ``forward`` (stages in order, long skips as named locals), and the
+    methods it calls."""
     read = {s.source for s in graph.long_skips() if s.note != "dropped" or s.resizes}
     read |= {head.source for head in graph.heads}
     read |= {output.local for output in graph.outputs}
@@ -110,7 +111,7 @@ def forward_statements(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> list[s
     for head in graph.heads:
         call = Group(f"self.{head.group.attr}", "(", ")", (("", head.source),))
         body.out.append(statement(call, width, f"{head.group.attr} = "))
-    return body.out
+    return body
 
 
 def returns(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> tuple[str, str]:
@@ -285,11 +286,13 @@ def render(graph: Graph, spec_text: str, line_length: int = DEFAULT_LINE_LENGTH)
     taken = {*lib.definitions, *lib.imports, *_network_globals(graph), graph.name}
     classes = BlockClasses(line_length, taken)
     classes.prepare(graph)
+    body = forward_body(graph, line_length)
     network = {
         "class_line": class_line(graph.name, line_length),
         "docstring": docstring(graph),
         "init": init_statements(graph, line_length, classes),
-        "forward": forward_statements(graph, line_length),
+        "forward": body.out,
+        "methods": body.methods,
         "returns": returns(graph, line_length),
         "fuse_line": fuse_line(graph.name, line_length),
         "conv_norm_pairs": conv_norm_pairs(graph, line_length),

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.fusion import network_conv_norms
-from skipgen.ir.graph import Call, Graph, Group, Member, Partial, format_bytes
+from skipgen.ir.graph import Call, Graph, Group, Member, Partial, format_bytes, outside_reads
 from skipgen.kinds.plugins import loaded_blocks
 from skipgen.kinds.registry import NN_BLOCKS
 from skipgen.nn.checkpoint import checkpointed
@@ -102,10 +102,19 @@ def run(
     for member in members:
         module = holder.get_submodule(member.attr)
         skip = member.long_skip
-        if isinstance(member, Group) and member.walked:
+        if isinstance(member, Group) and member.walked and member.checkpoint:
+            reads = outside_reads(member.members)
+            walk = partial(_walk, module, member.members, reads)
+            x = checkpointed(module, x, *(saved[name] for name in reads), run=walk)
+        elif isinstance(member, Group) and member.walked:
             x = run(module, member.members, x, saved)
         elif isinstance(member, Group) and member.block is not None:
-            x = module(x, *(saved[name] for name in member.block.inputs))
+            inputs = [saved[name] for name in member.block.inputs]
+            x = (
+                checkpointed(module, x, *inputs, run=module)
+                if member.checkpoint
+                else module(x, *inputs)
+            )
         elif skip is not None and skip.resizes:
             x = module(x, saved[skip.source])
         elif member.checkpoint:
@@ -126,6 +135,17 @@ def run(
         if member.save_as is not None:
             saved[member.save_as] = x
     return x
+
+
+def _walk(
+    holder: nn.Module,
+    members: tuple[Member, ...],
+    reads: tuple[str, ...],
+    x: Tensor,
+    *inputs: Tensor,
+) -> Tensor:
+    """Run a walked group on ``x`` and the saved outputs it reads (in one checkpoint)."""
+    return run(holder, members, x, dict(zip(reads, inputs, strict=True)))
 
 
 class CompositeBlock(nn.Module):

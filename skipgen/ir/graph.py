@@ -135,7 +135,9 @@ class Group:
     """A ``sequence`` layer: its stages and groups under one key, in order.
 
     Run as one ``nn.Sequential``, unless a long skip reaches inside (``walked``): then its
-    members are held by an ``nn.ModuleDict`` and the network runs them one by one.
+    members are held by an ``nn.ModuleDict`` and the network runs them one by one. A walked
+    group that checkpoints runs them in one checkpoint, which takes the saved outputs they
+    read (:func:`outside_reads`) as inputs.
     """
 
     attr: str
@@ -143,7 +145,7 @@ class Group:
     walked: bool
     long_skip: LongSkip | None
     save_as: str | None
-    checkpoint: bool = False  # recompute its activations in the backward pass (not walked)
+    checkpoint: bool = False  # recompute its activations in the backward pass
     block: Block | None = None  # an instance of a composite block: its own class
 
 
@@ -186,6 +188,30 @@ class Output:
 
 
 ModulePath = tuple[str, ...]  # keys from the network down, e.g. ("features", "3")
+
+
+def outside_reads(members: tuple[Member, ...]) -> tuple[str, ...]:
+    """The saved outputs that ``members`` read and do not save themselves, in the order
+    first read: what a walked group that checkpoints takes besides ``x``."""
+    read: dict[str, None] = {}
+    saved: set[str] = set()
+
+    def visit(members: tuple[Member, ...]) -> None:
+        for member in members:
+            names: tuple[str, ...] = ()
+            if isinstance(member, Group) and member.block is not None:
+                names = member.block.inputs
+            elif isinstance(member, Group) and member.walked:
+                visit(member.members)
+            skip = member.long_skip
+            if skip is not None and (skip.note != "dropped" or skip.resizes):
+                names += (skip.source,)
+            read.update(dict.fromkeys(name for name in names if name not in saved))
+            if member.save_as is not None:
+                saved.add(member.save_as)
+
+    visit(members)
+    return tuple(read)
 
 
 def members_of(

@@ -71,6 +71,10 @@ class _Resolver:
         self.names: dict[str, list[Path]] = {}  # name -> every layer that has it
         self.local_names: dict[Path, str] = {}
         self.walked: set[Path] = set()
+        # walked because the network reads a layer inside from outside: such a sequence
+        # cannot be checkpointed as one (one that reads outside outputs, or checkpoints a
+        # layer inside, can)
+        self.reached: set[Path] = set()
         self.taken: dict[Path, frozenset[str]] = {}
 
     def line(self, path: Path) -> int:
@@ -236,6 +240,7 @@ class _Resolver:
         earlier = self.layers[j]
         self.local_names.setdefault(j, earlier.id or earlier.name or name)
         self.walked.update(self.walked_around(j))
+        self.reached.update(self.walked_around(j))
         return j
 
     def heads(self) -> dict[int, Path]:
@@ -306,17 +311,12 @@ class _Resolver:
 
     def checkpoints(self) -> None:
         """The network runs a sequence that holds a checkpointed layer layer by layer (as it
-        does one that a skip reaches into), so that it can checkpoint that layer alone; a
-        sequence run that way cannot be checkpointed as one."""
+        does one that a skip reaches into), so that it can checkpoint that layer alone. Such
+        a sequence can be checkpointed as one (the checkpoints nest), and so can one whose
+        layers read outside outputs (a U-Net's decoder stage: its checkpoint takes them);
+        one with a layer that something outside reads cannot."""
         for path, layer, _ in self.entries:
             if not layer.checkpoint:
-                continue
-            if isinstance(layer, Composite):
-                self.report(
-                    (*path, "checkpoint"),
-                    "a composite block's instance cannot be checkpointed as one",
-                    "set `checkpoint` on the layers of its body instead",
-                )
                 continue
             if isinstance(layer, Kind) and layer.sized_by_skip():
                 self.report(
@@ -334,15 +334,14 @@ class _Resolver:
                     "repeats: its copies cannot be checkpointed one by one",
                     "set `checkpoint` on the repeated sequence instead",
                 )
-            else:
+            else:  # a checkpointed sequence around it checkpoints both: nested checkpoints
                 self.walked.update(ancestors(path))
         for path, layer, _ in self.entries:
-            if layer.checkpoint and path in self.walked:
+            if layer.checkpoint and path in self.reached:
                 self.report(
                     (*path, "checkpoint"),
-                    "this sequence cannot be checkpointed as one: the network runs its layers "
-                    "one by one, as a skip, a head or an output reads a layer inside it, or a "
-                    "layer inside it is checkpointed",
+                    "this sequence cannot be checkpointed as one: a skip, a head or an output "
+                    "outside it reads a layer inside it",
                     "set `checkpoint` on the layers inside it instead",
                 )
 
@@ -370,6 +369,7 @@ class _Resolver:
             earlier = self.layers[j]
             self.local_names[j] = earlier.id or earlier.name or name
             self.walked.update(self.walked_around(j), self.walked_around(path))
+            self.reached.update(set(self.walked_around(j)) - set(ancestors(path)))
         head_sources = self.heads()
         outputs = self.outputs()
         self.checkpoints()
