@@ -251,8 +251,18 @@ def test_emitted_checkpointed_network_scripts_and_exports(tmp_path: Path):
     torch.testing.assert_close(torch.from_numpy(actual), expected, rtol=1e-4, atol=1e-5)
 
 
-def test_the_readme_shows_the_emitted_line():
+def test_the_readme_shows_the_emitted_lines():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     source = skipgen.generate_source(UNET3D, set=UNET3D_STAGES)
     line = "        x = self.enc1(x) if is_scripting() else checkpointed(self.enc1, x)\n"
     assert line in readme and line in source
+    stage = "\n".join(
+        [
+            "        x = (",
+            "            self._run_dec3(x, enc1)",
+            "            if is_scripting()",
+            "            else checkpointed(self.dec3, x, enc1, run=self._run_dec3)",
+            "        )\n",
+        ]
+    )
+    assert stage in readme and stage in source

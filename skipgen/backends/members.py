@@ -187,7 +187,7 @@ class Forward:
         signature = layout(
             Group(f"def {name}", "(", ")", params), 4, self.width, trail=" -> Tensor:"
         )
-        doc = f'"""{module[len("self.") :]}, in one checkpoint."""'
+        doc = f'"""The layers of {module[len("self.") :]}, which forward checkpoints as one."""'
         lines = [doc, *body.out, "return x"]
         self.methods.append(
             "\n".join([*signature, *(INDENT + line for text in lines for line in text.split("\n"))])

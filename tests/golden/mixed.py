@@ -1411,7 +1411,7 @@ class MixedNet(nn.Module):
         return x
 
     def _run_group1(self, x: Tensor, stage1: Tensor) -> Tensor:
-        """group1, in one checkpoint."""
+        """The layers of group1, which forward checkpoints as one."""
         x = self.group1["0"](x)
         x = x + self.group1["0_skip"](stage1)  # (N, 16, 16, 16)
         x = self.group1["1"](x)  # (N, 16, 16, 16)
