@@ -155,6 +155,20 @@ class _Resolver:
                 "give the one you mean an `id` and refer to that",
             )
             return None
+        blocks = [p for p in ancestors(where) if isinstance(self.layers[p], Composite)]
+        inside = blocks and any(
+            self.layers[p].name == source and p[: len(blocks[-1])] == blocks[-1]
+            for p in self.layers
+        )
+        if inside:  # a layer of the same body: its names are keys, not handles
+            self.report(
+                where,
+                f"{source!r} is a layer of this composite block's body: a long skip inside "
+                "a body reads only layers outside the block",
+                "for a skip around the whole body set the block's own `skip`, or write "
+                "these layers as a `sequence` outside the block",
+            )
+            return None
         hint = did_you_mean(source, [*self.ids, *self.names]) or (
             "give the earlier layer an `id` and refer to it here"
         )
