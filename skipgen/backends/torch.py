@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from skipgen.errors import Diagnostic, SpecError
+from skipgen.errors import SpecError
 from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.fusion import network_conv_norms
 from skipgen.ir.graph import Call, Graph, Group, Member, Partial, format_bytes, outside_reads
@@ -53,7 +53,7 @@ def check_plugin_blocks(graph: Graph) -> None:
         except Exception as exc:  # foreign code: any failure is the plugin's
             message = f"plugin {plugin!r}: cannot import {ref!r}: {type(exc).__name__}: {exc}"
             hint = "reinstall the package that provides it"
-            diagnostics.append(Diagnostic(graph.file, node.line, node.col, message, hint))
+            diagnostics.append(node.diagnostic(graph.file, message, hint))
     if diagnostics:
         raise SpecError(diagnostics)
 
@@ -238,7 +238,7 @@ def check_memory(graph: Graph) -> None:
         f"more than this machine's {format_bytes(memory)} of memory"
     )
     hint = f"the largest block, here, has {largest.params:,}; lower channels, repeat or scaling"
-    raise SpecError([Diagnostic(graph.file, largest.line, largest.col, message, hint)])
+    raise SpecError([largest.diagnostic(graph.file, message, hint)])
 
 
 def build(graph: Graph) -> nn.Module:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from skipgen.errors import Diagnostic
 from skipgen.ir.sizes import SizeSet
 
 Value = Any  # int | float | str | bool | None | Call | Partial | tuple[Value, ...]
@@ -81,6 +82,12 @@ class Node:
     line: int
     col: int
     flat: bool = False  # the output is (batch, features), as a classifier's
+    file: str | None = None  # where it is written, when not in the spec's own file
+    notes: tuple[str, ...] = ()  # the composite blocks' uses it lies in, for diagnostics
+
+    def diagnostic(self, spec_file: str, message: str, hint: str | None = None) -> Diagnostic:
+        """An error at the layer this block comes from."""
+        return Diagnostic(self.file or spec_file, self.line, self.col, message, hint, self.notes)
 
 
 @dataclass(frozen=True)

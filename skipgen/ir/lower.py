@@ -292,7 +292,7 @@ class _Network:
         )
 
     def node(self, pending: PendingNode, sizes_of: SizesOf) -> Node:
-        line, col = self.positions.of(pending.path)
+        where = self.positions.diagnostic(pending.path, "")
         return Node(
             pending.kind,
             pending.call,
@@ -303,9 +303,11 @@ class _Network:
             pending.skip,
             pending.note,
             pending.params,
-            line,
-            col,
+            where.line,
+            where.col,
             pending.flat,
+            where.file if where.file != self.positions.file else None,
+            where.notes,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -42,6 +43,41 @@ def test_build_refuses_parameters_larger_than_memory(monkeypatch: pytest.MonkeyP
     assert diagnostic.file == str(RESNET18) and diagnostic.line > 1
     assert "11,689,512 parameters need 44.6 MiB" in diagnostic.message
     assert "1.0 MiB of memory" in diagnostic.message
+
+
+def test_the_memory_error_points_into_an_included_block_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The largest layer is written in an included file: the error names that file and
+    line, and notes the use."""
+    (tmp_path / "blocks.yaml").write_text(
+        "blocks:\n"
+        "  wide:\n"
+        "    params: {channels: int}\n"
+        "    layers:\n"
+        '      - {type: conv, channels: "${channels}"}\n',
+        encoding="utf-8",
+    )
+    spec = tmp_path / "net.yaml"
+    spec.write_text(
+        "name: Net\n"
+        "input: {channels: 3}\n"
+        "include: [blocks.yaml]\n"
+        "layers:\n"
+        "  - {type: conv, channels: 512}\n"
+        "  - {type: wide, channels: 512}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(torch_backend, "physical_memory", lambda: 2**20)
+    with pytest.raises(skipgen.SpecError) as info:
+        skipgen.build_model(spec)
+    (diagnostic,) = info.value.diagnostics
+    assert (diagnostic.file, diagnostic.line, diagnostic.col) == (
+        str(tmp_path / "blocks.yaml"),
+        5,
+        9,
+    )
+    assert diagnostic.notes == (f"in the block 'wide' used at {spec}:6:5 (layers[1])",)
 
 
 def test_build_goes_on_where_memory_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
