@@ -68,7 +68,8 @@ class Resolved:
 
     def act_params(self, channels: int, layers: int = 1) -> int:
         """The parameters of ``layers`` activation layers over ``channels`` channels."""
-        spec = self.act_spec or Act(type=self.act if isinstance(self.act, str) else "none")
+        name = self.act if isinstance(self.act, str) else "none"
+        spec = self.act_spec or Act.model_validate({"type": name})
         return layers * act_params(spec, channels)
 
     def norm_kwargs(self) -> dict[str, Any]:

@@ -158,6 +158,7 @@ class LayerLowering(BlockLowering):
             )
             if len(copies) < repeat:
                 return None, out_ch, out_slot, flat
+            lowered: list[PendingNode] | list[tuple[Member, ...]] = copies
         else:
             assert isinstance(layer, Kind)  # a block: every layer but a sequence
             nodes = self.expand(path, layer, repeat, source, channels, slot)
@@ -173,6 +174,7 @@ class LayerLowering(BlockLowering):
                 nodes[-1] = replace(nodes[-1], out_slot=source.slot)
             out_ch, out_slot = nodes[-1].out_channels, nodes[-1].out_slot
             flat = layer.flattens
+            lowered = nodes
         long_skip = None
         if source is not None:
             long_skip, out_ch = self.long_skip(path, layer, source, out_ch, out_slot, todo)
@@ -183,7 +185,6 @@ class LayerLowering(BlockLowering):
                 f"{MAX_CHANNELS:,}",
                 "lower channels, scaling.width, growth or the dense layers",
             )
-        lowered = copies if isinstance(layer, SequenceLayer) else nodes
         members = _members(todo, path, layer, lowered, blocks)
         members[-1] = replace(members[-1], long_skip=long_skip, save_as=todo.names.locals.get(path))
         return members, out_ch, out_slot, flat

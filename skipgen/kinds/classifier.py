@@ -63,7 +63,7 @@ class Classifier(Kind):
                 pool=self.pool,
                 dims=inherited.dims,
             )
-        errors = ()
+        errors: tuple[LayerError, ...] = ()
         if self.act is not None and self.hidden is None:
             errors = (
                 LayerError(

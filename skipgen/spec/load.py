@@ -142,7 +142,7 @@ _TAG_HINT = "skipgen reads plain YAML only: remove the '!!' tag and write the va
 class _Refused(Exception):
     """A document that cannot be composed safely, and where."""
 
-    def __init__(self, mark: yaml.Mark, message: str, hint: str) -> None:
+    def __init__(self, mark: Any, message: str, hint: str) -> None:  # a yaml Mark
         super().__init__(message)
         self.mark, self.message, self.hint = mark, message, hint
 
@@ -167,7 +167,7 @@ class _CheckedLoader(Yaml12Loader):
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self.open_anchors:
                 raise _Refused(event.start_mark, _CYCLE, _CYCLE_HINT)
-            self._count(event, self.sizes.get(event.anchor, 1))
+            self._count(event, self.sizes.get(event.anchor or "", 1))
         elif isinstance(event, yaml.ScalarEvent):
             self._count(event, 1)
             if event.anchor:
