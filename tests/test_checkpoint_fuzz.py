@@ -1,0 +1,133 @@
+"""Random specs with `checkpoint: true` drawn on random layers, sequences and composite
+uses (bodies included): each is refused at the `checkpoint` key, or trains, in both
+backends, exactly as the same spec without it (outputs, gradients, running statistics)."""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import Tensor, nn
+
+import skipgen
+from skipgen.errors import SpecError
+from tests.backends.helpers import load_module
+from tests.composite.strategies import composite_specs
+from tests.strategies import specs
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("SKIPGEN_FUZZ_EXAMPLES", "20")),
+    deadline=None,
+    derandomize=not os.environ.get("SKIPGEN_FUZZ_RANDOM"),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # e.g. dropout on 1 channel
+
+
+def _layer_lists(spec: dict[str, Any]) -> Iterator[list[Any]]:
+    """Every list of layers: the network's, each sequence's and each block body's."""
+    pending: list[Any] = [spec.get("layers", [])]
+    pending += [block.get("layers", []) for block in spec.get("blocks", {}).values()]
+    while pending:
+        layers = pending.pop()
+        if not isinstance(layers, list):
+            continue
+        yield layers
+        pending += [layer.get("layers") for layer in layers if isinstance(layer, dict)]
+
+
+@st.composite
+def checkpointed(draw: st.DrawFn, spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with `checkpoint: true` on some of its layers (at least one)."""
+    spec = copy.deepcopy(spec)
+    layers = [
+        layer
+        for layers in _layer_lists(spec)
+        for layer in layers
+        if isinstance(layer, dict) and layer.get("type") not in ("dense", None)
+    ]
+    chosen = draw(st.lists(st.sampled_from(layers), min_size=1, max_size=4)) if layers else []
+    for layer in chosen:
+        layer["checkpoint"] = True
+    return spec
+
+
+def _network(text: str, backend: str, folder: Path) -> nn.Module:
+    if backend == "runtime":
+        return skipgen.build_model(text)
+    module = load_module(skipgen.generate_source(text), folder)
+    graph = skipgen.lower_spec(text)
+    network: nn.Module = getattr(module, graph.name)()
+    return network
+
+
+def _step(model: nn.Module, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+    model.train()
+    x = x.clone().requires_grad_()
+    torch.manual_seed(0)  # dropout and stochastic depth draw the same in both
+    out = model(x)
+    out = out[0] if isinstance(out, list) else out
+    weights = torch.linspace(-1.0, 1.0, out.numel(), dtype=out.dtype).reshape(out.shape)
+    (out * weights).sum().backward()
+    assert x.grad is not None
+    grads = [x.grad] + [p.grad for p in model.parameters() if p.grad is not None]
+    return out.detach(), grads
+
+
+def _assert_trains_as_plain(plain_spec: dict[str, Any], spec: dict[str, Any], backend: str) -> None:
+    plain_text = yaml.safe_dump(plain_spec, sort_keys=False)
+    text = yaml.safe_dump(spec, sort_keys=False)
+    try:
+        graph = skipgen.lower_spec(plain_text)
+    except SpecError:
+        return  # an invalid spec: what it says is tested elsewhere
+    try:
+        skipgen.lower_spec(text)
+    except SpecError as error:  # refused where checkpoint is: at that key
+        for diagnostic in error.diagnostics:
+            assert diagnostic.message.split(":")[0].endswith(".checkpoint"), str(error)
+        return
+    plain = skipgen.build_model(graph).double()
+    with tempfile.TemporaryDirectory() as folder:
+        saving = _network(text, backend, Path(folder)).double()
+    saving.load_state_dict(plain.state_dict())
+    size = graph.input_size or (16,) * graph.dims
+    x = torch.randn(2, graph.in_channels, *size, dtype=torch.float64)
+    out, grads = _step(plain, x)
+    saving_out, saving_grads = _step(saving, x)
+    torch.testing.assert_close(saving_out, out, rtol=1e-10, atol=1e-10)
+    assert len(saving_grads) == len(grads)
+    for got, want in zip(saving_grads, grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-8, atol=1e-10)
+    # Recomputation updates scratch buffers: the running statistics moved once, as plain.
+    for (name, got), want in zip(saving.named_buffers(), plain.buffers(), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12, msg=name)
+
+
+@FUZZ
+@pytest.mark.parametrize("backend", ["runtime", "emitted"])
+@given(data=st.data())
+def test_checkpoints_in_a_random_spec_change_nothing_but_memory(
+    backend: str, data: st.DataObject
+) -> None:
+    spec = data.draw(specs())
+    _assert_trains_as_plain(spec, data.draw(checkpointed(spec)), backend)
+
+
+@FUZZ
+@pytest.mark.parametrize("backend", ["runtime", "emitted"])
+@given(data=st.data())
+def test_checkpoints_in_a_random_composite_spec_change_nothing_but_memory(
+    backend: str, data: st.DataObject
+) -> None:
+    spec = data.draw(composite_specs())
+    _assert_trains_as_plain(spec, data.draw(checkpointed(spec)), backend)
