@@ -64,7 +64,8 @@ def torchinfo_macs(module: nn.Module, infos: dict[int, Any]) -> int:
             total += info.macs
             continue
         for param in inner.parameters(recurse=False):
-            positions = prod(info.output_size[2:]) if "Conv" in info.class_name else 1
+            conv = isinstance(inner, nn.modules.conv._ConvNd)
+            positions = prod(info.output_size[2:]) if conv else 1
             total += param.numel() * positions
     return total
 
@@ -303,3 +304,10 @@ def test_looking_never_imports_torch(args: list[str], tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_every_built_in_kind_states_the_cost_of_each_block_it_calls() -> None:
+    from skipgen.kinds.registry import BUILTIN_KINDS
+
+    for kind in BUILTIN_KINDS:
+        assert set(kind.macs) == {ref.partition(":")[2] for ref in kind.blocks}, kind.__name__

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from skipgen.ir.common import Body, Resolved
+from skipgen.kinds.macs import Formula
 from skipgen.spec.limits import Repeat
 from skipgen.spec.vocabulary import (
     ACT_DESCRIPTION,
@@ -33,6 +34,8 @@ class Layer(StrictModel):
     own_norm_act: ClassVar[bool] = False  # ignores defaults.norm and defaults.act
     attr_prefix: ClassVar[str]  # attribute names of unnamed layers: prefix + counter
     blocks: ClassVar[tuple[str, ...]] = ()  # "module:Class" of the skipgen.nn blocks it calls
+    # what each of those blocks costs: class name -> the convolutions it runs (kinds/macs.py)
+    macs: ClassVar[dict[str, Formula]] = {}
     flattens: ClassVar[bool] = False  # its output is (batch, features): it ends the network
     # its activations all see one channel count, so a per-channel PReLU can be built
     one_act_width: ClassVar[bool] = False

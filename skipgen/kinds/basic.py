@@ -9,9 +9,29 @@ from pydantic import Field
 from skipgen.ir.common import Body, Resolved, call, groups_errors
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
+from skipgen.kinds.macs import (
+    At,
+    Conv,
+    Formula,
+    arguments,
+    conv_params,
+    has_norm,
+    shortcut_projection,
+)
 from skipgen.spec.limits import Channels, Dilation, Groups, Stride
 from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
 from skipgen.spec.vocabulary import STOCHASTIC_DEPTH_DESCRIPTION, Probability
+
+
+def basic_convs(call: Call, at: At) -> list[Conv]:
+    """Two 3x3 convolutions at the output's positions, and the projection shortcut."""
+    a = arguments(call, ("in_channels", "out_channels", "stride"), groups=1)
+    cin, cout, bias = a["in_channels"], a["out_channels"], not has_norm(a.get("norm_layer"))
+    convs = [
+        (conv_params(cin, cout, 3, at.dims, a["groups"], bias), at.out),
+        (conv_params(cout, cout, 3, at.dims, 1, bias), at.out),
+    ]
+    return convs + shortcut_projection(call, a, at)
 
 
 class Basic(NormActKind):
@@ -26,6 +46,10 @@ class Basic(NormActKind):
         "skipgen.nn.resnet:BasicBlock",
         "skipgen.nn.resnet:PreActBasicBlock",
     )
+    macs: ClassVar[dict[str, Formula]] = {
+        "BasicBlock": basic_convs,
+        "PreActBasicBlock": basic_convs,
+    }
 
     type: Literal["basic"]
     channels: Channels = Field(description="output channels")

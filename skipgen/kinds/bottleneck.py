@@ -11,6 +11,16 @@ from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
+from skipgen.kinds.macs import (
+    At,
+    Conv,
+    Formula,
+    arguments,
+    conv_params,
+    has_norm,
+    shortcut_projection,
+    squeeze_excitation,
+)
 from skipgen.spec.limits import (
     BaseWidth,
     Channels,
@@ -23,6 +33,23 @@ from skipgen.spec.limits import (
 )
 from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
 from skipgen.spec.vocabulary import STOCHASTIC_DEPTH_DESCRIPTION, Probability
+
+
+def bottleneck_convs(call: Call, at: At) -> list[Conv]:
+    """1x1 (before the stride), 3x3 and 1x1 convolutions, the SE's, and the projection."""
+    a = arguments(call, ("in_channels", "out_channels", "stride"), groups=1, se_channels=0)
+    cin, cout, width = a["in_channels"], a["out_channels"], a["width"]
+    bias = not has_norm(a.get("norm_layer"))
+    convs = [
+        (conv_params(cin, width, 1, at.dims, 1, bias), at.inp),  # before the stride
+        (conv_params(width, width, 3, at.dims, a["groups"], bias), at.out),
+        (conv_params(width, cout, 1, at.dims, 1, bias), at.out),
+    ]
+    if call.target == "ResBottleneckBlock":  # RegNet's: the SE over the inner width
+        convs += squeeze_excitation(width, a["se_channels"], at.dims)
+    else:  # SE-ResNet's: the SE over the output, after the last norm
+        convs += squeeze_excitation(cout, a["se_channels"], at.dims)
+    return convs + shortcut_projection(call, a, at)
 
 
 class Bottleneck(NormActKind):
@@ -38,6 +65,9 @@ class Bottleneck(NormActKind):
         "skipgen.nn.resnet:Bottleneck",
         "skipgen.nn.resnet:PreActBottleneck",
         "skipgen.nn.regnet:ResBottleneckBlock",
+    )
+    macs: ClassVar[dict[str, Formula]] = dict.fromkeys(
+        ("Bottleneck", "PreActBottleneck", "ResBottleneckBlock"), bottleneck_convs
     )
 
     type: Literal["bottleneck"]

@@ -9,6 +9,7 @@ from pydantic import Field
 from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.kinds.base import Kind
+from skipgen.kinds.macs import Formula, no_convs
 from skipgen.spec.limits import Classes, Hidden
 from skipgen.spec.vocabulary import ACT_DESCRIPTION, ActSpec, Probability
 
@@ -24,6 +25,8 @@ class Classifier(Kind):
         "skipgen.nn.head:Classifier",
         "skipgen.nn.head:MLPClassifier",
     )
+    # linear layers only: one MAC per parameter
+    macs: ClassVar[dict[str, Formula]] = dict.fromkeys(("Classifier", "MLPClassifier"), no_convs)
 
     type: Literal["classifier"]
     classes: Classes = Field(description="output classes (features of the linear layer)")

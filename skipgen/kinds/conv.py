@@ -8,6 +8,7 @@ from pydantic import Field
 
 from skipgen.ir.common import Body, Resolved, bare_conv, call, groups_errors, same_padding
 from skipgen.kinds.base import NormActKind
+from skipgen.kinds.macs import Formula, conv_norm_act
 from skipgen.spec.limits import Channels, Dilation, Groups, Kernel, Padding, Stride
 
 
@@ -21,6 +22,10 @@ class Conv(NormActKind):
         "skipgen.nn.conv:ConvNormAct",
         "skipgen.nn.conv:NormActConv",
     )
+    macs: ClassVar[dict[str, Formula]] = {
+        "ConvNormAct": conv_norm_act,
+        "NormActConv": conv_norm_act,
+    }
 
     type: Literal["conv"]
     channels: Channels = Field(description="output channels")

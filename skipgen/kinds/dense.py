@@ -7,9 +7,24 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator
 
 from skipgen.ir.common import Body, Resolved, call
+from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
+from skipgen.kinds.macs import At, Conv, Formula, arguments, conv_params, has_norm
 from skipgen.spec.limits import BnSize, DenseLayers, Growth
 from skipgen.spec.vocabulary import HintedValueError, Probability
+
+
+def dense_convs(call: Call, at: At) -> list[Conv]:
+    """Each dense layer's 1x1 bottleneck and 3x3 convolutions."""
+    a = arguments(call, ("in_channels", "num_layers", "growth"), bn_size=4)
+    growth, width = a["growth"], a["bn_size"] * a["growth"]
+    bias = not has_norm(a.get("norm_layer"))
+    convs: list[Conv] = []
+    for i in range(a["num_layers"]):
+        cin = a["in_channels"] + i * growth
+        convs.append((conv_params(cin, width, 1, at.dims, 1, bias), at.out))
+        convs.append((conv_params(width, growth, 3, at.dims, 1, bias), at.out))
+    return convs
 
 
 class Dense(NormActKind):
@@ -19,6 +34,9 @@ class Dense(NormActKind):
     blocks: ClassVar[tuple[str, ...]] = (
         "skipgen.nn.densenet:DenseBlock",
         "skipgen.nn.densenet:MemoryEfficientDenseBlock",
+    )
+    macs: ClassVar[dict[str, Formula]] = dict.fromkeys(
+        ("DenseBlock", "MemoryEfficientDenseBlock"), dense_convs
     )
 
     type: Literal["dense"]

@@ -19,6 +19,16 @@ from skipgen.ir.common import (
 )
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
+from skipgen.kinds.macs import (
+    At,
+    Conv,
+    Formula,
+    arguments,
+    conv_params,
+    has_norm,
+    shortcut_projection,
+    squeeze_excitation,
+)
 from skipgen.spec.limits import Channels, ExpansionRatio, Kernel, SeDivisor, Stride
 from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
 from skipgen.spec.vocabulary import (
@@ -30,6 +40,27 @@ from skipgen.spec.vocabulary import (
 
 # The squeeze-and-excitation keys that mean something only with se_ratio > 0.
 SE_OPTIONS = ("se_base", "se_divisor", "se_act", "se_gate")
+
+
+def inverted_residual_convs(call: Call, at: At) -> list[Conv]:
+    """Expansion, depthwise (or a fused kxk), SE and projection convolutions."""
+    names = ("in_channels", "out_channels", "stride")
+    a = arguments(call, names, kernel_size=3, se_channels=0, fused=False)
+    cin, cout, hidden = a["in_channels"], a["out_channels"], a["hidden_channels"]
+    bias = not has_norm(a.get("norm_layer"))
+    kernel = a["kernel_size"]
+    if a["fused"] and hidden == cin:  # Fused-MBConv at expansion 1: one kxk conv
+        return [(conv_params(cin, cout, kernel, at.dims, 1, bias), at.out)]
+    convs: list[Conv] = []
+    if a["fused"]:  # the expansion is a full kxk conv with the stride; no depthwise
+        convs.append((conv_params(cin, hidden, kernel, at.dims, 1, bias), at.out))
+    else:
+        if hidden != cin:
+            convs.append((conv_params(cin, hidden, 1, at.dims, 1, bias), at.inp))
+        convs.append((conv_params(hidden, hidden, kernel, at.dims, hidden, bias), at.out))
+    convs += squeeze_excitation(hidden, a["se_channels"], at.dims)
+    convs.append((conv_params(hidden, cout, 1, at.dims, 1, bias), at.out))
+    return convs + shortcut_projection(call, a, at)
 
 
 class InvertedResidual(NormActKind):
@@ -44,6 +75,9 @@ class InvertedResidual(NormActKind):
     blocks: ClassVar[tuple[str, ...]] = (
         "skipgen.nn.mobilenet:InvertedResidual",
         "skipgen.nn.mobilenet:MBConv",
+    )
+    macs: ClassVar[dict[str, Formula]] = dict.fromkeys(
+        ("InvertedResidual", "MBConv"), inverted_residual_convs
     )
 
     type: Literal["inverted_residual"]

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from skipgen.ir.common import Body, Resolved, bare_norm, call
 from skipgen.kinds.base import NormActKind
+from skipgen.kinds.macs import Formula, no_convs
 
 
 class NormAct(NormActKind):
@@ -15,6 +16,7 @@ class NormAct(NormActKind):
     attr_prefix: ClassVar[str] = "norm"
     one_act_width: ClassVar[bool] = True
     blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.conv:NormAct",)
+    macs: ClassVar[dict[str, Formula]] = {"NormAct": no_convs}
 
     type: Literal["norm"]
 

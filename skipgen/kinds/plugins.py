@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skipgen.kinds.base import Kind
+from skipgen.kinds.macs import Formula
 from skipgen.kinds.registry import KINDS, NN_BLOCKS, type_tag
 
 GROUP = "skipgen.kinds"
@@ -126,6 +127,16 @@ def plugin_kinds(names: tuple[str, ...]) -> dict[str, type[Kind]]:
                 )
             kinds[tag], owners[tag] = kind, name
     return kinds
+
+
+def loaded_macs() -> dict[str, Formula]:
+    """What the nn blocks of the loaded plugins cost, where their kinds state it."""
+    return {
+        name: formula
+        for plugin in _LOADED.values()
+        for kind in plugin.kinds
+        for name, formula in kind.macs.items()
+    }
 
 
 def loaded_blocks() -> dict[str, tuple[str, str]]:

@@ -20,6 +20,7 @@ from skipgen.kinds.dense import Dense
 from skipgen.kinds.global_pool import GlobalPool
 from skipgen.kinds.identity import Dropout, Identity
 from skipgen.kinds.inverted_residual import InvertedResidual
+from skipgen.kinds.macs import Formula
 from skipgen.kinds.norm import NormAct
 from skipgen.kinds.pool import AvgPool, MaxPool
 from skipgen.kinds.sequence import Sequence
@@ -70,6 +71,11 @@ else:
 
 # Attribute names of unnamed layers: a prefix and a counter (`layer1`, `pool2`).
 ATTR_PREFIX: dict[str, str] = {tag: kind.attr_prefix for tag, kind in KINDS.items()}
+
+# What each block a built-in kind calls costs, as its kind states it (kinds/macs.py).
+BLOCK_MACS: dict[str, Formula] = {
+    name: formula for kind in BUILTIN_KINDS for name, formula in getattr(kind, "macs", {}).items()
+}
 
 # The kinds with a residual branch, which a stochastic depth schedule counts.
 RESIDUAL_KINDS = frozenset(tag for tag, kind in KINDS.items() if kind.residual)

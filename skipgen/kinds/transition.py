@@ -8,8 +8,17 @@ from pydantic import Field
 
 from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
+from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
+from skipgen.kinds.macs import At, Conv, Formula, arguments, conv_params, has_norm
 from skipgen.spec.limits import Channels
+
+
+def transition_convs(call: Call, at: At) -> list[Conv]:
+    """The 1x1 convolution, which runs before the pool, at the input's positions."""
+    a = arguments(call, ("in_channels", "out_channels"))
+    bias = not has_norm(a.get("norm_layer"))
+    return [(conv_params(a["in_channels"], a["out_channels"], 1, at.dims, 1, bias), at.inp)]
 
 
 class Transition(NormActKind):
@@ -18,6 +27,7 @@ class Transition(NormActKind):
     attr_prefix: ClassVar[str] = "transition"
     one_act_width: ClassVar[bool] = True
     blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.densenet:Transition",)
+    macs: ClassVar[dict[str, Formula]] = {"Transition": transition_convs}
 
     type: Literal["transition"]
     compression: float = Field(

@@ -10,7 +10,21 @@ from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
+from skipgen.kinds.macs import At, Conv, Formula, arguments, conv_params, has_norm, no_convs
 from skipgen.spec.limits import Channels, Kernel, Scale
+
+
+def up_conv_convs(call: Call, at: At) -> list[Conv]:
+    """The transposed convolution, or the convolution after interpolating."""
+    a = arguments(call, ("in_channels", "out_channels", "scale"), scale=2, mode="transposed")
+    a.setdefault("kernel_size", None)
+    a.setdefault("bias", None)
+    default_kernel = a["scale"] if a["mode"] == "transposed" else 3
+    kernel = a["kernel_size"] if a["kernel_size"] is not None else default_kernel
+    has = "norm_layer" in a and has_norm(a["norm_layer"])  # UpConv's norm defaults to none
+    bias = not has if a["bias"] is None else a["bias"]
+    cin, cout = a["in_channels"], a["out_channels"]
+    return [(conv_params(cin, cout, kernel, at.dims, 1, bias), at.out)]
 
 
 class Upsample(NormActKind):
@@ -25,6 +39,7 @@ class Upsample(NormActKind):
         "skipgen.nn.upsample:UpConv",
         "skipgen.nn.upsample:Interpolate",
     )
+    macs: ClassVar[dict[str, Formula]] = {"UpConv": up_conv_convs, "Interpolate": no_convs}
 
     type: Literal["upsample"]
     channels: Channels | None = Field(

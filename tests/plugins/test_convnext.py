@@ -264,11 +264,31 @@ def test_an_unknown_kind_inside_a_sequence_names_the_plugins_kinds_too() -> None
     assert diagnostic.hint is not None and "'convnext'" in diagnostic.hint
 
 
-def test_summary_marks_a_plugin_blocks_cost_unknown(tmp_path: Path) -> None:
+def test_summary_counts_the_cost_a_plugin_kind_states(tmp_path: Path) -> None:
+    """The kind's `macs` formula gives its block's cost, as torchinfo counts it."""
     from typer.testing import CliRunner
 
     from skipgen.cli import app
+    from tests.test_cli_summary import assert_matches_torchinfo
 
+    spec = tmp_path / "tiny_next.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    result = CliRunner().invoke(app, ["summary", str(spec), "--json"])
+    assert result.exit_code == 0, result.output
+    (data,) = json.loads(result.stdout)
+    assert data["totals"]["macs"] is not None
+    assert_matches_torchinfo(data, spec, None)
+
+
+def test_summary_marks_a_plugin_blocks_cost_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from skipgen.cli import app
+    from skipgen.commands import cost
+
+    monkeypatch.setattr(cost, "loaded_macs", dict)  # as if the kind stated no cost
     spec = tmp_path / "tiny_next.yaml"
     spec.write_text(SPEC, encoding="utf-8")
     result = CliRunner().invoke(app, ["summary", str(spec), "--json"])

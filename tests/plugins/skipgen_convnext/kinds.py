@@ -8,8 +8,22 @@ from pydantic import Field
 
 from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
+from skipgen.ir.graph import Call
 from skipgen.kinds.base import Kind
+from skipgen.kinds.macs import At, Conv, Formula, arguments, conv_params
 from skipgen.spec.vocabulary import Probability
+
+
+def convnext_convs(call: Call, at: At) -> list[Conv]:
+    """The 7x7 depthwise conv and the two 1x1 convs, all with bias, at the output's
+    positions (the LayerNorm and the layer scale cost one MAC per parameter)."""
+    a = arguments(call, ("channels",), expansion=4)
+    channels, hidden = a["channels"], a["channels"] * a["expansion"]
+    return [
+        (conv_params(channels, channels, 7, at.dims, channels, True), at.out),
+        (conv_params(channels, hidden, 1, at.dims, 1, True), at.out),
+        (conv_params(hidden, channels, 1, at.dims, 1, True), at.out),
+    ]
 
 
 class ConvNeXt(Kind):
@@ -21,6 +35,7 @@ class ConvNeXt(Kind):
     own_norm_act: ClassVar[bool] = True
     attr_prefix: ClassVar[str] = "stage"
     blocks: ClassVar[tuple[str, ...]] = ("skipgen_convnext.nn:ConvNeXtBlock",)
+    macs: ClassVar[dict[str, Formula]] = {"ConvNeXtBlock": convnext_convs}
 
     type: Literal["convnext"]
     expansion: int = Field(default=4, ge=1, le=16, description="hidden channels per channel")
