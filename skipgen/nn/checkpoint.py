@@ -24,7 +24,11 @@ class Recompute:
     runs copy them, as selective checkpointing wants the same operations in both.
     """
 
-    def __init__(self, module: nn.Module, run: Callable[..., Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        module: nn.Module,
+        run: Callable[..., Tensor] | None = None,
+    ) -> None:
         self.module = module
         self.run = run
         self.runs = 0
@@ -33,7 +37,8 @@ class Recompute:
         """One run, without checkpointing."""
         if self.run is not None:
             return self.run(*inputs)
-        out: Tensor = self.module(inputs[0] if len(inputs) == 1 else torch.cat(inputs, 1))
+        x = inputs[0] if len(inputs) == 1 else torch.cat(inputs, 1)
+        out: Tensor = self.module(x)
         return out
 
     def __call__(self, *inputs: Tensor) -> Tensor:
@@ -91,5 +96,12 @@ def checkpointed(
     # Selective checkpointing came with torch 2.4; before it, everything is recomputed.
     if keep_convs and hasattr(cp, "create_selective_checkpoint_contexts"):
         policy = partial(cp.create_selective_checkpoint_contexts, keep_convolutions)
-        return cp.checkpoint(recompute, *inputs, use_reentrant=False, context_fn=policy)
-    return cp.checkpoint(recompute, *inputs, use_reentrant=False)
+        kept: Tensor = cp.checkpoint(
+            recompute,
+            *inputs,
+            use_reentrant=False,
+            context_fn=policy,
+        )
+        return kept
+    out: Tensor = cp.checkpoint(recompute, *inputs, use_reentrant=False)
+    return out

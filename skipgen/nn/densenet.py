@@ -106,12 +106,10 @@ class MemoryEfficientDenseBlock(DenseBlock):
     def forward(self, x: Tensor) -> Tensor:
         features = [x]
         for layer in self.values():
-            new = (
-                layer(torch.cat(features, 1))
-                if is_scripting()
-                else checkpointed(layer, *features, keep_convs=True)
-            )
-            features.append(new)
+            if is_scripting():  # TorchScript compiles only this branch
+                features.append(layer(torch.cat(features, 1)))
+            else:
+                features.append(checkpointed(layer, *features, keep_convs=True))
         return torch.cat(features, 1)
 
 

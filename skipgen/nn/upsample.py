@@ -105,7 +105,9 @@ class Interpolate(nn.Module):
         if dims not in linear_modes:
             raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
         self.mode = "nearest" if mode == "nearest" else linear_modes[dims]
-        self.align_corners: Optional[bool] = None if mode == "nearest" else False  # noqa: UP045
+        # nearest takes no align_corners: None there, False for the linear modes
+        align: Optional[bool] = None if mode == "nearest" else False  # noqa: UP045
+        self.align_corners = align
 
     def forward(self, x: Tensor, like: Tensor) -> Tensor:
         return nn.functional.interpolate(

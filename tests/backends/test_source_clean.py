@@ -29,14 +29,17 @@ WIDTHS = (88, 100, 120)
 SHAPE_COMMENT = re.compile(r"  # \(N[^)]*\)$", re.MULTILINE)
 
 
+MIXED = ROOT / "tests" / "golden" / "mixed.yaml"  # copies the blocks no config uses
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
-    """Every config built by ``skipgen build`` into one folder per line length (88 is the
-    default, so it is built without the option)."""
+    """Every config, and the mixed golden spec, built by ``skipgen build`` into one folder
+    per line length (88 is the default, so it is built without the option)."""
     folders = {}
     for width in WIDTHS:
         folder = tmp_path_factory.mktemp(f"width{width}")
-        args = ["build", *map(str, CONFIGS), "-o", str(folder)]
+        args = ["build", *map(str, CONFIGS), str(MIXED), "-o", str(folder)]
         if width != 88:
             args += ["--line-length", str(width)]
         result = CliRunner().invoke(app, args)
@@ -50,8 +53,8 @@ def _files(folder: Path) -> list[Path]:
 
 
 def test_every_config_is_built_and_88_is_the_default(built: dict[int, Path]) -> None:
-    assert [p.stem for p in _files(built[88])] == [c.stem for c in CONFIGS]
-    for config in CONFIGS:
+    assert [p.stem for p in _files(built[88])] == sorted(c.stem for c in [*CONFIGS, MIXED])
+    for config in [*CONFIGS, MIXED]:
         text = (built[88] / f"{config.stem}.py").read_text(encoding="utf-8")
         assert text == skipgen.generate_source(config)
         assert text == skipgen.generate_source(config, line_length=88)

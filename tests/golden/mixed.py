@@ -24,7 +24,11 @@ class Recompute:
     runs copy them, as selective checkpointing wants the same operations in both.
     """
 
-    def __init__(self, module: nn.Module, run: Callable[..., Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        module: nn.Module,
+        run: Callable[..., Tensor] | None = None,
+    ) -> None:
         self.module = module
         self.run = run
         self.runs = 0
@@ -33,7 +37,8 @@ class Recompute:
         """One run, without checkpointing."""
         if self.run is not None:
             return self.run(*inputs)
-        out: Tensor = self.module(inputs[0] if len(inputs) == 1 else torch.cat(inputs, 1))
+        x = inputs[0] if len(inputs) == 1 else torch.cat(inputs, 1)
+        out: Tensor = self.module(x)
         return out
 
     def __call__(self, *inputs: Tensor) -> Tensor:
@@ -91,8 +96,15 @@ def checkpointed(
     # Selective checkpointing came with torch 2.4; before it, everything is recomputed.
     if keep_convs and hasattr(cp, "create_selective_checkpoint_contexts"):
         policy = partial(cp.create_selective_checkpoint_contexts, keep_convolutions)
-        return cp.checkpoint(recompute, *inputs, use_reentrant=False, context_fn=policy)
-    return cp.checkpoint(recompute, *inputs, use_reentrant=False)
+        kept: Tensor = cp.checkpoint(
+            recompute,
+            *inputs,
+            use_reentrant=False,
+            context_fn=policy,
+        )
+        return kept
+    out: Tensor = cp.checkpoint(recompute, *inputs, use_reentrant=False)
+    return out
 
 
 def fuse_conv_bn(
@@ -695,12 +707,10 @@ class MemoryEfficientDenseBlock(DenseBlock):
     def forward(self, x: Tensor) -> Tensor:
         features = [x]
         for layer in self.values():
-            new = (
-                layer(torch.cat(features, 1))
-                if is_scripting()
-                else checkpointed(layer, *features, keep_convs=True)
-            )
-            features.append(new)
+            if is_scripting():  # TorchScript compiles only this branch
+                features.append(layer(torch.cat(features, 1)))
+            else:
+                features.append(checkpointed(layer, *features, keep_convs=True))
         return torch.cat(features, 1)
 
 
@@ -1255,7 +1265,9 @@ class Interpolate(nn.Module):
         if dims not in linear_modes:
             raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
         self.mode = "nearest" if mode == "nearest" else linear_modes[dims]
-        self.align_corners: Optional[bool] = None if mode == "nearest" else False  # noqa: UP045
+        # nearest takes no align_corners: None there, False for the linear modes
+        align: Optional[bool] = None if mode == "nearest" else False  # noqa: UP045
+        self.align_corners = align
 
     def forward(self, x: Tensor, like: Tensor) -> Tensor:
         return nn.functional.interpolate(
