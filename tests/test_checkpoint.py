@@ -14,7 +14,7 @@ from torch.profiler import profile
 
 import skipgen
 from skipgen.nn import ConvNormAct, DenseBlock, MemoryEfficientDenseBlock, checkpointed
-from tests.backends.helpers import ROOT, load_module
+from tests.backends.helpers import ROOT, load_module, ruff
 
 DENSENET = ROOT / "configs" / "densenet121.yaml"
 DENSE_BLOCKS = [f"layers.0.layers.{i}.memory_efficient=true" for i in (4, 6, 8, 10)]
@@ -266,3 +266,26 @@ def test_the_readme_shows_the_emitted_lines():
         ]
     )
     assert stage in readme and stage in source
+
+
+def test_a_checkpointed_sequence_with_long_names_is_laid_out_as_ruff_lays_it_out():
+    """The call through checkpointed splits at its brackets, the method's signature one
+    parameter a line, its docstring wraps: every line fits in 88 columns."""
+    encoder = "an_encoder_output_with_a_name_long_enough_to_split_lines"
+    stage = "a_decoder_stage_whose_name_is_longer_than_most"
+    spec = f"""
+name: Long
+input: {{channels: 3, size: 16}}
+layers:
+  - {{type: conv, channels: 8, name: {encoder}}}
+  - type: sequence
+    name: {stage}
+    checkpoint: true
+    layers:
+      - {{type: conv, channels: 8, skip: {{mode: concat, from: {encoder}}}}}
+"""
+    source = skipgen.generate_source(spec)
+    assert f"run=self._run_{stage},\n" in source
+    assert max(len(line) for line in source.splitlines()) <= 88
+    stdin = ("--stdin-filename", "net.py", "-")
+    assert ruff("format", "--check", *stdin, stdin=source).returncode == 0

@@ -20,7 +20,8 @@ from torch import Tensor, nn
 
 import skipgen
 from skipgen.errors import SpecError
-from tests.backends.helpers import load_module
+from tests.backends.helpers import load_module, ruff
+from tests.backends.test_source_random import SHAPE_COMMENT
 from tests.composite.strategies import composite_specs
 from tests.strategies import specs
 
@@ -131,3 +132,25 @@ def test_checkpoints_in_a_random_composite_spec_change_nothing_but_memory(
 ) -> None:
     spec = data.draw(composite_specs())
     _assert_trains_as_plain(spec, data.draw(checkpointed(spec)), backend)
+
+
+@FUZZ
+@given(data=st.data(), width=st.sampled_from([88, 100, 120]))
+def test_checkpointed_random_specs_are_ruff_clean_and_formatted(
+    data: st.DataObject, width: int
+) -> None:
+    """The checkpointed calls and the methods of checkpointed sequences are laid out
+    exactly as ruff-format lays them out, at any line length, and ruff finds nothing."""
+    spec = data.draw(st.one_of(specs(), composite_specs()))
+    text = yaml.safe_dump(data.draw(checkpointed(spec)), sort_keys=False)
+    try:
+        source = skipgen.generate_source(text, line_length=width)
+    except SpecError:
+        return
+    stdin = ("--stdin-filename", "net.py", "-")
+    check = ruff("check", *stdin, stdin=source, line_length=width)
+    assert check.returncode == 0, check.stdout
+    flat = SHAPE_COMMENT.sub("", skipgen.generate_source(text, line_length=10**6))
+    formatted = ruff("format", *stdin, stdin=flat, line_length=width)
+    assert formatted.returncode == 0, formatted.stderr
+    assert formatted.stdout == SHAPE_COMMENT.sub("", source)

@@ -8,9 +8,11 @@ named by :class:`Classes`, which renders the classes it names (see
 
 from __future__ import annotations
 
+import textwrap
 from typing import Protocol
 
 from skipgen.backends.layout import (
+    BODY_INDENT,
     INDENT,
     Expr,
     Group,
@@ -187,8 +189,11 @@ class Forward:
         signature = layout(
             Group(f"def {name}", "(", ")", params), 4, self.width, trail=" -> Tensor:"
         )
-        doc = f'"""The layers of {module[len("self.") :]}, which forward checkpoints as one."""'
-        lines = [doc, *body.out, "return x"]
+        about = f"The layers of {module[len('self.') :]}, which forward checkpoints as one."
+        doc = textwrap.wrap(about, self.width - BODY_INDENT - 6, break_long_words=False)
+        doc[0] = '"""' + doc[0]
+        doc[-1] += '"""'
+        lines = [*doc, *body.out, "return x"]
         self.methods.append(
             "\n".join([*signature, *(INDENT + line for text in lines for line in text.split("\n"))])
         )
