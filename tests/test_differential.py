@@ -29,7 +29,7 @@ import skipgen
 from skipgen.errors import SpecError
 from skipgen.ir.graph import Graph
 from tests.backends.helpers import assert_equivalent, load_module
-from tests.strategies import any_specs
+from tests.strategies.anything import any_specs
 
 EXAMPLES = int(os.environ.get("SKIPGEN_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
