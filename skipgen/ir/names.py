@@ -155,10 +155,11 @@ class _Resolver:
                 "give the one you mean an `id` and refer to that",
             )
             return None
-        blocks = [p for p in ancestors(where) if isinstance(self.layers[p], Composite)]
-        inside = blocks and any(
-            self.layers[p].name == source and p[: len(blocks[-1])] == blocks[-1]
-            for p in self.layers
+        blocks = [p for p in ancestors(where) if isinstance(self.layers.get(p), Composite)]
+        body = blocks[-1] if blocks else None  # the innermost block around the reader
+        inside = body is not None and any(
+            layer.name == source and len(p) > len(body) and p[: len(body)] == body
+            for p, layer in self.layers.items()
         )
         if inside:  # a layer of the same body: its names are keys, not handles
             self.report(
