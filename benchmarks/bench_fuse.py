@@ -71,13 +71,15 @@ def now(device: str) -> float:
     return time.perf_counter()
 
 
+def autocast(device: str) -> contextlib.AbstractContextManager[object]:
+    """bf16 autocast on a GPU; nothing on the CPU."""
+    if device == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def run_once(model: nn.Module, x: torch.Tensor, device: str) -> float:
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16)
-        if device == "cuda"
-        else contextlib.nullcontext()
-    )
-    with autocast:
+    with autocast(device):
         start = now(device)
         model(x)
         return now(device) - start
@@ -88,7 +90,7 @@ def measure(
 ) -> dict[str, float]:
     """Median milliseconds per forward pass of each model, the models interleaved."""
     times: dict[str, list[float]] = {key: [] for key in models}
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(device):  # warm-up compiles what is timed
         reference = models["unfused"](x)
         for key, model in models.items():
             for _ in range(2):  # warm up (and compile)
