@@ -74,7 +74,7 @@ ATTR_PREFIX: dict[str, str] = {tag: kind.attr_prefix for tag, kind in KINDS.item
 
 # What each block a built-in kind calls costs, as its kind states it (kinds/macs.py).
 BLOCK_MACS: dict[str, Formula] = {
-    name: formula for kind in BUILTIN_KINDS for name, formula in getattr(kind, "macs", {}).items()
+    name: formula for kind in BUILTIN_KINDS for name, formula in kind.macs.items()
 }
 
 # The kinds with a residual branch, which a stochastic depth schedule counts.
