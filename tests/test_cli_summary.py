@@ -110,6 +110,9 @@ layers:
       - {type: basic, channels: 32}
       - {type: basic, channels: 40, preact: true, stride: 2}
       - {type: conv, channels: 48, preact: true}
+      - {type: conv, channels: 48, stride: 2, skip: add, on_mismatch: project,
+         shortcut: {kernel: 3, norm: none, bias: true}}
+      - {type: conv, channels: 40, skip: add, on_mismatch: project, shortcut: avgpool}
   - {type: upsample, channels: 24, scale: 4, mode: bilinear, norm: batch, act: relu,
      skip: {mode: add, from: enc1}, on_mismatch: project}
   - {type: transition, channels: 12}

@@ -283,6 +283,7 @@ class BlockLowering:
             downsample=downsample,
             drop_path=drop_path if decision.mode == "add" else 0.0,
             **inherited.norm_kwargs(),
+            **shortcut_kwargs(decision.projection, inherited),
         )
 
     def norms(

@@ -10,6 +10,7 @@ from skipgen.ir.common import Body, Resolved, bare_conv, call, groups_errors, sa
 from skipgen.kinds.base import NormActKind
 from skipgen.kinds.macs import Formula, conv_norm_act
 from skipgen.spec.limits import Channels, Dilation, Groups, Kernel, Padding, Stride
+from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
 
 
 class Conv(NormActKind):
@@ -44,6 +45,7 @@ class Conv(NormActKind):
     preact: bool = Field(
         default=False, description="norm → act → conv instead of conv → norm → act"
     )
+    shortcut: ShortcutSpec | None = shortcut_field()
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         pad = self.padding if self.padding is not None else same_padding(self.kernel, self.dilation)

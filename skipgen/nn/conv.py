@@ -129,10 +129,12 @@ class NormAct(nn.Sequential):
 class Shortcut(nn.Module):
     """Local skip connection around a ``body`` that has none of its own.
 
-    The shortcut is the input itself, or a 1x1 projection when ``downsample=True``
-    (to ``out_channels`` for ``skip="add"``, to ``in_channels`` for ``skip="concat"``).
-    Output channels are ``out_channels``, or ``in_channels + out_channels`` for
-    "concat".
+    The shortcut is the input itself, or a projection when ``downsample=True`` (to
+    ``out_channels`` for ``skip="add"``, to ``in_channels`` for ``skip="concat"``): a
+    strided 1x1 convolution and a norm, unless the ``shortcut_*`` arguments shape it as
+    :func:`projection` does (kernel, ResNet-D's pool, its own norm, bias), registered
+    after the body or, with ``shortcut_first``, before it. Output channels are
+    ``out_channels``, or ``in_channels + out_channels`` for "concat".
     """
 
     def __init__(
@@ -147,19 +149,29 @@ class Shortcut(nn.Module):
         drop_path: float = 0.0,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
+        shortcut_kernel: int = 1,
+        shortcut_pool: bool = False,
+        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
+        shortcut_bias: Optional[bool] = None,  # noqa: UP045
+        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
         check_skip(in_channels, out_channels, stride, skip, downsample)
-        self.body = body
         shortcut: Optional[nn.Module] = None  # noqa: UP045
         if downsample:
             shortcut = projection(
                 in_channels,
                 in_channels if skip == "concat" else out_channels,
                 stride,
+                kernel_size=shortcut_kernel,
+                pool=shortcut_pool,
                 dims=dims,
-                norm_layer=norm_layer,
+                norm_layer=shortcut_norm or norm_layer,
+                bias=shortcut_bias,
             )
+        if shortcut_first:
+            self.downsample = shortcut
+        self.body = body
         self.downsample = shortcut
         self.skip = skip
         self.drop_path_rate = drop_path
