@@ -140,7 +140,7 @@ def run(
 def _walk(
     holder: nn.Module,
     members: tuple[Member, ...],
-    reads: tuple[str, ...],
+    reads: dict[str, int],
     x: Tensor,
     *inputs: Tensor,
 ) -> Tensor:

@@ -197,28 +197,29 @@ class Output:
 ModulePath = tuple[str, ...]  # keys from the network down, e.g. ("features", "3")
 
 
-def outside_reads(members: tuple[Member, ...]) -> tuple[str, ...]:
-    """The saved outputs that ``members`` read and do not save themselves, in the order
-    first read: what a walked group that checkpoints takes besides ``x``."""
-    read: dict[str, None] = {}
+def outside_reads(members: tuple[Member, ...]) -> dict[str, int]:
+    """The saved outputs that ``members`` read and do not save themselves, with their
+    channels, in the order first read: what a composite block's ``forward``, or a walked
+    group that checkpoints, takes besides ``x``."""
+    read: dict[str, int] = {}
     saved: set[str] = set()
 
     def visit(members: tuple[Member, ...]) -> None:
         for member in members:
-            names: tuple[str, ...] = ()
+            names: dict[str, int] = {}
             if isinstance(member, Group) and member.block is not None:
-                names = member.block.inputs
+                names = dict(zip(member.block.inputs, member.block.input_channels, strict=True))
             elif isinstance(member, Group) and member.walked:
                 visit(member.members)
             skip = member.long_skip
             if skip is not None and (skip.note != "dropped" or skip.resizes):
-                names += (skip.source,)
-            read.update(dict.fromkeys(name for name in names if name not in saved))
+                names[skip.source] = skip.source_channels
+            read.update((name, c) for name, c in names.items() if name not in saved | set(read))
             if member.save_as is not None:
                 saved.add(member.save_as)
 
     visit(members)
-    return tuple(read)
+    return read
 
 
 def members_of(

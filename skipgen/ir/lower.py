@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from skipgen.errors import SpecError
 from skipgen.ir.blocks import PendingNode
-from skipgen.ir.graph import Graph, Group, Head, Node, Output, Stage, members_of
+from skipgen.ir.graph import Graph, Group, Head, Node, Output, Stage, outside_reads
 from skipgen.ir.layers import (
     DropPathSchedule,
     LayerList,
@@ -271,7 +271,7 @@ class _Network:
             members = tuple(self.member(p, sizes_of) for p in pending.members)
             block = pending.block
             if block is not None:
-                inputs = _inputs(members)
+                inputs = outside_reads(members)
                 block = replace(block, inputs=tuple(inputs), input_channels=tuple(inputs.values()))
             return Group(
                 pending.attr,
@@ -309,19 +309,6 @@ class _Network:
             where.file if where.file != self.positions.file else None,
             where.notes,
         )
-
-
-def _inputs(members: tuple[Stage | Group, ...]) -> dict[str, int]:
-    """The saved outputs that ``members`` read through long skips, in the order they read
-    them, with their channels: the inputs of a composite block's ``forward`` beside ``x``."""
-    found: dict[str, int] = {}
-    for _, member in members_of(members):
-        skip = member.long_skip
-        if skip is not None and skip.note != "dropped":
-            found[skip.source] = skip.source_channels
-        if isinstance(member, Group) and member.block is not None:
-            found.update(zip(member.block.inputs, member.block.input_channels, strict=True))
-    return found
 
 
 def lower(spec: m.Spec, positions: Positions) -> Graph:

@@ -251,3 +251,32 @@ def test_a_body_keeps_its_layers_to_itself(tmp_path: Path) -> None:
             "use would repeat it",
         )
     ]
+
+
+def test_a_body_reads_the_source_of_a_dropped_skip_for_its_size(tmp_path: Path) -> None:
+    """An upsample to its skip's size still needs the source when the add is dropped: the
+    block's forward takes it (it used to validate, then fail to build)."""
+    text = textwrap.dedent(
+        """\
+        name: Net
+        input: {channels: 3}
+        defaults: {norm: batch, act: relu}
+        blocks:
+          dec:
+            params: {enc: str}
+            layers:
+              - {type: upsample, mode: nearest, size: skip, on_mismatch: drop,
+                 skip: {mode: add, from: "${enc}"}}
+              - {type: conv, channels: 8}
+        layers:
+          - {type: conv, channels: 4, id: e1}
+          - {type: conv, channels: 16, stride: 2}
+          - {type: dec, enc: e1}
+        """
+    )
+    graph = skipgen.lower_spec(text)
+    (block,) = graph.blocks()
+    assert block.inputs == ("e1",)
+    assert_equivalent(
+        graph, load_module(skipgen.generate_source(text), tmp_path).Net, (2, 3, 15, 17)
+    )
