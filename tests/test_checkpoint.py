@@ -77,7 +77,7 @@ WALKS_PLAIN = [
 ]
 
 
-def _network(backend: str, spec: Path, changes: list[str], folder: Path) -> nn.Module:
+def _network(backend: str, spec: Path | str, changes: list[str], folder: Path) -> nn.Module:
     if backend == "runtime":
         return skipgen.build_model(skipgen.lower_spec(spec, set=changes))
     graph = skipgen.lower_spec(spec, set=changes)

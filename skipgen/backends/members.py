@@ -242,11 +242,9 @@ class Forward:
             tail = "" if combine is not None else comment
             args = (("", "x"), *(("", name) for name in inputs))
             module = Group(held, "(", ")", args)
-            if member.checkpoint and inputs:  # a composite block's instance
-                saving = Group("checkpointed", "(", ")", (("", held), *args, ("run=", held)))
-                self.out.append(checkpointed_statement(module, saving, self.width, tail))
-            elif member.checkpoint:
-                saving = Group("checkpointed", "(", ")", (("", held), ("", "x")))
+            if member.checkpoint:  # a module that takes more than x is its own run
+                run = (("run=", held),) if inputs else ()
+                saving = Group("checkpointed", "(", ")", (("", held), *args, *run))
                 self.out.append(checkpointed_statement(module, saving, self.width, tail))
             else:
                 self.out.append(statement(module, self.width, "x = ", tail))
