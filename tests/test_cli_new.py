@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -20,9 +22,23 @@ def run(*args: str | Path) -> Result:
 
 
 def test_every_config_is_shipped_in_the_package() -> None:
-    package = Path(skipgen.__file__).parent / "configs"
-    assert sorted(p.stem for p in package.glob("*.yaml")) == CONFIGS
+    package = resources.files("skipgen.configs")
+    assert sorted(p.name[:-5] for p in package.iterdir() if p.name.endswith(".yaml")) == CONFIGS
     assert list(shipped()) == CONFIGS
+
+
+def test_the_packaging_lists_every_package_and_maps_configs() -> None:
+    """pyproject.toml names the packages (configs/ installs as skipgen.configs, a real
+    folder rather than a link, which a checkout without links would lose): a package added
+    to the tree and not to that list would be missing from wheels."""
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    tree = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "skipgen").rglob("__init__.py")
+    }
+    assert set(setup["packages"]) == tree | {"skipgen.configs"}
+    assert setup["package-dir"] == {"skipgen.configs": "configs"}
+    assert not (ROOT / "skipgen" / "configs").exists()
 
 
 def test_list_gives_one_line_per_config() -> None:

@@ -21,7 +21,7 @@ _NAME_LINE = re.compile(r"^name: .*$", re.MULTILINE)
 
 def shipped() -> dict[str, str]:
     """The shipped configs' texts by name (``resnet18``), read from the installed package."""
-    folder = resources.files("skipgen") / "configs"
+    folder = resources.files("skipgen.configs")
     texts = {
         entry.name.removesuffix(".yaml"): entry.read_text(encoding="utf-8")
         for entry in folder.iterdir()
