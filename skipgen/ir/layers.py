@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import cast
 
 from skipgen.ir import common
 from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource
 from skipgen.ir.composite import own_skip
 from skipgen.ir.graph import Block, LongSkip
 from skipgen.ir.names import Names
+from skipgen.ir.pending import Member, members_of
 from skipgen.ir.record import Record
 from skipgen.ir.skips import (
     SkipRequest,
@@ -65,34 +65,6 @@ class LayerList:
     slot: int  # the size slot of its input
     outputs: Outputs  # what every layer lowered so far gave, shared by the lists of a spec
     keyed: bool = False  # a composite block's body: its layers are attributes, not numbered
-
-
-@dataclass(frozen=True, kw_only=True)
-class PendingStage:
-    """A stage whose nodes' spatial sizes are filled in once the size program has run."""
-
-    attr: str
-    nodes: tuple[PendingNode, ...]
-    sequential: bool
-    long_skip: LongSkip | None
-    save_as: str | None
-    checkpoint: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class PendingGroup:
-    """A sequence's stages and groups, under one key."""
-
-    attr: str
-    members: tuple[PendingStage | PendingGroup, ...]
-    walked: bool
-    long_skip: LongSkip | None
-    save_as: str | None
-    checkpoint: bool = False
-    block: Block | None = None  # an instance of a composite block
-
-
-Member = PendingStage | PendingGroup
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,7 +157,7 @@ class LayerLowering(BlockLowering):
                 f"{MAX_CHANNELS:,}",
                 "lower channels, scaling.width, growth or the dense layers",
             )
-        members = _members(todo, path, layer, lowered, blocks)
+        members = members_of(todo, path, layer, lowered, blocks)
         members[-1] = replace(members[-1], long_skip=long_skip, save_as=todo.names.locals.get(path))
         return members, out_ch, out_slot, flat
 
@@ -360,78 +332,6 @@ class LayerLowering(BlockLowering):
             source.channels,
         )
         return skip, channels
-
-
-def _members(
-    todo: LayerList,
-    path: Path,
-    layer: Layer,
-    lowered: list[PendingNode] | list[tuple[Member, ...]],
-    blocks: list[Block | None],
-) -> list[Member]:
-    """How a layer's repeats (blocks, or copies of a sequence's members) sit in its list.
-
-    At the top level, and for a named layer anywhere, the layer is one key: its block, or an
-    ``nn.Sequential`` of its repeats (of its copies, for a repeated sequence). An unnamed
-    layer inside a sequence takes one number per repeat, from its first.
-    """
-    attr = todo.names.attrs[path]
-    numbered = todo.path != ("layers",) and layer.name is None and not todo.keyed
-    keys = [str(int(attr) + r) for r in range(len(lowered))] if numbered else [attr]
-    if isinstance(layer, SequenceLayer):
-        copies = cast("list[tuple[Member, ...]]", lowered)
-        walked = path in todo.names.walked
-
-        blocks = blocks or [None] * len(copies)
-
-        def group(key: str, r: int, walked: bool, checkpoint: bool) -> PendingGroup:
-            return PendingGroup(
-                attr=key,
-                members=copies[r],
-                walked=walked and blocks[r] is None,  # a block's forward runs its body
-                long_skip=None,
-                save_as=None,
-                checkpoint=checkpoint,
-                block=blocks[r],
-            )
-
-        if numbered or (len(copies) == 1 and "repeat" not in layer.model_fields_set):
-            return [group(key, r, walked, layer.checkpoint) for r, key in enumerate(keys)]
-        inner = tuple(group(str(r), r, False, False) for r in range(len(copies)))
-        return [
-            PendingGroup(
-                attr=attr,
-                members=inner,
-                walked=False,
-                long_skip=None,
-                save_as=None,
-                checkpoint=layer.checkpoint,
-            )
-        ]
-    nodes = cast("list[PendingNode]", lowered)
-    if numbered:
-        return [
-            PendingStage(
-                attr=key,
-                nodes=(node,),
-                sequential=False,
-                long_skip=None,
-                save_as=None,
-                checkpoint=layer.checkpoint,
-            )
-            for key, node in zip(keys, nodes, strict=True)
-        ]
-    sequential = len(nodes) > 1 or "repeat" in layer.model_fields_set
-    return [
-        PendingStage(
-            attr=attr,
-            nodes=tuple(nodes),
-            sequential=sequential,
-            long_skip=None,
-            save_as=None,
-            checkpoint=layer.checkpoint,
-        )
-    ]
 
 
 def _flat_layer(layer: Layer) -> str:

@@ -22,12 +22,11 @@ from skipgen.ir.layers import (
     LayerList,
     LayerLowering,
     LoweredList,
-    Member,
     Outputs,
-    PendingGroup,
 )
 from skipgen.ir.names import Names, resolve
 from skipgen.ir.outputs import LoweredHead, lower_heads, needed_layers
+from skipgen.ir.pending import Member, PendingGroup
 from skipgen.ir.record import Record
 from skipgen.ir.sizes import (
     AXES,

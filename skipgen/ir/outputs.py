@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from skipgen.ir.layers import LayerList, LayerLowering, Outputs, PendingGroup
+from skipgen.ir.layers import LayerList, LayerLowering, Outputs
 from skipgen.ir.names import Names
+from skipgen.ir.pending import PendingGroup
 from skipgen.kinds.base import Layer
 from skipgen.kinds.sequence import Sequence as SequenceLayer
 from skipgen.spec import models as m

@@ -1,0 +1,116 @@
+"""The stages of a list of layers before the size program has run: how a layer's repeats
+(blocks, or copies of a sequence's members) sit in its list, under which keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+from skipgen.ir.blocks import PendingNode
+from skipgen.ir.graph import Block, LongSkip
+from skipgen.kinds.base import Layer
+from skipgen.kinds.sequence import Sequence as SequenceLayer
+from skipgen.spec.load import Path
+
+if TYPE_CHECKING:
+    from skipgen.ir.layers import LayerList
+
+
+@dataclass(frozen=True, kw_only=True)
+class PendingStage:
+    """A stage whose nodes' spatial sizes are filled in once the size program has run."""
+
+    attr: str
+    nodes: tuple[PendingNode, ...]
+    sequential: bool
+    long_skip: LongSkip | None
+    save_as: str | None
+    checkpoint: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PendingGroup:
+    """A sequence's stages and groups, under one key."""
+
+    attr: str
+    members: tuple[PendingStage | PendingGroup, ...]
+    walked: bool
+    long_skip: LongSkip | None
+    save_as: str | None
+    checkpoint: bool = False
+    block: Block | None = None  # an instance of a composite block
+
+
+Member = PendingStage | PendingGroup
+
+
+def members_of(
+    todo: LayerList,
+    path: Path,
+    layer: Layer,
+    lowered: list[PendingNode] | list[tuple[Member, ...]],
+    blocks: list[Block | None],
+) -> list[Member]:
+    """How a layer's repeats (blocks, or copies of a sequence's members) sit in its list.
+
+    At the top level, and for a named layer anywhere, the layer is one key: its block, or an
+    ``nn.Sequential`` of its repeats (of its copies, for a repeated sequence). An unnamed
+    layer inside a sequence takes one number per repeat, from its first.
+    """
+    attr = todo.names.attrs[path]
+    numbered = todo.path != ("layers",) and layer.name is None and not todo.keyed
+    keys = [str(int(attr) + r) for r in range(len(lowered))] if numbered else [attr]
+    if isinstance(layer, SequenceLayer):
+        copies = cast("list[tuple[Member, ...]]", lowered)
+        walked = path in todo.names.walked
+
+        blocks = blocks or [None] * len(copies)
+
+        def group(key: str, r: int, walked: bool, checkpoint: bool) -> PendingGroup:
+            return PendingGroup(
+                attr=key,
+                members=copies[r],
+                walked=walked and blocks[r] is None,  # a block's forward runs its body
+                long_skip=None,
+                save_as=None,
+                checkpoint=checkpoint,
+                block=blocks[r],
+            )
+
+        if numbered or (len(copies) == 1 and "repeat" not in layer.model_fields_set):
+            return [group(key, r, walked, layer.checkpoint) for r, key in enumerate(keys)]
+        inner = tuple(group(str(r), r, False, False) for r in range(len(copies)))
+        return [
+            PendingGroup(
+                attr=attr,
+                members=inner,
+                walked=False,
+                long_skip=None,
+                save_as=None,
+                checkpoint=layer.checkpoint,
+            )
+        ]
+    nodes = cast("list[PendingNode]", lowered)
+    if numbered:
+        return [
+            PendingStage(
+                attr=key,
+                nodes=(node,),
+                sequential=False,
+                long_skip=None,
+                save_as=None,
+                checkpoint=layer.checkpoint,
+            )
+            for key, node in zip(keys, nodes, strict=True)
+        ]
+    sequential = len(nodes) > 1 or "repeat" in layer.model_fields_set
+    return [
+        PendingStage(
+            attr=attr,
+            nodes=tuple(nodes),
+            sequential=sequential,
+            long_skip=None,
+            save_as=None,
+            checkpoint=layer.checkpoint,
+        )
+    ]
