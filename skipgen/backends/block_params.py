@@ -122,21 +122,47 @@ def _input_names(blocks: list[g.Block]) -> list[str] | None:
     return names
 
 
-def _arguments(blocks: list[g.Block], inputs: list[str]) -> tuple[list[Argument], list[Argument]]:
+def _joined_last(group: g.Group) -> set[str]:
+    """The saved outputs that the body of ``group`` concatenates only after its running
+    value (``order: shortcut_last``), never before it."""
+    first: set[str] = set()
+    last: set[str] = set()
+
+    def visit(members: tuple[g.Member, ...]) -> None:
+        for member in members:
+            skip = member.long_skip
+            if skip is not None and skip.mode == "concat":
+                (first if skip.shortcut_first else last).add(skip.source)
+            if isinstance(member, g.Group) and member.block is None:
+                visit(member.members)
+
+    visit(group.members)
+    return last - first
+
+
+def _arguments(
+    blocks: list[g.Block], inputs: list[str], joined_last: set[str]
+) -> tuple[list[Argument], list[Argument]]:
     """The candidates: for the first positional argument of a layer (its input channels),
-    and for any other number."""
+    and for any other number. A sum of channels is written in the order of the
+    concatenation it counts: the saved output first, unless it is joined last."""
     first = Argument("in_channels", tuple(b.in_channels for b in blocks), ())
     channels = [
         Argument(f"{name}_channels", tuple(b.input_channels[i] for b in blocks), ())
         for i, name in enumerate(inputs)
     ]
+    pairs = [
+        (first, c) if local in joined_last else (c, first)
+        for local, c in zip(blocks[0].inputs, channels, strict=True)
+    ]
+    pairs += [(b, a) for a, b in pairs]
     sums = [
         Argument(
             f"{a.text} + {b.text}",
             tuple(x + y for x, y in zip(a.values, b.values, strict=True)),
             (),
         )
-        for a, b in [*((first, c) for c in channels), *((c, first) for c in channels)]
+        for a, b in pairs
     ]
     own = []
     values = [dict(b.values) for b in blocks]
@@ -221,7 +247,7 @@ def parametrize(groups: list[g.Group], calls: list[list[g.Call]]) -> Parametrize
     names = _input_names(checked)
     if names is None:
         return None
-    candidates = _arguments(checked, names)
+    candidates = _arguments(checked, names, _joined_last(groups[0]))
     used: set[Argument] = set()
     try:
         written = [

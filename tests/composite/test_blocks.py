@@ -110,9 +110,19 @@ def test_a_long_skip_inside_a_body_reads_a_str_parameter(tmp_path: Path) -> None
     graph = skipgen.lower_spec(path)
     text = skipgen.generate_source(path)
     assert "def forward(self, x: Tensor, encoder: Tensor) -> Tensor:" in text
-    assert "self.conv1 = ConvNormAct(in_channels + encoder_channels, channels)" in text
+    # the sum of channels reads in the order of the concatenation it counts
+    assert "torch.cat([encoder, x], dim=1)" in text
+    assert "self.conv1 = ConvNormAct(encoder_channels + in_channels, channels)" in text
     assert "x = self.up1(x, enc1)" in text
     assert_equivalent(graph, load_module(text, tmp_path).Tiny, (2, 1, 16, 16))
+
+    last = write(
+        tmp_path, "last.yaml", spec.replace('${encoder}"}', '${encoder}", order: shortcut_last}')
+    )
+    text = skipgen.generate_source(last)
+    assert "torch.cat([x, encoder], dim=1)" in text
+    assert "self.conv1 = ConvNormAct(in_channels + encoder_channels, channels)" in text
+    assert_equivalent(skipgen.lower_spec(last), load_module(text, tmp_path).Tiny, (2, 1, 16, 16))
 
 
 def test_errors_at_the_use(tmp_path: Path) -> None:
