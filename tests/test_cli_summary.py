@@ -173,8 +173,9 @@ def test_the_primitives_match_torchinfo(tmp_path: Path) -> None:
     assert_matches_torchinfo(data, spec, None)
 
 
-# The shortcut forms, a long skip projected across a stride, an attention gate's product
-# and an upsample to its skip's size.
+# The shortcut forms, Fused-MBConv at expansion 1 with a projected shortcut (one conv), a
+# long skip projected across a stride, an attention gate's product and an upsample to its
+# skip's size.
 SHORTCUTS = """\
 name: Shortcuts
 input: {channels: 3, size: 30}
@@ -186,6 +187,8 @@ layers:
   - {type: bottleneck, channels: 32,
      shortcut: {kernel: 3, norm: none, bias: true, registered: first}}
   - {type: inverted_residual, channels: 32, stride: 2, on_mismatch: project, shortcut: avgpool}
+  - {type: inverted_residual, channels: 40, expansion: 1, fused: true, on_mismatch: project}
+  - {type: inverted_residual, channels: 32, expansion: 1, fused: true, on_mismatch: project}
   - {type: conv, channels: 32, skip: {mode: add, from: enc1}, on_mismatch: project}
   - {type: conv, channels: 1, kernel: 1, norm: none, act: sigmoid,
      skip: {mode: mul, from: enc1}, on_mismatch: project}

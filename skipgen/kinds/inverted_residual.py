@@ -49,9 +49,10 @@ def inverted_residual_convs(call: Call, at: At) -> list[Conv]:
     cin, cout, hidden = a["in_channels"], a["out_channels"], a["hidden_channels"]
     bias = not has_norm(a.get("norm_layer"))
     kernel = a["kernel_size"]
-    if a["fused"] and hidden == cin:  # Fused-MBConv at expansion 1: one kxk conv
-        return [(conv_params(cin, cout, kernel, at.dims, 1, bias), at.out)]
     convs: list[Conv] = []
+    if a["fused"] and hidden == cin:  # Fused-MBConv at expansion 1: one kxk conv
+        convs.append((conv_params(cin, cout, kernel, at.dims, 1, bias), at.out))
+        return convs + shortcut_projection(call, a, at)
     if a["fused"]:  # the expansion is a full kxk conv with the stride; no depthwise
         convs.append((conv_params(cin, hidden, kernel, at.dims, 1, bias), at.out))
     else:
