@@ -67,6 +67,33 @@ def test_a_sequence_is_a_frame() -> None:
     assert result.stdout.count("n_features_") == 19 * 3 + 1  # 19 boxes, each with 2 edges
 
 
+def test_a_composite_block_is_a_frame_with_its_own_skip(tmp_path: Path) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text(
+        """\
+name: Net
+input: {channels: 1, dims: 1, size: 16}
+blocks:
+  unit:
+    params: {channels: int, stride: {type: int, default: 1}}
+    layers:
+      - {type: conv, channels: "${channels * 2}", stride: "${stride}", norm: none}
+    skip: concat
+layers:
+  - {type: conv, channels: 1}
+  - {type: unit, channels: 1, stride: 2, repeat: 2}
+"""
+    )
+    result = run(spec)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert '    subgraph n_unit1_0_group["unit1.0: unit"]' in text
+    # each use joins its input with its body's output: an edge from the box before it
+    assert "  n_conv1 -. concat .-> n_unit1_0_conv1" in text
+    assert "  n_unit1_0_conv1 -. concat .-> n_unit1_1_conv1" in text
+    assert 'output["output<br/>(5, 8)"]' in text  # 1 + 2, then 3 + 2 channels
+
+
 @pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed")
 @pytest.mark.parametrize("suffix", [".svg", ".png"])
 def test_images_are_drawn_by_dot(suffix: str, tmp_path: Path) -> None:

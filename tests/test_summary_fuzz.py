@@ -34,9 +34,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # e.g. dropout o
 
 @FUZZ
 @given(spec=st.one_of(specs(), composite_specs()))
-def test_the_summary_of_a_random_spec_is_torchinfos(
-    spec: dict[str, Any], tmp_path: Path
-) -> None:
+def test_the_summary_of_a_random_spec_is_torchinfos(spec: dict[str, Any], tmp_path: Path) -> None:
     path = tmp_path / "net.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     try:

@@ -95,9 +95,14 @@ class Drawing:
         for member in members:
             here = (*path, member.attr)
             if isinstance(member, Group):
-                inner = Cluster(_id(here) + "_group", ".".join(here))
+                block = member.block
+                label = ".".join(here) + (f": {block.name}" if block else "")
+                inner = Cluster(_id(here) + "_group", label)
                 cluster.items.append(inner)
+                start = previous
                 previous = self._members(member.members, here, inner, previous)
+                if block is not None and block.skip != "none":  # a composite's own skip
+                    self.edges.append(Edge(start, previous, block.skip))
             else:
                 previous = self._stage(member, here, cluster, previous)
             if member.long_skip is not None:

@@ -17,7 +17,17 @@ from skipgen.api import lower_spec
 from skipgen.commands.common import SET_HELP, console, count, report
 from skipgen.commands.cost import node_macs, skip_macs
 from skipgen.errors import SpecError
-from skipgen.ir.graph import FLOAT32_BYTES, Block, Graph, Group, Node, Stage, format_bytes
+from skipgen.ir.graph import (
+    FLOAT32_BYTES,
+    Block,
+    Graph,
+    Group,
+    LongSkip,
+    Node,
+    Stage,
+    format_bytes,
+)
+from skipgen.kinds.macs import arguments
 
 Shape = tuple[int | str, ...]
 
@@ -52,12 +62,18 @@ def block_rows(graph: Graph) -> list[Row]:
     rows: list[Row] = []
     pending: list[tuple[tuple[str, ...], Block]] = []  # own skips, after their bodies
 
-    def own_skip(path: tuple[str, ...], block: Block) -> None:
+    def projection_row(path: tuple[str, ...], skip: LongSkip | Block) -> Row:
+        """A projection's row: its output has the size of the output it joins, and its own
+        channels (a concatenation's shortcut keeps its channels)."""
         last = rows[-1]
         size = tuple(s for s in last.shape[1:] if isinstance(s, int)) or None
-        macs = skip_macs(block, size if size and len(size) == graph.dims else None, graph.dims)
-        row = Row((*path, "shortcut"), "projection", last.shape, block.params, macs, None)
-        rows.append(row)
+        macs = skip_macs(skip, size if size and len(size) == graph.dims else None, graph.dims)
+        assert skip.projection is not None
+        channels = arguments(skip.projection, ("in_channels", "out_channels"))["out_channels"]
+        return Row(path, "projection", (channels, *last.shape[1:]), skip.params, macs, None)
+
+    def own_skip(path: tuple[str, ...], block: Block) -> None:
+        rows.append(projection_row((*path, "shortcut"), block))
 
     for path, member in graph.members():
         while pending and path[: len(pending[-1][0])] != pending[-1][0]:
@@ -71,12 +87,7 @@ def block_rows(graph: Graph) -> list[Row]:
                 )
         skip = member.long_skip
         if skip is not None and skip.attr is not None:
-            last = rows[-1]
-            size = tuple(s for s in last.shape[1:] if isinstance(s, int)) or None
-            macs = skip_macs(skip, size if size and len(size) == graph.dims else None, graph.dims)
-            rows.append(
-                Row((*path[:-1], skip.attr), "projection", last.shape, skip.params, macs, None)
-            )
+            rows.append(projection_row((*path[:-1], skip.attr), skip))
     while pending:
         own_skip(*pending.pop())
     return rows
