@@ -110,6 +110,15 @@ class BlockLowering:
         decision = self.local_skip(path, layer, inherited, body, mode, cin, in_slot, out_slot)
         if decision is None:
             return None
+        if source is not None and getattr(layer, "shortcut", None):
+            assert layer.skip is not None
+            self.record.error(
+                (*path, "shortcut"),
+                "`shortcut` shapes the projection of the layer's own skip; this skip comes "
+                f"from {layer.skip.from_!r}, which a 1x1 convolution and a norm project",
+                "remove `shortcut`",
+            )
+            return None
         if first and decision.projection is None and getattr(layer, "shortcut", None):
             self.record.error(
                 (*path, "shortcut"),
