@@ -197,6 +197,8 @@ layers:
   - {type: inverted_residual, channels: 40, expansion: 1, fused: true, on_mismatch: project}
   - {type: inverted_residual, channels: 32, expansion: 1, fused: true, on_mismatch: project}
   - {type: conv, channels: 32, skip: {mode: add, from: enc1}, on_mismatch: project}
+  - {type: conv, channels: 32, skip: {mode: add, from: enc1}, on_mismatch: project,
+     shortcut: {type: avgpool, kernel: 3, norm: none}}
   - {type: conv, channels: 1, kernel: 1, norm: none, act: sigmoid,
      skip: {mode: mul, from: enc1}, on_mismatch: project}
   - {type: upsample, mode: bilinear, size: skip, skip: {mode: concat, from: enc1}}
@@ -210,7 +212,7 @@ def test_shortcut_forms_and_gates_match_torchinfo(tmp_path: Path) -> None:
     result = run(spec, "--json")
     assert result.exit_code == 0, result.output
     (data,) = json.loads(result.stdout)
-    assert [row["kind"] for row in data["layers"]].count("projection") == 2
+    assert [row["kind"] for row in data["layers"]].count("projection") == 3
     assert None not in [row["macs"] for row in data["layers"]]
     assert_matches_torchinfo(data, spec, None)
 

@@ -213,3 +213,99 @@ def test_a_bad_shortcut_is_located_at_its_key(shortcut: Any, message: str) -> No
     [diagnostic] = info.value.diagnostics
     assert diagnostic.line == 4
     assert diagnostic.message.startswith(message)
+
+
+class HandLongSkip(nn.Module):
+    """A stem, a strided conv block, and a conv block that adds the stem's output through
+    ``shortcut``: a long skip projected across the stride, written by hand."""
+
+    def __init__(self, shortcut: nn.Module) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1, bias=False), nn.BatchNorm2d(8))
+        self.down = nn.Sequential(nn.Conv2d(8, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16))
+        self.block = nn.Sequential(nn.Conv2d(16, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16))
+        self.block_skip = shortcut
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        enc = torch.relu(self.stem(x))
+        out = torch.relu(self.block(torch.relu(self.down(enc))))
+        return out + self.block_skip(enc)
+
+
+def long_skip_net(shortcut: Any) -> dict[str, Any]:
+    data = net({"type": "conv", "channels": 16}, channels=3)
+    data["layers"] = [
+        {"type": "conv", "channels": 8, "name": "stem", "id": "enc"},
+        {"type": "conv", "channels": 16, "stride": 2, "name": "down"},
+        {
+            "type": "conv",
+            "channels": 16,
+            "name": "block",
+            "skip": {"mode": "add", "from": "enc"},
+            "on_mismatch": "project",
+            "shortcut": shortcut,
+        },
+    ]
+    return data
+
+
+@pytest.mark.parametrize(
+    ("shortcut", "hand"),
+    [
+        ("avgpool", avg_down(8, 16, 2)),
+        ({"kernel": 3, "norm": "none", "bias": True}, nn.Sequential(nn.Conv2d(8, 16, 3, 2, 1))),
+        (
+            {"type": "avgpool", "norm": {"type": "group", "groups": 4}},
+            nn.Sequential(
+                nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False),
+                nn.Conv2d(8, 16, 1, bias=False),
+                nn.GroupNorm(4, 16),
+            ),
+        ),
+    ],
+    ids=["avgpool", "3x3 with bias", "avgpool and group norm"],
+)
+def test_a_long_skip_takes_the_forms_too(shortcut: Any, hand: nn.Module, tmp_path: Path) -> None:
+    data = long_skip_net(shortcut)
+    graph = skipgen.lower_spec(data)
+    model = randomized(skipgen.build_model(graph))
+    reference = HandLongSkip(hand)
+    state = model.state_dict()
+    assert list(state) == list(reference.state_dict())
+    reference.load_state_dict(state, strict=True)
+    reference = reference.double().eval()
+    x = torch.randn(2, 3, 9, 9, dtype=torch.double)  # odd: the pool's ceil mode counts
+    with torch.no_grad():
+        assert torch.allclose(model(x), reference(x), rtol=1e-10, atol=1e-12)
+    assert graph.params == sum(p.numel() for p in reference.parameters())
+    module = load_module(skipgen.generate_source(data), tmp_path)
+    assert_equivalent(graph, module.Net, (2, 3, 9, 9))
+
+
+@pytest.mark.parametrize(
+    ("skip", "shortcut", "message"),
+    [
+        (
+            {"mode": "add", "from": "enc"},
+            {"registered": "first"},
+            "layers[2].shortcut.registered: a skip from an earlier layer registers its "
+            "projection after the layer, as block_skip",
+        ),
+        (
+            {"mode": "concat", "from": "down_out"},
+            "avgpool",
+            "layers[2].shortcut: the skip from 'down_out' is not projected (identity), so a "
+            "shortcut form has nothing to shape",
+        ),
+    ],
+)
+def test_a_long_skip_refuses_what_it_cannot_shape(
+    skip: dict[str, str], shortcut: Any, message: str
+) -> None:
+    data = long_skip_net(shortcut)
+    data["layers"][1]["id"] = "down_out"
+    data["layers"][2]["skip"] = skip
+    with pytest.raises(SpecError) as info:
+        skipgen.lower_spec(data)
+    [diagnostic] = info.value.diagnostics
+    assert diagnostic.message.startswith(message), diagnostic.message

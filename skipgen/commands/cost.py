@@ -71,13 +71,15 @@ def node_macs(node: Node, dims: int) -> int | None:
 
 
 def skip_macs(skip: LongSkip | Block, out_size: tuple[int, ...] | None, dims: int) -> int | None:
-    """A long skip's projection, or a composite block's shortcut (a 1x1 conv and a norm at
-    the output size)."""
+    """A long skip's projection, or a composite block's shortcut: a conv (1x1 unless its
+    ``shortcut`` says otherwise) at the output size, and a norm."""
     if skip.projection is None:
         return 0
     if out_size is None:
         return None
-    a = arguments(skip.projection, ("in_channels", "out_channels", "stride"))
-    bias = not has_norm(a.get("norm_layer"))
-    conv = conv_params(a["in_channels"], a["out_channels"], 1, dims, 1, bias)
+    a = arguments(skip.projection, ("in_channels", "out_channels", "stride"), kernel_size=1)
+    bias = a.get("bias")
+    if bias is None:
+        bias = not has_norm(a.get("norm_layer"))
+    conv = conv_params(a["in_channels"], a["out_channels"], a["kernel_size"], dims, 1, bias)
     return conv * prod(out_size) + skip.params - conv

@@ -21,6 +21,7 @@ from skipgen.kinds.base import Kind, Layer
 from skipgen.spec import models as m
 from skipgen.spec.load import Path
 from skipgen.spec.locate import format_path
+from skipgen.spec.shortcut import Shortcut
 from skipgen.spec.vocabulary import Act, Norm
 
 
@@ -50,19 +51,37 @@ class SkipSource:
     slot: int
 
 
+def form_kwargs(form: Shortcut | None, inherited: common.Resolved) -> dict[str, Any]:
+    """The keyword arguments of ``projection`` that build it as a layer's ``shortcut`` asks
+    (none without one: its defaults)."""
+    if form is None:
+        return {}
+    kwargs: dict[str, Any] = {
+        "kernel_size": form.kernel,
+        "pool": form.type == "avgpool",
+        "bias": form.bias,
+    }
+    if form.norm is not None:
+        kwargs["norm_layer"] = replace(inherited, norm=form.norm).norm_layer()
+    return kwargs
+
+
+# A block's keywords for the arguments of the projection it builds.
+_BLOCK_KEYWORDS = {
+    "kernel_size": "shortcut_kernel",
+    "pool": "shortcut_pool",
+    "bias": "shortcut_bias",
+    "norm_layer": "shortcut_norm",
+}
+
+
 def shortcut_kwargs(projection: Projection | None, inherited: common.Resolved) -> dict[str, Any]:
     """The block's keyword arguments that build its projection as the layer's ``shortcut``
     asks (none without one: the block's defaults)."""
     form = projection.form if projection is not None else None
     if form is None:
         return {}
-    kwargs: dict[str, Any] = {
-        "shortcut_kernel": form.kernel,
-        "shortcut_pool": form.type == "avgpool",
-        "shortcut_bias": form.bias,
-    }
-    if form.norm is not None:
-        kwargs["shortcut_norm"] = replace(inherited, norm=form.norm).norm_layer()
+    kwargs = {_BLOCK_KEYWORDS[k]: v for k, v in form_kwargs(form, inherited).items()}
     if form.registered is not None:
         kwargs["shortcut_first"] = form.registered == "first"
     return kwargs
@@ -110,16 +129,8 @@ class BlockLowering:
         decision = self.local_skip(path, layer, inherited, body, mode, cin, in_slot, out_slot)
         if decision is None:
             return None
-        if source is not None and getattr(layer, "shortcut", None):
-            assert layer.skip is not None
-            self.record.error(
-                (*path, "shortcut"),
-                "`shortcut` shapes the projection of the layer's own skip; this skip comes "
-                f"from {layer.skip.from_!r}, which a 1x1 convolution and a norm project",
-                "remove `shortcut`",
-            )
-            return None
-        if first and decision.projection is None and getattr(layer, "shortcut", None):
+        long = source is not None  # its shortcut form is the long skip's (see long_skip)
+        if first and not long and decision.projection is None and getattr(layer, "shortcut", None):
             self.record.error(
                 (*path, "shortcut"),
                 f"this {layer.type} does not project its shortcut ({decision.note}), so a "

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from skipgen.ir import common
-from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource
+from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource, form_kwargs
 from skipgen.ir.composite import own_skip
 from skipgen.ir.graph import Block, LongSkip
 from skipgen.ir.names import Names
@@ -25,6 +25,7 @@ from skipgen.ir.skips import (
     decide_skip,
     long_mismatch,
     projection_stride,
+    shortcut_norm,
     unprojectable,
 )
 from skipgen.ir.tree import scaled_repeats
@@ -35,6 +36,7 @@ from skipgen.spec import models as m
 from skipgen.spec.limits import MAX_CHANNELS
 from skipgen.spec.load import Path
 from skipgen.spec.locate import format_path
+from skipgen.spec.shortcut import Shortcut
 
 
 @dataclass
@@ -50,6 +52,9 @@ class DropPathSchedule:
         self.seen += 1
         return rate
 
+
+# The keywords of a long skip's ``projection``, in the order of its signature.
+PROJECTION_KEYWORDS = ("kernel_size", "pool", "dims", "norm_layer", "bias")
 
 Outputs = dict[Path, tuple[int, int]]  # layer path -> (channels, size slot) after it
 
@@ -270,6 +275,15 @@ class LayerLowering(BlockLowering):
         if mode != "none" and not stride and on_mismatch != "drop":
             self.record.layer_error(path, unprojectable(source.local, scale))
             return None, out_ch
+        form: Shortcut | None = getattr(layer, "shortcut", None)
+        if form is not None and form.registered is not None:
+            self.record.error(
+                (*path, "shortcut", "registered"),
+                "a skip from an earlier layer registers its projection after the layer, "
+                f"as {todo.names.attrs[path]}_skip: `registered` places a block's own",
+                "remove `registered`",
+            )
+            return None, out_ch
         request = SkipRequest(
             mode=mode,
             on_mismatch=on_mismatch,
@@ -279,10 +293,19 @@ class LayerLowering(BlockLowering):
             shortcut_channels=source.channels,
             projected_channels=source.channels if mode == "concat" else out_ch,
             stride=stride,
+            form=form,
         )
         decision = decide_skip(request, inherited)
         if decision.error is not None:
             self.record.layer_error(path, decision.error)
+        elif form is not None and decision.projection is None:
+            self.record.error(
+                (*path, "shortcut"),
+                f"the skip from {source.local!r} is not projected ({decision.note}), so a "
+                "shortcut form has nothing to shape",
+                "remove `shortcut`",
+            )
+            return None, out_ch
         resizes = isinstance(layer, Kind) and layer.sized_by_skip()
         if decision.note in ("none", "dropped"):
             dropped = LongSkip(source.local, mode, None, None, "dropped", 0, resizes=resizes)  # type: ignore[arg-type]
@@ -296,14 +319,19 @@ class LayerLowering(BlockLowering):
                 self.record.step((*path, "skip"), "the projected shortcut"),
             )
             normed = [(decision.projection.out_channels, shortcut_slot)]
-            if not self.norms(path, layer, inherited, normed, " in the projected shortcut"):
-                return None, out_ch
+            norm = shortcut_norm(form, inherited, bare=False)
+            if norm is not None:
+                at = (*path, "shortcut", "norm") if form and form.norm else None
+                shortcut = replace(inherited, norm=norm)
+                if not self.norms(path, layer, shortcut, normed, " in the projected shortcut", at):
+                    return None, out_ch
+            kwargs = {**inherited.norm_kwargs(), **form_kwargs(form, inherited)}
             projection = common.call(
                 "projection",
                 source.channels,
                 decision.projection.out_channels,
                 stride=stride,
-                **inherited.norm_kwargs(),
+                **{k: kwargs[k] for k in PROJECTION_KEYWORDS if k in kwargs},
             )
         self.record.program.check(
             shortcut_slot,

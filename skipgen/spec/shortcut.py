@@ -1,4 +1,5 @@
-"""How a residual block builds the projection that makes its shortcut fit its output.
+"""How a layer builds the projection that makes its shortcut fit its output: a residual
+block's own, or a long skip's from an earlier layer.
 
 ResNet projects with a strided 1x1 conv and a norm; ResNet-D (Bag of Tricks, timm's
 ``avg_down``) averages over the stride first and projects at stride 1; other families use
@@ -20,7 +21,7 @@ ShortcutType = Literal["conv", "avgpool"]
 
 
 class Shortcut(StrictModel):
-    """The projection shortcut of a residual block, where the block has one."""
+    """The projection of a layer's shortcut (its own, or a long skip's), where it has one."""
 
     type: ShortcutType = Field(
         default="conv",
@@ -70,7 +71,7 @@ def shortcut_field() -> Any:
     """The ``shortcut`` key of a residual kind."""
     return Field(
         default=None,
-        description="how the projection shortcut is built, where the block projects: conv "
-        "or avgpool, or {type, kernel, norm, bias, registered}; default: a 1x1 conv with "
-        "the stride and the block's norm",
+        description="how the projection shortcut is built, where the block (or its skip "
+        "from an earlier layer) projects: conv or avgpool, or {type, kernel, norm, bias, "
+        "registered}; default: a 1x1 conv with the stride and the block's norm",
     )
