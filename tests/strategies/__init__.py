@@ -91,10 +91,29 @@ def _norm_act(draw: st.DrawFn, layer: dict[str, Any]) -> None:
         layer["act"] = draw(st.sampled_from(ACTS))
 
 
+def _shortcut_form(draw: st.DrawFn, layer: dict[str, Any], own: bool) -> None:
+    """Maybe shape a layer's projection (``own``: of its own skip, which may also say where
+    the projection is registered)."""
+    if not draw(_rarely(3)):
+        return
+    if draw(st.booleans()):
+        layer["shortcut"] = draw(st.sampled_from(["conv", "avgpool"]))
+        return
+    form: dict[str, Any] = {}
+    _maybe(draw, form, "type", st.sampled_from(["conv", "avgpool"]))
+    _maybe(draw, form, "kernel", st.sampled_from([1, 3]))
+    _maybe(draw, form, "norm", st.sampled_from(["none", "batch", "layer", NORMS[1]]))
+    _maybe(draw, form, "bias", st.booleans())
+    if own:
+        _maybe(draw, form, "registered", st.sampled_from(["first", "last"]))
+    layer["shortcut"] = form
+
+
 def _local_skip(
     draw: st.DrawFn, layer: dict[str, Any], state: _State, cout: int, shrinks: bool
 ) -> int:
-    """Maybe give a layer a local skip; returns its output channels."""
+    """Maybe give a layer a local skip (and shape its projection); returns its output
+    channels."""
     mode = draw(st.sampled_from(["default", "add", "concat", "none"]))
     if mode != "default":
         layer["skip"] = mode
@@ -106,10 +125,16 @@ def _local_skip(
         layer["on_mismatch"] = choice
     if mode == "none" or (mode == "default" and layer["type"] == "conv"):
         return cout
+    projects = choice == "project" or (choice == "default" and layer["type"] in RESIDUAL)
+    if mismatch and projects:
+        _shortcut_form(draw, layer, own=True)
     dropped = mismatch and (
         choice == "drop" or (choice == "default" and layer["type"] == "inverted_residual")
     )
     return cout + state.channels if mode == "concat" and not dropped else cout
+
+
+RESIDUAL = ("basic", "bottleneck")  # the kinds that project by default
 
 
 def _repeat_channels(layer: dict[str, Any], cin: int, cout: int) -> int:
@@ -251,6 +276,8 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
                 layer["skip"]["order"] = draw(st.sampled_from(["shortcut_first", "shortcut_last"]))
         elif src_channels != channels:
             layer["on_mismatch"] = draw(st.sampled_from(["project", "drop"]))
+            if layer["on_mismatch"] == "project" and kind in ("conv", "basic"):
+                _shortcut_form(draw, layer, own=False)
     if draw(st.integers(0, 3)) == 0:
         layer["name"] = draw(handles.filter(lambda h: h not in state.used))
         state.used.add(layer["name"])
