@@ -66,6 +66,23 @@ def form_kwargs(form: Shortcut | None, inherited: common.Resolved) -> dict[str, 
     return kwargs
 
 
+# The keywords of ``projection``, in the order of its signature.
+PROJECTION_KEYWORDS = ("kernel_size", "pool", "dims", "norm_layer", "bias")
+
+
+def projection_call(projection: Projection, inherited: common.Resolved) -> Call:
+    """The call of ``projection`` that builds a shortcut's projection (a long skip's, or a
+    composite block's own) as the layer's ``shortcut`` asks."""
+    kwargs = {**inherited.norm_kwargs(), **form_kwargs(projection.form, inherited)}
+    return common.call(
+        "projection",
+        projection.in_channels,
+        projection.out_channels,
+        stride=projection.stride,
+        **{key: kwargs[key] for key in PROJECTION_KEYWORDS if key in kwargs},
+    )
+
+
 # A block's keywords for the arguments of the projection it builds.
 _BLOCK_KEYWORDS = {
     "kernel_size": "shortcut_kernel",
@@ -264,20 +281,38 @@ class BlockLowering:
         """Record the projection of a local skip around the block from ``slots`` (its input
         and output size slots) in the size program; False after an error, reported."""
         in_slot, out_slot = slots
-        program, step = self.record.program, self.record.step
-        conv = ("conv", 1, projection.stride, 0, 1)
-        projected_slot = program.op(in_slot, conv, step(path, "projection"))
+        projected_slot = self.projected_slot(path, layer, inherited, projection, in_slot)
+        if projected_slot is None:
+            return False
+        where = self.record.step(path, f"the projected shortcut of this {mode}")
+        self.record.program.check(projected_slot, out_slot, where)
+        return True
+
+    def projected_slot(
+        self,
+        path: Path,
+        layer: Layer,
+        inherited: common.Resolved,
+        projection: Projection,
+        in_slot: int,
+        step: tuple[Path, str] | None = None,
+    ) -> int | None:
+        """The size slot of a projection's output from its input's (``in_slot``), its norm
+        checked over it; None after an error, reported. ``step``: where, and as what, the
+        size program names the projection (by default, the layer's "projection")."""
+        program = self.record.program
+        at, what = step or (path, "projection")
+        conv = ("conv", 1, projection.stride, 0, 1)  # any form gives the 1x1 conv's size
+        projected_slot = program.op(in_slot, conv, self.record.step(at, what))
         norm = shortcut_norm(projection.form, inherited, projection.bare)
         if norm is not None:
             own = projection.form is not None and projection.form.norm is not None
             normed = [(projection.out_channels, projected_slot)]
-            at = (*path, "shortcut", "norm") if own else None
+            where = (*path, "shortcut", "norm") if own else None
             shortcut = replace(inherited, norm=norm)
-            if not self.norms(path, layer, shortcut, normed, " in the projected shortcut", at):
-                return False
-        where = step(path, f"the projected shortcut of this {mode}")
-        program.check(projected_slot, out_slot, where)
-        return True
+            if not self.norms(path, layer, shortcut, normed, " in the projected shortcut", where):
+                return None
+        return projected_slot
 
     @staticmethod
     def skip_call(

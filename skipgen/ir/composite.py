@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from skipgen.ir import common
-from skipgen.ir.blocks import BlockLowering
+from skipgen.ir.blocks import BlockLowering, projection_call
 from skipgen.ir.graph import Block, Call
 from skipgen.ir.skips import SkipRequest, decide_skip
 from skipgen.kinds.composite import Composite
@@ -92,19 +91,11 @@ def own_skip(
                 f"rename the body's layer {SHORTCUT!r}",
             )
             return None
-        shape = decision.projection
-        conv = ("conv", 1, shape.stride, 0, 1)
-        shortcut_slot = program.op(in_slot, conv, step(path, "projection"))
-        normed = [(shape.out_channels, shortcut_slot)]
-        if not lowering.norms(path, layer, inherited, normed, " in the projected shortcut"):
+        slot = lowering.projected_slot(path, layer, inherited, decision.projection, in_slot)
+        if slot is None:
             return None
-        projection = common.call(
-            "projection",
-            shape.in_channels,
-            shape.out_channels,
-            stride=shape.stride,
-            **inherited.norm_kwargs(),
-        )
+        shortcut_slot = slot
+        projection = projection_call(decision.projection, inherited)
     if decision.mode != "none":
         program.check(shortcut_slot, out_slot, step((*path, "skip"), f"the {mode} of this block"))
     shortcut_channels = decision.projection.out_channels if decision.projection else cin

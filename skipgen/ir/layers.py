@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from skipgen.ir import common
-from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource, form_kwargs
+from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource, projection_call
 from skipgen.ir.composite import own_skip
 from skipgen.ir.graph import Block, LongSkip
 from skipgen.ir.names import Names
@@ -25,7 +24,6 @@ from skipgen.ir.skips import (
     decide_skip,
     long_mismatch,
     projection_stride,
-    shortcut_norm,
     unprojectable,
 )
 from skipgen.ir.tree import scaled_repeats
@@ -52,9 +50,6 @@ class DropPathSchedule:
         self.seen += 1
         return rate
 
-
-# The keywords of a long skip's ``projection``, in the order of its signature.
-PROJECTION_KEYWORDS = ("kernel_size", "pool", "dims", "norm_layer", "bias")
 
 Outputs = dict[Path, tuple[int, int]]  # layer path -> (channels, size slot) after it
 
@@ -312,27 +307,14 @@ class LayerLowering(BlockLowering):
             return (dropped if decision.note == "dropped" else None), out_ch
         projection, shortcut_slot = None, source.slot
         if decision.projection is not None:
-            conv = ("conv", 1, stride, 0, 1)
-            shortcut_slot = self.record.program.op(
-                source.slot,
-                conv,
-                self.record.step((*path, "skip"), "the projected shortcut"),
+            where = ((*path, "skip"), "the projected shortcut")
+            slot = self.projected_slot(
+                path, layer, inherited, decision.projection, source.slot, where
             )
-            normed = [(decision.projection.out_channels, shortcut_slot)]
-            norm = shortcut_norm(form, inherited, bare=False)
-            if norm is not None:
-                at = (*path, "shortcut", "norm") if form and form.norm else None
-                shortcut = replace(inherited, norm=norm)
-                if not self.norms(path, layer, shortcut, normed, " in the projected shortcut", at):
-                    return None, out_ch
-            kwargs = {**inherited.norm_kwargs(), **form_kwargs(form, inherited)}
-            projection = common.call(
-                "projection",
-                source.channels,
-                decision.projection.out_channels,
-                stride=stride,
-                **{k: kwargs[k] for k in PROJECTION_KEYWORDS if k in kwargs},
-            )
+            if slot is None:
+                return None, out_ch
+            shortcut_slot = slot
+            projection = projection_call(decision.projection, inherited)
         self.record.program.check(
             shortcut_slot,
             out_slot,
