@@ -5,7 +5,6 @@ backends, exactly as the same spec without it (outputs, gradients, running stati
 from __future__ import annotations
 
 import copy
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import skipgen
@@ -22,15 +21,10 @@ from skipgen.errors import SpecError
 from tests.backends.helpers import ruff
 from tests.backends.test_source_random import SHAPE_COMMENT
 from tests.composite.strategies import composite_specs
-from tests.strategies import specs
+from tests.strategies import fuzz_settings, specs
 from tests.test_checkpoint import _network, _step
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("SKIPGEN_FUZZ_EXAMPLES", "20")),
-    deadline=None,
-    derandomize=not os.environ.get("SKIPGEN_FUZZ_RANDOM"),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(20)
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # e.g. dropout on 1 channel
 
 

@@ -13,7 +13,6 @@ CI runs a fixed, derandomized budget; ``SKIPGEN_FUZZ_EXAMPLES=500`` raises it lo
 from __future__ import annotations
 
 import copy
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,22 +21,17 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from torch import nn
 
 import skipgen
 from skipgen.errors import SpecError
 from skipgen.ir.graph import Graph
 from tests.backends.helpers import assert_equivalent, load_module
+from tests.strategies import fuzz_settings
 from tests.strategies.anything import any_specs
 
-EXAMPLES = int(os.environ.get("SKIPGEN_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=not os.environ.get("SKIPGEN_FUZZ_RANDOM"),  # CI: the same examples every run
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(60)  # CI: the same examples every run
 BATCH = 2
 LARGEST_RUN = {1: 4096, 2: 96, 3: 24}  # sizes above these are checked statically only
 

@@ -5,14 +5,13 @@ computes what the unfused one does, and a second ``fuse()`` folds nothing more."
 from __future__ import annotations
 
 import copy
-import os
 import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
@@ -20,15 +19,10 @@ import skipgen
 from skipgen.errors import SpecError
 from tests.backends.helpers import as_list, trained
 from tests.composite.strategies import composite_specs
-from tests.strategies import specs
+from tests.strategies import fuzz_settings, specs
 from tests.test_checkpoint import _network
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("SKIPGEN_FUZZ_EXAMPLES", "20")),
-    deadline=None,
-    derandomize=not os.environ.get("SKIPGEN_FUZZ_RANDOM"),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(20)
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # e.g. dropout on 1 channel
 
 

@@ -4,31 +4,21 @@ output shape, parameters and MACs, and the totals, are torchinfo's."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 import skipgen
 from skipgen.errors import SpecError
 from tests.composite.strategies import composite_specs
-from tests.strategies import specs
+from tests.strategies import fuzz_settings, specs
 from tests.test_cli_summary import assert_matches_torchinfo, run
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("SKIPGEN_FUZZ_EXAMPLES", "20")),
-    deadline=None,
-    derandomize=not os.environ.get("SKIPGEN_FUZZ_RANDOM"),
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.function_scoped_fixture,
-    ],
-)
+FUZZ = fuzz_settings(20, HealthCheck.function_scoped_fixture)
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # e.g. dropout on 1 channel
 
 

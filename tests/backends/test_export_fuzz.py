@@ -5,7 +5,6 @@ does, in evaluation and in training, and ``torch.export`` traces them."""
 from __future__ import annotations
 
 import copy
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,22 +12,17 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import skipgen
 from skipgen.errors import SpecError
 from tests.backends.helpers import as_list, load_module, trained
 from tests.composite.strategies import composite_specs
-from tests.strategies import specs
+from tests.strategies import fuzz_settings, specs
 from tests.test_checkpoint_fuzz import checkpointed
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("SKIPGEN_FUZZ_EXAMPLES", "10")),
-    deadline=None,
-    derandomize=not os.environ.get("SKIPGEN_FUZZ_RANDOM"),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(10)
 pytestmark = [
     pytest.mark.filterwarnings("ignore::UserWarning"),  # e.g. dropout on 1 channel
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # torch.jit.script's

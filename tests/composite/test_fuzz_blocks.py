@@ -3,7 +3,6 @@ facts hold and whose emitted classes compute what build_model computes."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,20 +10,16 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 import skipgen
 from skipgen.errors import SpecError
 from tests.backends.helpers import assert_equivalent, load_module
 from tests.composite.strategies import composite_specs
+from tests.strategies import fuzz_settings
 from tests.test_differential import BATCH, assert_located, assert_static_facts_hold
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("SKIPGEN_FUZZ_EXAMPLES", "20")),
-    deadline=None,
-    derandomize=not os.environ.get("SKIPGEN_FUZZ_RANDOM"),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(20)
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,28 @@ milliseconds.
 from __future__ import annotations
 
 import keyword
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from skipgen.backends.library import library_names
 from skipgen.spec.models import RESERVED_NAMES
+
+
+def fuzz_settings(examples: int, *also: HealthCheck) -> settings:
+    """The settings of a test on random specs: ``examples`` of them, the same on every run
+    (``SKIPGEN_FUZZ_EXAMPLES`` draws more, and ``SKIPGEN_FUZZ_RANDOM`` new ones each time);
+    ``also``: health checks to leave out beyond the slow and large draws."""
+    return settings(
+        max_examples=int(os.environ.get("SKIPGEN_FUZZ_EXAMPLES", str(examples))),
+        deadline=None,
+        derandomize=not os.environ.get("SKIPGEN_FUZZ_RANDOM"),
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, *also],
+    )
+
 
 ACTS: list[Any] = [
     "relu",
