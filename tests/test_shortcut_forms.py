@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import torch
+import yaml
 from torch import nn
 
 import skipgen
@@ -309,3 +310,90 @@ def test_a_long_skip_refuses_what_it_cannot_shape(
         skipgen.lower_spec(data)
     [diagnostic] = info.value.diagnostics
     assert diagnostic.message.startswith(message), diagnostic.message
+
+
+RESNET_D_BLOCK = """\
+name: Net
+input: {channels: 8, size: 16}
+defaults: {norm: batch, act: relu}
+blocks:
+  resd:
+    params: {channels: int, stride: {type: int, default: 1}}
+    skip: add
+    shortcut: avgpool
+    layers:
+      - {type: conv, channels: "${channels}", stride: "${stride}", name: conv1}
+      - {type: conv, channels: "${channels}", act: none, name: conv2}
+layers:
+  - {type: resd, channels: 16, stride: 2, name: block}
+"""
+
+
+class HandCompositeBlock(nn.Module):
+    """The composite block above written by hand: two conv-norm(-act)s, the shortcut
+    added."""
+
+    def __init__(self, cin: int, cout: int, stride: int, shortcut: nn.Module) -> None:
+        super().__init__()
+        self.conv1 = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()
+        )
+        self.conv2 = nn.Sequential(nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.shortcut = shortcut
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(self.conv1(x)) + self.shortcut(x)
+
+
+@pytest.mark.parametrize(
+    ("use", "hand"),
+    [
+        ("", avg_down(8, 16, 2)),  # the block's own form
+        (", shortcut: {kernel: 3, norm: none}", nn.Sequential(nn.Conv2d(8, 16, 3, 2, 1))),
+    ],
+    ids=["the block's", "the use's"],
+)
+def test_a_composite_block_projects_as_its_shortcut_says(
+    use: str, hand: nn.Module, tmp_path: Path
+) -> None:
+    spec = RESNET_D_BLOCK.replace("name: block}", f"name: block{use}}}")
+    graph = skipgen.lower_spec(spec)
+    assert_same_block(yaml.safe_load(spec), HandCompositeBlock(8, 16, 2, hand), 9)
+    module = load_module(skipgen.generate_source(spec), tmp_path)
+    assert_equivalent(graph, module.Net, (2, 8, 9, 9))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("name: block}", "name: block, shortcut: {registered: first}}"),
+            "layers[0].shortcut: a composite block registers its projection after its body",
+        ),
+        (
+            ("shortcut: avgpool", "shortcut: {type: avgpool, registered: last}"),
+            "blocks.resd.shortcut: a composite block registers its projection",
+        ),
+        (
+            (
+                "channels: 16, stride: 2, name: block}",
+                "channels: 8, name: block, shortcut: avgpool}",
+            ),
+            "layers[0].shortcut: this resd block does not project its shortcut (identity)",
+        ),
+    ],
+)
+def test_a_composite_shortcut_refuses_what_it_cannot_shape(
+    change: tuple[str, str], message: str
+) -> None:
+    assert change[0] in RESNET_D_BLOCK
+    with pytest.raises(SpecError) as info:
+        skipgen.lower_spec(RESNET_D_BLOCK.replace(*change))
+    [diagnostic] = info.value.diagnostics
+    assert diagnostic.message.startswith(message), diagnostic.message
+
+
+def test_a_composite_block_whose_use_does_not_project_ignores_its_own_form() -> None:
+    spec = RESNET_D_BLOCK.replace("channels: 16, stride: 2, name: block}", "channels: 8}")
+    graph = skipgen.lower_spec(spec)
+    assert [b.note for b in graph.blocks()] == ["identity"]

@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, Field, create_model, field_validator, model_validator
 
 from skipgen.kinds.base import Layer
+from skipgen.spec.shortcut import Shortcut, ShortcutSpec
 from skipgen.spec.vocabulary import (
     HintedValueError,
     OnMismatch,
@@ -66,6 +67,17 @@ ParamSpec = Annotated[
 ]
 
 
+def _unregistered(value: Shortcut | None) -> Shortcut | None:
+    """A composite block's projection is its attribute ``shortcut``, after its body."""
+    if value is not None and value.registered is not None:
+        raise HintedValueError(
+            "a composite block registers its projection after its body, as `shortcut`: "
+            "`registered` places a built-in block's",
+            "remove `registered`",
+        )
+    return value
+
+
 class CompositeUse(Layer):
     """A layer of a composite block's type; one subclass per composite, made by
     :func:`use_model`, holds a field per parameter."""
@@ -83,6 +95,13 @@ class CompositeUse(Layer):
         description="false: scaling.width applies to no layer of its body; default: as each "
         "body layer says",
     )
+    shortcut: ShortcutSpec | None = Field(
+        default=None,
+        description="how this use projects the block's own skip, where it does: conv or "
+        "avgpool, or {type, kernel, norm, bias}; default: the block's",
+    )
+
+    _shortcut = field_validator("shortcut")(_unregistered)
 
     def params(self) -> dict[str, Any]:
         """The parameters' values, defaults filled in."""
@@ -114,10 +133,17 @@ class BlockDefinition(StrictModel):
         description="when the skip's shortcut and the body's output differ: project (1x1 "
         "conv + norm, strided), drop the skip, or error",
     )
+    shortcut: ShortcutSpec | None = Field(
+        default=None,
+        description="how the block projects its own skip, where it does: conv or avgpool, "
+        "or {type, kernel, norm, bias}; default: a 1x1 conv with the stride and the norm",
+    )
     layers: list[dict[str, Any]] = Field(
         min_length=1,
         description='the body: layers of any kind, values may be "${expression}"',
     )
+
+    _shortcut = field_validator("shortcut")(_unregistered)
 
     @field_validator("params")
     @classmethod

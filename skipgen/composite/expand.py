@@ -92,6 +92,8 @@ class _Expander:
             "block": use.composite,
             "own_skip": definition.body.skip,
             "own_on_mismatch": definition.body.on_mismatch,
+            "own_shortcut": use.shortcut or definition.body.shortcut,
+            "shortcut_given": use.shortcut is not None,
             "params": params,
             "later": later,
             "scale_depth": use.scale_depth,

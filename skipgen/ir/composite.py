@@ -51,9 +51,11 @@ def own_skip(
     channels: tuple[int, int],
     slots: tuple[int, int],
     keys: set[str],
+    first: bool = True,
 ) -> OwnSkip | None:
     """The skip around one instance of ``layer`` from ``channels`` and ``slots`` (its input's
-    and its body's output's); None after an error, reported."""
+    and its body's output's); None after an error, reported. ``first``: the first of the
+    layer's repeats, where a ``shortcut`` that the use gives must have a projection to shape."""
     cin, cout = channels
     in_slot, out_slot = slots
     mode = layer.own_skip
@@ -75,10 +77,20 @@ def own_skip(
         shortcut_channels=cin,
         projected_channels=cout if mode == "add" else cin,
         stride=stride or 1,
+        form=layer.own_shortcut,
     )
     decision = decide_skip(request, inherited)
     if decision.error is not None:
         lowering.record.layer_error(path, decision.error)
+        return None
+    if first and layer.shortcut_given and decision.projection is None:
+        lowering.record.error(
+            (*path, "shortcut"),
+            f"this {layer.block} block does not project its shortcut ({decision.note}), so a "
+            "shortcut form has nothing to shape",
+            "remove `shortcut`, or give the block a stride or new channels (its first repeat "
+            "projects)",
+        )
         return None
     projection: Call | None = None
     program, step = lowering.record.program, lowering.record.step

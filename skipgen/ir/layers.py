@@ -203,7 +203,9 @@ class LayerLowering(BlockLowering):
             out_ch = lowered.channels
             if isinstance(layer, Composite):
                 keys = set(todo.names.taken.get(inner.path, ()))
-                own = own_skip(self, path, layer, (channels, out_ch), (slot, lowered.slot), keys)
+                own = own_skip(
+                    self, path, layer, (channels, out_ch), (slot, lowered.slot), keys, r == 0
+                )
                 if own is None:
                     break
                 blocks.append(own.block)

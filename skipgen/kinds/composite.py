@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from skipgen.kinds.sequence import Sequence
+from skipgen.spec.shortcut import Shortcut
 
 
 class Composite(Sequence):
@@ -21,6 +22,10 @@ class Composite(Sequence):
     block: str = Field(description="the composite's name")
     own_skip: str = Field(default="none", description="its skip around the body")
     own_on_mismatch: str = Field(default="project", description="its on_mismatch")
+    own_shortcut: Shortcut | None = Field(
+        default=None, description="how its skip is projected: the use's form, or the block's"
+    )
+    shortcut_given: bool = Field(default=False, description="whether the use gives the form")
     params: dict[str, Any] = Field(default_factory=dict, description="the use's values")
     later: list[Any] | None = Field(
         default=None, description="the body of every repeat after the first (stride 1)"

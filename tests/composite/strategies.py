@@ -58,7 +58,24 @@ def _definition(draw: st.DrawFn, inner: str | None) -> dict[str, Any]:
         definition["skip"] = draw(st.sampled_from(["add", "concat", "none"]))
     if draw(st.booleans()):
         definition["on_mismatch"] = draw(st.sampled_from(["project", "drop", "error"]))
+    if draw(st.integers(0, 3)) == 0:
+        definition["shortcut"] = draw(SHORTCUTS)
     return definition
+
+
+# Shortcut forms for a block's own projection (often on a use that does not project).
+SHORTCUTS = st.one_of(
+    st.sampled_from(["conv", "avgpool"]),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "type": st.sampled_from(["conv", "avgpool"]),
+            "kernel": st.sampled_from([1, 3]),
+            "norm": st.sampled_from(["none", "batch"]),
+            "bias": st.booleans(),
+        },
+    ),
+)
 
 
 @st.composite
@@ -74,6 +91,8 @@ def _use(draw: st.DrawFn, blocks: list[str], index: int) -> dict[str, Any]:
         layer["repeat"] = 2
     if draw(st.integers(0, 3)) == 0:
         layer["skip"] = draw(st.sampled_from(["add", "none"]))
+    if draw(st.integers(0, 5)) == 0:
+        layer["shortcut"] = draw(SHORTCUTS)
     if draw(st.booleans()):
         layer["name"] = f"use{index}"
     return layer
