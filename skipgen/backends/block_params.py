@@ -236,6 +236,26 @@ def _value(
     return _leaf(values, candidates[0] if where == "in" else candidates[1], where, used)
 
 
+def _output_link(call: g.Call, values: list[g.Call], used: set[Argument]) -> list[Argument]:
+    """How ``call`` (as written) gives its output channels, so that the next layer's input
+    channels are written the same where they are the same: its second positional argument
+    (``out_channels``), or the only one of a torch layer that keeps them (a norm's)."""
+    if len(call.args) >= 2:
+        i = 1
+    elif len(call.args) == 1 and call.target.startswith("nn."):
+        i = 0
+    else:
+        return []  # a block of the library or of the spec: its output is not one argument
+    written = call.args[i]
+    if not isinstance(written, Code):
+        return []
+    found = [arg for arg in used if arg.text == written.text]
+    if not found:
+        return []
+    arg = found[0]
+    return [Argument(arg.text, tuple(v.args[i] for v in values), arg.params)]
+
+
 def parametrize(groups: list[g.Group], calls: list[list[g.Call]]) -> Parametrized | None:
     """One class for the instances ``groups`` of a block (``calls``: each one's, from
     :func:`calls_of`), or None where no arguments give every instance its numbers."""
@@ -249,10 +269,17 @@ def parametrize(groups: list[g.Group], calls: list[list[g.Call]]) -> Parametrize
         return None
     candidates = _arguments(checked, names, _joined_last(groups[0]))
     used: set[Argument] = set()
+    written: list[g.Call] = []
+    link: list[Argument] = []  # how the last layer's output channels were written
     try:
-        written = [
-            _value([c[k] for c in calls], candidates, "top", used) for k in range(len(calls[0]))
-        ]
+        for k in range(len(calls[0])):
+            values = [c[k] for c in calls]
+            if values[0].target == "projection":  # a shortcut's: from the input, not x
+                written.append(_value(values, candidates, "top", used))
+                continue
+            first = ([*link, *candidates[0]], candidates[1])
+            written.append(_value(values, first, "top", used))
+            link = _output_link(written[-1], values, used)
     except _NoFit:
         return None
     reads = {p for arg in used for p in arg.params}

@@ -290,3 +290,26 @@ def test_a_body_reads_the_source_of_a_dropped_skip_for_its_size(tmp_path: Path) 
     assert_equivalent(
         graph, load_module(skipgen.generate_source(text), tmp_path).Net, (2, 3, 15, 17)
     )
+
+
+def test_a_layer_takes_its_input_channels_as_the_layer_before_gave_them(tmp_path: Path) -> None:
+    """With one use whose input and output widths agree, ``in_channels`` and ``channels``
+    give the second layer's input alike: it is written as the first layer's output was."""
+    spec = """\
+    name: Net
+    input: {channels: 8, size: 8}
+    blocks:
+      pair:
+        params: {channels: int}
+        skip: add
+        layers:
+          - {type: conv, channels: "${channels}", name: conv1}
+          - {type: conv, channels: "${channels}", act: none, name: conv2}
+    layers:
+      - {type: pair, channels: 8}
+    """
+    path = write(tmp_path, "net.yaml", spec)
+    text = skipgen.generate_source(path)
+    assert "self.conv1 = ConvNormAct(in_channels, channels)" in text
+    assert 'self.conv2 = ConvNormAct(channels, channels, act="none")' in text
+    assert_equivalent(skipgen.lower_spec(path), load_module(text, tmp_path).Net, (2, 8, 8, 8))
