@@ -201,6 +201,10 @@ layers:
      shortcut: {type: avgpool, kernel: 3, norm: none}}
   - {type: conv, channels: 1, kernel: 1, norm: none, act: sigmoid,
      skip: {mode: mul, from: enc1}, on_mismatch: project}
+  - {type: maxpool, kernel: 3, stride: 2, skip: add, on_mismatch: project, shortcut: avgpool}
+  - {type: dense, layers: 1, growth: 4, skip: add, on_mismatch: project, shortcut: {kernel: 3}}
+  - {type: transition, channels: 16, skip: add, on_mismatch: project,
+     shortcut: {type: avgpool, norm: none}}
   - {type: upsample, mode: bilinear, size: skip, skip: {mode: concat, from: enc1}}
   - {type: conv, channels: 4, kernel: 1, norm: none, act: none}
 """

@@ -175,16 +175,47 @@ EVERY_FORM = [
         "on_mismatch": "project",
         "shortcut": "avgpool",
     },
+    # the kinds whose skip the Shortcut block adds around them
+    {
+        "type": "maxpool",
+        "kernel": 3,
+        "stride": 2,
+        "skip": "add",
+        "on_mismatch": "project",
+        "shortcut": {"type": "avgpool", "kernel": 3},
+    },
+    {
+        "type": "dense",
+        "layers": 2,
+        "growth": 4,
+        "skip": "add",
+        "on_mismatch": "project",
+        "shortcut": {"norm": "none", "registered": "first"},
+    },
+    {
+        "type": "transition",
+        "channels": 16,
+        "skip": "add",
+        "on_mismatch": "project",
+        "shortcut": "avgpool",
+    },
+    {
+        "type": "avgpool",
+        "kernel": 2,
+        "skip": "concat",
+        "on_mismatch": "project",
+        "shortcut": {"kernel": 3, "bias": True},
+    },
 ]
 
 
 def test_the_emitted_file_builds_every_form_as_the_runtime_does(tmp_path: Path) -> None:
-    data = net(EVERY_FORM[0], channels=3)
+    data = net(EVERY_FORM[0], channels=3, size=256)  # eight halvings: 256 -> 1
     data["layers"] = EVERY_FORM
     graph = skipgen.lower_spec(data)
     assert [n.skip_note for n in graph.nodes()] == ["projected"] * len(EVERY_FORM)
     module = load_module(skipgen.generate_source(data), tmp_path)
-    assert_equivalent(graph, module.Net, (2, 3, 13, 13))
+    assert_equivalent(graph, module.Net, (2, 3, 256, 256))
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.kinds.macs import At, Conv, Formula, arguments, conv_params, has_norm
 from skipgen.spec.limits import BnSize, DenseLayers, Growth
+from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
 from skipgen.spec.vocabulary import HintedValueError, Probability
 
 
@@ -49,6 +50,7 @@ class Dense(NormActKind):
         description="while training, keep only the convolutions' outputs for the backward "
         "pass, which recomputes each dense layer's concatenation, norms and activations",
     )
+    shortcut: ShortcutSpec | None = shortcut_field()
 
     @field_validator("memory_efficient")
     @classmethod

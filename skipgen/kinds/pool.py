@@ -10,6 +10,7 @@ from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call, same_padding
 from skipgen.kinds.base import Kind
 from skipgen.spec.limits import Kernel, Padding, Stride
+from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
 
 
 def pool_target(kind: str, dims: int) -> str:
@@ -29,6 +30,7 @@ class MaxPool(Kind):
     padding: Padding | None = Field(
         default=None, description="padding on each side; default: (kernel - 1) // 2"
     )
+    shortcut: ShortcutSpec | None = shortcut_field()
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         step = self.stride if self.stride is not None else self.kernel  # every repeat pools

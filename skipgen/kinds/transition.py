@@ -12,6 +12,7 @@ from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.kinds.macs import At, Conv, Formula, arguments, conv_params, has_norm
 from skipgen.spec.limits import Channels
+from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
 
 
 def transition_convs(call: Call, at: At) -> list[Conv]:
@@ -40,6 +41,7 @@ class Transition(NormActKind):
         default=None, description="default: input channels * compression"
     )
     pool: Literal["avg", "max"] = Field(default="avg", description="avg or max pooling")
+    shortcut: ShortcutSpec | None = shortcut_field()
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         cout = cout or int(cin * self.compression)
