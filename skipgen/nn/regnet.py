@@ -106,4 +106,5 @@ class ResBottleneckBlock(nn.Module):
         if self.skip != "none":
             out = drop_path(out, self.drop_path_rate, self.training)
         out = combine(out, identity, self.skip)
-        return self.activation(out)
+        out = self.activation(out)
+        return out

@@ -108,11 +108,15 @@ def test_the_type_checked_files_copy_the_whole_library(typed: Path) -> None:
     assert set(library().definitions) <= defined
 
 
-def test_mypy_finds_no_error(typed: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("strict", [False, True], ids=["defaults", "strict"])
+def test_mypy_finds_no_error(typed: Path, tmp_path: Path, strict: bool) -> None:
+    """At mypy's defaults, and under ``--strict``, which projects that type-check
+    strictly turn on."""
     pytest.importorskip("mypy", reason="mypy is not installed: pip install -e '.[test]'")
     files = _files(typed)
     # ``--config-file=`` reads no configuration file: mypy's defaults only.
     command = [sys.executable, "-m", "mypy", "--config-file=", "--cache-dir", str(tmp_path)]
+    command += ["--strict"] if strict else []
     result = subprocess.run([*command, *map(str, files)], capture_output=True, text=True, cwd=typed)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"no issues found in {len(files)} source files" in result.stdout
