@@ -11,7 +11,7 @@ import pytest
 
 import skipgen
 from skipgen.errors import SpecError
-from tests.backends.helpers import load_module, ruff
+from tests.backends.helpers import assert_equivalent, load_module, ruff
 
 SPEC = """\
 name: TinyNeXt
@@ -301,3 +301,30 @@ def test_summary_marks_a_plugin_blocks_cost_unknown(
     assert data["totals"]["macs"] is None
     text = CliRunner().invoke(app, ["summary", str(spec)]).stdout
     assert "'?' marks blocks whose cost skipgen cannot count" in text
+
+
+def test_a_plugin_kind_takes_the_shortcut_forms(tmp_path: Path) -> None:
+    """A kind whose skip skipgen adds declares `shortcut` and gets the forms: skipgen's
+    Shortcut block builds the projection as the layer asks."""
+    spec = """\
+name: Points
+plugins: [pointwise]
+input: {channels: 8, size: 8}
+layers:
+  - {type: pointwise, channels: 16, shortcut: {kernel: 3, norm: none, bias: true}}
+  - {type: pointwise, channels: 16}
+"""
+    graph = skipgen.lower_spec(spec)
+    model = skipgen.build_model(graph)
+    state = model.state_dict()
+    assert state["pointwise1.downsample.0.weight"].shape == (16, 8, 3, 3)
+    assert state["pointwise1.downsample.0.bias"].shape == (16,)
+    assert graph.params == sum(p.numel() for p in model.parameters())
+    module = load_module(skipgen.generate_source(spec), tmp_path)
+    assert_equivalent(graph, module.Points, (2, 8, 8, 8))
+    with pytest.raises(SpecError) as info:
+        skipgen.lower_spec(spec.replace("channels: 16}", "channels: 16, shortcut: avgpool}"))
+    [diagnostic] = info.value.diagnostics
+    assert diagnostic.message.startswith(
+        "layers[1].shortcut: this pointwise does not project its shortcut (identity)"
+    )
