@@ -21,7 +21,7 @@ from skipgen.errors import SpecError
 from tests.backends.helpers import ruff
 from tests.backends.test_source_random import SHAPE_COMMENT
 from tests.composite.strategies import composite_specs
-from tests.strategies import fuzz_settings, specs
+from tests.strategies import fuzz_settings, small_enough_to_run, specs
 from tests.test_checkpoint import _network, _step
 
 FUZZ = fuzz_settings(20)
@@ -63,6 +63,8 @@ def _assert_trains_as_plain(plain_spec: dict[str, Any], spec: dict[str, Any], ba
         graph = skipgen.lower_spec(plain_text)
     except SpecError:
         return  # an invalid spec: what it says is tested elsewhere
+    if not small_enough_to_run(graph):
+        return
     try:
         skipgen.lower_spec(text)
     except SpecError as error:  # refused where checkpoint is: at that key

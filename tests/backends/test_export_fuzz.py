@@ -19,7 +19,7 @@ import skipgen
 from skipgen.errors import SpecError
 from tests.backends.helpers import as_list, load_module, trained
 from tests.composite.strategies import composite_specs
-from tests.strategies import fuzz_settings, specs
+from tests.strategies import fuzz_settings, small_enough_to_run, specs
 from tests.test_checkpoint_fuzz import checkpointed
 
 FUZZ = fuzz_settings(10)
@@ -47,6 +47,8 @@ def _emitted(spec: dict[str, Any], folder: Path) -> tuple[torch.nn.Module, tuple
         graph = skipgen.lower_spec(text)
     except SpecError:
         return None  # an invalid spec: what it says is tested elsewhere
+    if not small_enough_to_run(graph):
+        return None
     module = load_module(skipgen.generate_source(text), Path(tempfile.mkdtemp(dir=folder)))
     torch.manual_seed(0)
     network: torch.nn.Module = trained(getattr(module, graph.name)()).double()

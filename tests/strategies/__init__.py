@@ -12,13 +12,26 @@ from __future__ import annotations
 import keyword
 import os
 from dataclasses import dataclass, field
+from math import prod
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from skipgen.backends.library import library_names
+from skipgen.ir.graph import Graph
 from skipgen.spec.models import RESERVED_NAMES
+
+# The most values one block's output may hold, per sample, in a network a test runs.
+LARGEST_OUTPUT = 2**22
+
+
+def small_enough_to_run(graph: Graph) -> bool:
+    """Whether a test may run ``graph``: upsampling layers (inside composite blocks, nested
+    and repeated) can grow a small input past what a test machine holds, and such a
+    network is checked statically only."""
+    sizes = [n.out_channels * prod(n.out_size or ()) for n in graph.nodes()]
+    return max(sizes, default=0) <= LARGEST_OUTPUT
 
 
 def fuzz_settings(examples: int, *also: HealthCheck) -> settings:
