@@ -21,7 +21,7 @@ from skipgen.errors import SpecError
 from tests.backends.helpers import ruff
 from tests.backends.test_source_random import SHAPE_COMMENT
 from tests.composite.strategies import composite_specs
-from tests.strategies import fuzz_settings, small_enough_to_run, specs
+from tests.strategies import fuzz_settings, graph_to_run, specs
 from tests.test_checkpoint import _network, _step
 
 FUZZ = fuzz_settings(20)
@@ -59,11 +59,8 @@ def checkpointed(draw: st.DrawFn, spec: dict[str, Any]) -> dict[str, Any]:
 def _assert_trains_as_plain(plain_spec: dict[str, Any], spec: dict[str, Any], backend: str) -> None:
     plain_text = yaml.safe_dump(plain_spec, sort_keys=False)
     text = yaml.safe_dump(spec, sort_keys=False)
-    try:
-        graph = skipgen.lower_spec(plain_text)
-    except SpecError:
-        return  # an invalid spec: what it says is tested elsewhere
-    if not small_enough_to_run(graph):
+    graph = graph_to_run(plain_text)
+    if graph is None:
         return
     try:
         skipgen.lower_spec(text)

@@ -16,10 +16,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 import skipgen
-from skipgen.errors import SpecError
 from tests.backends.helpers import as_list, trained
 from tests.composite.strategies import composite_specs
-from tests.strategies import fuzz_settings, small_enough_to_run, specs
+from tests.strategies import fuzz_settings, graph_to_run, specs
 from tests.test_checkpoint import _network
 
 FUZZ = fuzz_settings(20)
@@ -37,11 +36,8 @@ def test_a_fused_random_spec_computes_what_the_unfused_one_does(
     backend: str, spec: dict[str, object]
 ) -> None:
     text = yaml.safe_dump(spec, sort_keys=False)
-    try:
-        graph = skipgen.lower_spec(text)
-    except SpecError:
-        return  # an invalid spec: what it says is tested elsewhere
-    if not small_enough_to_run(graph):
+    graph = graph_to_run(text)
+    if graph is None:
         return
     torch.manual_seed(0)
     reference = trained(skipgen.build_model(graph)).double()

@@ -16,10 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import skipgen
-from skipgen.errors import SpecError
 from tests.backends.helpers import as_list, load_module, trained
 from tests.composite.strategies import composite_specs
-from tests.strategies import fuzz_settings, small_enough_to_run, specs
+from tests.strategies import fuzz_settings, graph_to_run, specs
 from tests.test_checkpoint_fuzz import checkpointed
 
 FUZZ = fuzz_settings(10)
@@ -43,11 +42,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _emitted(spec: dict[str, Any], folder: Path) -> tuple[torch.nn.Module, tuple[int, ...]] | None:
     text = yaml.safe_dump(spec, sort_keys=False)
-    try:
-        graph = skipgen.lower_spec(text)
-    except SpecError:
-        return None  # an invalid spec: what it says is tested elsewhere
-    if not small_enough_to_run(graph):
+    graph = graph_to_run(text)
+    if graph is None:
         return None
     module = load_module(skipgen.generate_source(text), Path(tempfile.mkdtemp(dir=folder)))
     torch.manual_seed(0)

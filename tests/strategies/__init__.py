@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import keyword
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import prod
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+import skipgen
 from skipgen.backends.library import library_names
+from skipgen.errors import SpecError
 from skipgen.ir.graph import Graph
 from skipgen.spec.models import RESERVED_NAMES
+from skipgen.spec.vocabulary import ActName
 
 # The most values one block's output may hold, per sample, in a network a test runs.
 LARGEST_OUTPUT = 2**22
@@ -32,6 +37,16 @@ def small_enough_to_run(graph: Graph) -> bool:
     network is checked statically only."""
     sizes = [n.out_channels * prod(n.out_size or ()) for n in graph.nodes()]
     return max(sizes, default=0) <= LARGEST_OUTPUT
+
+
+def graph_to_run(spec: str | Path, changes: Sequence[str] = ()) -> Graph | None:
+    """The lowered graph of a spec (with ``--set`` ``changes``) that a test may run; None
+    for an invalid one, whose errors are tested elsewhere, or one too large to run."""
+    try:
+        graph = skipgen.lower_spec(spec, set=list(changes))
+    except SpecError:
+        return None
+    return graph if small_enough_to_run(graph) else None
 
 
 def fuzz_settings(examples: int, *also: HealthCheck) -> settings:
@@ -46,18 +61,7 @@ def fuzz_settings(examples: int, *also: HealthCheck) -> settings:
     )
 
 
-ACTS: list[Any] = [
-    "relu",
-    "relu6",
-    "silu",
-    "gelu",
-    "hardswish",
-    "hardsigmoid",
-    "leaky_relu",
-    "prelu",
-    "sigmoid",
-    "none",
-]
+ACTS: list[Any] = list(get_args(ActName))  # every activation the language names
 ACTS += [{"type": "leaky_relu", "slope": 0.2}]
 # valid on the layers whose activations see one channel count, an error on the others
 ANY_ACTS = [*ACTS, {"type": "prelu", "per_channel": True}]
