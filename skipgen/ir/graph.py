@@ -299,7 +299,11 @@ class Graph:
         return self.params * FLOAT32_BYTES
 
     def output_shape(self, batch: int | str = "N") -> tuple[int | str, ...]:
-        """The output's shape; with no input size, in terms of the input's (``H/4``)."""
+        """The output's shape; with no input size, in terms of the input's (``H/4``). A
+        network whose one output is a head returns that head's, not the main path's."""
+        heads = {head.group.attr for head in self.heads}
+        if len(self.outputs) == 1 and self.outputs[0].module in heads:
+            return self.outputs[0].shape(self.axes, batch)
         if self.flat:
             return (batch, self.out_channels)
         if self.out_size is not None:

@@ -24,26 +24,35 @@ class Kept:
     """The main path as far as the outputs need it, and what was left out."""
 
     layers: list[Layer]
-    dropped: list[Path]  # the layers left out, outermost first
+    dropped: list[Path]  # the layers left out, in the order of the spec
 
 
 def needed_layers(layers: Sequence[Layer], names: Names) -> Kept:
     """The layers up to the last one an output or a head reads (all of them when the spec
-    has no `outputs`); a sequence holding the last one is cut after it."""
+    has no `outputs`); a sequence holding the last one is cut after it, at every depth."""
     needed = [ref.path for ref in names.outputs if ref.path[0] == "layers"]
     needed += list(names.head_sources.values())
     if not names.outputs or not needed:
         return Kept(list(layers), [])
-    last = max(path[1] for path in needed)
+    return _cut_after(layers, ("layers",), needed)
+
+
+def _cut_after(layers: Sequence[Layer], list_path: Path, needed: list[Path]) -> Kept:
+    """The layers of the list at ``list_path`` up to the last one that holds or is a
+    ``needed`` path (each of which lies in this list); that one cut likewise when it is a
+    sequence that only its layers are needed from."""
+    depth = len(list_path)
+    last = max(path[depth] for path in needed)
     assert isinstance(last, int)
     kept = list(layers[: last + 1])
-    dropped: list[Path] = [("layers", i) for i in range(last + 1, len(layers))]
-    inner = [path[3] for path in needed if path[1] == last and len(path) > 2]
+    dropped: list[Path] = [(*list_path, i) for i in range(last + 1, len(layers))]
+    holder = (*list_path, last)
+    inside = [path for path in needed if path[: depth + 1] == holder and len(path) > depth + 1]
     group = kept[last]
-    if inner and ("layers", last) not in needed and isinstance(group, SequenceLayer):
-        cut = max(j for j in inner if isinstance(j, int)) + 1
-        kept[last] = group.model_copy(update={"layers": group.layers[:cut]})
-        dropped = [("layers", last, "layers", j) for j in range(cut, len(group.layers))] + dropped
+    if inside and holder not in needed and isinstance(group, SequenceLayer):
+        cut = _cut_after(group.layers, (*holder, "layers"), inside)
+        kept[last] = group.model_copy(update={"layers": cut.layers})
+        dropped = cut.dropped + dropped
     return Kept(kept, dropped)
 
 
