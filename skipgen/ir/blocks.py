@@ -366,10 +366,26 @@ class BlockLowering:
                         "choose a group count that divides channels",
                     )
                     return False
-        if norm.type == "instance":  # it normalizes over positions: one is not enough
-            what = f"the instance norm{where or ' of this ' + layer.type}"
-            if layer.type == "norm" and not where:
-                what = "this instance norm"
-            for slot in sorted({slot for _, slot in normed}):
+        # a norm over one value fails in torch: instance norm normalizes each channel over
+        # the positions, group norm each group over its channels and the positions; with
+        # one channel per group, one position is not enough for either
+        if norm.type == "instance":
+            alone = {slot for _, slot in normed}
+        else:
+            alone = {slot for c, slot in normed if norm.type == "group" and c == norm.groups}
+        if alone:
+            what = self.norm_words(layer, norm, where)
+            for slot in sorted(alone):
                 self.record.program.minimum(slot, 2, self.record.step(path, what))
         return True
+
+    @staticmethod
+    def norm_words(layer: Layer, norm: Norm, where: str) -> str:
+        """The norm that needs 2 positions, as a size error names it."""
+        if layer.type == "norm" and not where:
+            words = f"this {norm.type} norm"
+        else:
+            words = f"the {norm.type} norm{where or ' of this ' + layer.type}"
+        if norm.type == "group":
+            words += f" ({norm.groups} groups of one channel)"
+        return words
