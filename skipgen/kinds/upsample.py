@@ -12,6 +12,7 @@ from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.kinds.macs import At, Conv, Formula, arguments, conv_params, has_norm, no_convs
 from skipgen.spec.limits import Channels, Kernel, Scale
+from skipgen.spec.vocabulary import ACT_DESCRIPTION, ActSpec, NormSpec
 
 
 def up_conv_convs(call: Call, at: At) -> list[Conv]:
@@ -51,6 +52,15 @@ class Upsample(NormActKind):
         default="transposed", description="transposed conv, or interpolation then a conv"
     )
     scale: Scale = Field(default=2, description="factor by which every spatial dimension grows")
+    norm: NormSpec | None = Field(
+        default=None,
+        description="batch, group, instance, layer or none, or {type, groups, eps, momentum, "
+        "affine}; default: none (defaults.norm does not apply to upsample)",
+    )
+    act: ActSpec | None = Field(
+        default=None,
+        description=ACT_DESCRIPTION + "; default: none (defaults.act does not apply to upsample)",
+    )
     kernel: Kernel | None = Field(
         default=None, description="kernel size; default: scale (transposed), 3"
     )
