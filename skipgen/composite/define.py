@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field, create_model, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from skipgen.kinds.base import Layer
 from skipgen.spec.shortcut import Shortcut, ShortcutSpec
@@ -37,6 +47,20 @@ def _fits(kind: str, value: object) -> bool:
     return isinstance(value, _PYTHON_TYPES[kind])
 
 
+def _value_type(kind: str) -> Any:
+    """The type of a use's value for a parameter of type ``kind``, and so of its default."""
+    if kind == "str":
+        return Annotated[str, Field(max_length=MAX_TEXT)]
+    return _PYTHON_TYPES[kind]
+
+
+# A use's values are checked by its model (strict, finite floats); a default by the same rules.
+_VALUE_CHECKS = {
+    kind: TypeAdapter(_value_type(kind), config=ConfigDict(strict=True, allow_inf_nan=False))
+    for kind in _PYTHON_TYPES
+}
+
+
 class Param(StrictModel):
     """A parameter of a composite block: its type and, for an optional one, its default."""
 
@@ -48,14 +72,30 @@ class Param(StrictModel):
     )
     description: str | None = Field(default=None, description="what the parameter means")
 
-    @model_validator(mode="after")
-    def _default_fits(self) -> Param:
-        if self.default is not None and not _fits(self.type, self.default):
+    @field_validator("default")
+    @classmethod
+    def _default_is_a_value(cls, value: Any, info: ValidationInfo) -> Any:
+        """A default passes the checks a use's value passes (a finite float, a short text)."""
+        kind = info.data.get("type")
+        if value is None or kind is None:
+            return value
+        if not _fits(kind, value):
             raise HintedValueError(
-                f"the default {self.default!r} is not a value of type {self.type}",
-                f"give a default of type {self.type}, or none to make the parameter required",
+                f"the default {_shown(value)} is not a value of type {kind}",
+                f"give a default of type {kind}, or none to make the parameter required",
             )
-        return self
+        try:
+            _VALUE_CHECKS[kind].validate_python(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise PydanticCustomError(first["type"], first["msg"], first.get("ctx")) from None
+        return value
+
+
+def _shown(value: object) -> str:
+    """A default as a message quotes it: a long text by its start only."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _param_shorthand(value: Any) -> Any:
@@ -165,9 +205,7 @@ def use_model(name: str, definition: BlockDefinition) -> type[CompositeUse]:
         "type": (Literal[name], Field(description=definition.description or name))
     }
     for param, spec in definition.params.items():
-        python = _PYTHON_TYPES[spec.type]
-        if spec.type == "str":
-            python = Annotated[str, Field(max_length=MAX_TEXT)]
+        python = _value_type(spec.type)
         required = spec.default is None
         default = ... if required else spec.default
         if spec.type == "float" and not required:

@@ -160,7 +160,7 @@ def _value(node: ast.expr, params: Mapping[str, Any]) -> int | float:
                 f"the parameter {node.id!r} is {value!r}, not a number",
                 'only a lone "${name}" may stand for a parameter that is not a number',
             )
-        return value
+        return _bounded(value)
     if isinstance(node, ast.UnaryOp):
         operand = _value(node.operand, params)
         return -operand if isinstance(node.op, ast.USub) else operand
@@ -169,7 +169,7 @@ def _value(node: ast.expr, params: Mapping[str, Any]) -> int | float:
     assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)  # checked
     args = [_value(arg, params) for arg in node.args]
     if node.func.id == "round":
-        return round(args[0])
+        return round(_bounded(args[0]))  # never rounds an infinity or a NaN
     return min(args) if node.func.id == "min" else max(args)
 
 

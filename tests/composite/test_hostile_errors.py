@@ -1,0 +1,104 @@
+"""Hostile input to composite blocks and their skips: every case is a located error with a
+hint, exit 1 through the CLI, never a traceback, and the same words on every run."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from skipgen.cli import app
+from skipgen.composite.expr import ExprError, evaluate, parse
+
+
+def write(folder: Path, text: str, name: str = "net.yaml") -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def validate(path: Path, *options: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["validate", *options, str(path)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+# -- parameter defaults and non-finite values ---------------------------------------------------
+
+
+@pytest.mark.parametrize("default", [".inf", "-.inf", ".nan"])
+def test_a_non_finite_default_is_an_error_at_the_default(tmp_path: Path, default: str) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        name: Net
+        input: {{channels: 3}}
+        blocks:
+          unit:
+            params:
+              g: {{type: float, default: {default}}}
+            layers:
+              - {{type: conv, channels: "${{round(g)}}"}}
+        layers:
+          - {{type: unit}}
+        """,
+    )
+    code, out, err = validate(path)
+    assert code == 1 and out == ""
+    assert f"{path}:6:33: error: blocks.unit.params.g.default: must be a finite number" in err
+    assert "hint: .inf and .nan are not allowed here" in err
+    assert "Traceback" not in err
+
+
+def test_a_default_text_is_held_to_a_uses_length(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        name: Net
+        input: {{channels: 3}}
+        blocks:
+          unit:
+            params:
+              act: {{type: str, default: {"x" * 10_000}}}
+            layers:
+              - {{type: conv, channels: 8}}
+        layers:
+          - {{type: unit}}
+        """,
+    )
+    code, _, err = validate(path)
+    assert code == 1
+    message = "blocks.unit.params.act.default: string should have at most 200 characters"
+    assert f"{path}:6:33: error: {message}" in err
+    assert "x" * 100 not in err  # the value is not echoed back
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, 1e300])
+def test_round_of_a_value_out_of_range_is_an_expression_error(value: float) -> None:
+    expr = parse("round(g)", {"g": value})
+    with pytest.raises(ExprError, match="out of range") as info:
+        evaluate(expr, {"g": value})
+    assert info.value.hint
+
+
+def test_a_huge_value_in_an_expression_is_located_at_the_body(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        name: Net
+        input: {channels: 3}
+        blocks:
+          unit:
+            params: {g: float}
+            layers:
+              - {type: conv, channels: "${round(g * 2)}"}
+        layers:
+          - {type: unit, g: 1.0e+300}
+        """,
+    )
+    code, _, err = validate(path)
+    assert code == 1
+    assert f"{path}:7:32: error: blocks.unit.layers[0].channels: a value in the expression" in err
+    assert f"note: in the block 'unit' used at {path}:9:5 (layers[0])" in err
