@@ -63,7 +63,7 @@ def test_new_writes_a_spec_named_after_the_file(
         skipgen.lower_spec(written),
         skipgen.lower_spec(ROOT / "configs" / f"{config}.yaml"),
     )
-    assert graph.name == "my_net"
+    assert graph.name == "MyNet"  # the class name, in CapWords
     assert graph.params == original.params and graph.input_size == original.input_size
     assert "yaml-language-server" not in written.read_text()
 
@@ -76,7 +76,7 @@ def test_new_never_overwrites_without_force(tmp_path: Path) -> None:
     assert "not overwriting it (use --force to replace it)" in result.stderr
     assert target.read_text() == "# my own work\n"
     assert run(target, "--from", "resnet18", "--force").exit_code == 0
-    assert skipgen.lower_spec(target).name == "mine"
+    assert skipgen.lower_spec(target).name == "Mine"
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_new_never_overwrites_without_force(tmp_path: Path) -> None:
         ),
         (["x"], "give --from CONFIG"),
         (["--from", "resnet18"], "give NAME"),
-        (["class", "--from", "resnet18"], "'class' cannot name a network"),
+        (["none", "--from", "resnet18"], "'none' cannot name a network"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path) -> None:

@@ -1,0 +1,183 @@
+"""The command line against hostile input: a folder's plugins, outputs that are inputs,
+file names that hold newlines, odd tensors and odd NAMEs for ``new``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+import skipgen
+from skipgen.cli import app
+from skipgen.commands.new import started_by_new
+from skipgen.commands.schema import schema_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def python_m(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``python -m skipgen ARGS`` run in ``cwd``, as a user would type it there."""
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+# -- python -m skipgen finds plugins only where the console script does -------------------
+
+
+def _planted_plugin(folder: Path) -> Path:
+    """A folder holding a plugin as if installed there: a dist-info naming a module that
+    leaves a marker file when imported, and a spec that names the plugin."""
+    (folder / "planted").mkdir()
+    marker = folder / "imported"
+    (folder / "planted" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    info = folder / "planted-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: planted\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[skipgen.kinds]\nplanted = planted\n")
+    (folder / "spec.yaml").write_text(
+        "name: Net\nplugins: [planted]\ninput: {channels: 3, size: 8}\n"
+        "layers:\n  - {type: conv, channels: 4}\n"
+    )
+    return marker
+
+
+def test_python_m_does_not_import_a_plugin_of_the_current_folder(tmp_path: Path) -> None:
+    marker = _planted_plugin(tmp_path)
+    done = python_m("-m", "skipgen", "validate", "spec.yaml", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert not marker.exists()
+    assert "spec.yaml:2:11: error: plugins[0]: no installed package provides the skipgen " in (
+        done.stderr
+    )
+    assert "'planted'" in done.stderr
+
+
+def test_python_m_runs_from_a_source_checkout(tmp_path: Path) -> None:
+    """A checkout that is not installed: its skipgen is found in the current folder (which
+    -m puts first on the path), and `new --list` reads the configs/ folder beside it."""
+    checkout = tmp_path / "checkout"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "skipgen", checkout / "skipgen", ignore=ignore)
+    shutil.copytree(ROOT / "configs", checkout / "configs", ignore=ignore)
+    # -S: no site processing, so the installed (editable) skipgen is not on the path; the
+    # dependencies come from site-packages, named on PYTHONPATH.
+    env = {"PYTHONPATH": sysconfig.get_paths()["purelib"]}
+    done = python_m("-S", "-m", "skipgen", "new", "--list", cwd=checkout, env=env)
+    assert done.returncode == 0, done.stderr
+    configs = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml"))
+    assert [line.split()[0] for line in done.stdout.splitlines()] == configs
+    done = python_m(
+        "-S", "-m", "skipgen", "new", "my_net", "--from", "resnet18", cwd=checkout, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "name: MyNet\n" in (checkout / "my_net.yaml").read_text()
+
+
+# -- the schema says what upsample's norm and act default to -------------------------------
+
+
+def test_the_schema_says_upsample_has_no_norm_or_act_by_default() -> None:
+    upsample = json.loads(schema_text())["$defs"]["Upsample"]["properties"]
+    for field in ("norm", "act"):
+        description = upsample[field]["description"]
+        assert description.endswith(f"default: none (defaults.{field} does not apply to upsample)")
+    assert (ROOT / "schemas" / "skipgen.schema.json").read_text() == schema_text()
+
+
+# -- new: NAME is checked up front, its network named in CapWords, its file recognised ---
+
+
+def new(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, ["new", *map(str, args)])
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "'' cannot name a network: a name is a letter followed by letters, digits"),
+        (".", "'.' cannot name a network"),
+        ("a\nb", "'a\\nb' holds the control character '\\n'"),
+        ("a\rb", "holds the control character '\\r'"),
+        ("specs/", "'specs/' ends in '/', so it names a folder, not a file"),
+        ("specs/.yaml", "the file name '' cannot name a network"),
+        ("2net", "'2net' cannot name a network"),
+        ("my.net", "'my.net' cannot name a network"),
+        ("none", "'none' cannot name a network: name: name 'None' is a Python keyword"),
+    ],
+)
+def test_new_refuses_a_name_that_names_no_network(
+    name: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = new(name, "--from", "resnet18")
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.split())
+    assert message in said
+    assert "give a name such as my_net or specs/my_net (its network is then MyNet)" in said
+    assert "expected a string" not in said and "YAML" not in said
+    assert not list(tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("name", "network"),
+    [("mynet", "Mynet"), ("my_net", "MyNet"), ("my-net", "MyNet"), ("MyNet", "MyNet")],
+)
+def test_new_names_the_network_in_capwords(
+    name: str, network: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert new(name, "--from", "resnet18").exit_code == 0
+    written = tmp_path / f"{name}.yaml"
+    assert skipgen.lower_spec(written).name == network
+    assert f"\nclass {network}(nn.Module):\n" in skipgen.generate_source(written)
+
+
+def test_new_recognises_its_own_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run again, `new` finds the file it wrote: unchanged, it says so; edited (or from
+    another config), it keeps it unless --force, and says that new wrote it."""
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    first = new("../../Evil", "--from", "resnet18")
+    assert first.exit_code == 0, first.output
+    written = tmp_path / "Evil.yaml"
+    text = written.read_text()
+    assert started_by_new(written)
+    again = new("../../Evil", "--from", "resnet18")
+    assert again.exit_code == 0, again.output
+    assert "../../Evil.yaml: unchanged (skipgen new wrote it from resnet18)" in again.stderr
+    written.write_text(text + "# my edit\n")
+    for source in ("resnet18", "resnet50"):
+        refused = new("../../Evil", "--from", source)
+        assert refused.exit_code == 1
+        said = " ".join(refused.stderr.split())
+        assert "../../Evil.yaml exists: skipgen new started it" in said
+        assert "not generated by skipgen" not in said
+        assert written.read_text() == text + "# my edit\n"
+    assert new("../../Evil", "--from", "resnet50", "--force").exit_code == 0
+    assert "resnet50 config" in written.read_text().splitlines()[0]
+
+
+def test_a_file_new_did_not_write_is_still_refused(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("# Started from my own notes\nname: Mine\n")
+    result = new(mine, "--from", "resnet18")
+    assert result.exit_code == 1
+    assert "exists and was not generated by skipgen" in " ".join(result.stderr.split())
+    assert not started_by_new(mine)
