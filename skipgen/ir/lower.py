@@ -129,16 +129,27 @@ class _Network:
             unscaled += plain * size
             if total > MAX_BLOCKS:
                 scaled = unscaled <= MAX_BLOCKS
-                dense_only = size > 1 and "repeat" not in layer.model_fields_set
-                field = "layers" if dense_only else "repeat"
                 self.record.error(
-                    ("scaling", "depth") if scaled else (*path, field),
+                    ("scaling", "depth") if scaled else self.crossing_key(path, layer),
                     f"the network reaches more than {MAX_BLOCKS:,} blocks at {format_path(path)}"
                     + (" after depth scaling" if scaled else ""),
                     f"skipgen builds at most {MAX_BLOCKS:,} blocks (each layer of a dense "
                     "block counts); lower `repeat` or `scaling.depth`",
                 )
                 raise SpecError(self.record.diagnostics)
+
+    def crossing_key(self, path: Path, layer: Layer) -> Path:
+        """The key to blame for the block count crossing the limit at the layer at ``path``:
+        a dense block's `layers`, else the innermost `repeat` written around the layer, else
+        the layer itself, or the use in the spec of the composite block it lies in."""
+        if isinstance(layer, Dense) and "repeat" not in layer.model_fields_set:
+            return (*path, "layers")
+        around = [path[:k] for k in range(len(path), 1, -1) if isinstance(path[k - 1], int)]
+        for outer in around:  # innermost first
+            if "repeat" in self.layer_at(outer).model_fields_set:
+                return (*outer, "repeat")
+        enclosing = getattr(self.positions, "enclosing", lambda _: [])
+        return next(outer for outer in around if not enclosing(outer))
 
     # -- sizes -----------------------------------------------------------------------------
     def rule(self) -> str:

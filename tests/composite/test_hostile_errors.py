@@ -102,3 +102,51 @@ def test_a_huge_value_in_an_expression_is_located_at_the_body(tmp_path: Path) ->
     assert code == 1
     assert f"{path}:7:32: error: blocks.unit.layers[0].channels: a value in the expression" in err
     assert f"note: in the block 'unit' used at {path}:9:5 (layers[0])" in err
+
+
+# -- the block limit ------------------------------------------------------------------------------
+
+MANY = """\
+name: Net
+input: {channels: 3}
+blocks:
+  r:
+    params: {c: int}
+    layers:
+      - {type: conv, channels: "${c}"}
+      - {type: conv, channels: "${c}"}
+  s:
+    params: {c: int}
+    layers:
+      - {type: r, c: "${c}", repeat: 1000}
+      - {type: r, c: "${c}", repeat: 1000}
+  d:
+    layers:
+      - {type: dense, layers: 600, growth: 1}
+layers:
+"""
+LIMIT = "the network reaches more than 10,000 blocks"
+
+
+def test_the_block_limit_is_reported_at_the_repeat_of_the_use(tmp_path: Path) -> None:
+    path = write(tmp_path, MANY + "  - {type: r, c: 8, repeat: 1000}\n" * 6)
+    code, _, err = validate(path)
+    assert code == 1
+    assert f"{path}:23:29: error: layers[5].repeat: {LIMIT} at layers[5].layers[0]" in err
+    assert "blocks.r.layers" not in err  # the body's layers have no repeat
+
+
+def test_the_block_limit_inside_a_block_is_at_the_repeat_in_its_body(tmp_path: Path) -> None:
+    path = write(tmp_path, MANY + "  - {type: s, c: 8, repeat: 5}\n")
+    code, _, err = validate(path)
+    assert code == 1
+    assert f"{path}:13:38: error: blocks.s.layers[1].repeat: {LIMIT}" in err
+    assert f"note: in the block 's' used at {path}:18:5 (layers[0])" in err
+
+
+def test_the_block_limit_in_a_dense_body_is_at_its_layers(tmp_path: Path) -> None:
+    path = write(tmp_path, MANY + "  - {type: d}\n" * 17)
+    code, _, err = validate(path)
+    assert code == 1
+    assert f"{path}:16:31: error: blocks.d.layers[0].layers: {LIMIT}" in err
+    assert f"note: in the block 'd' used at {path}:34:5 (layers[16])" in err
