@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -131,13 +131,36 @@ class Drawing:
         return box.id
 
 
+TextFormat = Literal["mermaid", "dot"]
+COMMENT_START: dict[TextFormat, str] = {"mermaid": "%% ", "dot": "// "}
+# Characters that mean something inside a comment line: Mermaid reads '%%{...}%%' anywhere
+# as a directive.
+COMMENT_SPECIAL: dict[TextFormat, str] = {"mermaid": "%", "dot": ""}
+
+
+def _escape(char: str) -> str:
+    """A character as Python writes it in an escape: '\\n', '\\x25', '\\u2028'."""
+    escaped = ascii(char)[1:-1]
+    return escaped if escaped != char else f"\\x{ord(char):02x}"
+
+
+def comment(text: str, fmt: TextFormat) -> str:
+    """``text`` as one comment line of the format (``mermaid`` or ``dot``): every character
+    that is not printable (a newline, a line separator, an escape) or that the format reads
+    inside a comment is written as its Python escape, so that no text, such as a file name,
+    ends the comment or adds a line to the drawing."""
+    special = COMMENT_SPECIAL[fmt]
+    body = "".join(_escape(c) if not c.isprintable() or c in special else c for c in text)
+    return COMMENT_START[fmt] + body
+
+
 def _dot_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def to_dot(drawing: Drawing) -> str:
     lines = [
-        f"// {MARK} from {drawing.graph.file}",
+        comment(f"{MARK} from {drawing.graph.file}", "dot"),
         f'digraph "{_dot_text(drawing.graph.name)}" {{',
         f'  comment="{MARK}";',
         "  rankdir=TB;",
@@ -174,7 +197,7 @@ def _mermaid_text(text: str) -> str:
 
 
 def to_mermaid(drawing: Drawing) -> str:
-    lines = [f"%% {MARK} from {drawing.graph.file}", "flowchart TD"]
+    lines = [comment(f"{MARK} from {drawing.graph.file}", "mermaid"), "flowchart TD"]
 
     def items(cluster: Cluster, indent: str) -> None:
         for item in cluster.items:
