@@ -17,23 +17,45 @@ def shape_words(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(map(str, shape)) + ")"
 
 
+def dtype_family(dtype: str) -> str:
+    """What values a dtype (``"float32"``, torch's name without ``torch.``) holds:
+    ``floating-point``, ``complex``, ``boolean`` or ``integer``. Tensors of one family load
+    into each other (cast to the model's dtype); of two families, never."""
+    if dtype.startswith("complex"):
+        return "complex"
+    if dtype.startswith(("float", "bfloat", "half", "double")):
+        return "floating-point"
+    return "boolean" if dtype == "bool" else "integer"
+
+
+def tensor_words(dtype: str) -> str:
+    """``a floating-point tensor (float32)``, ``a complex tensor (complex64)``."""
+    family = dtype_family(dtype)
+    article = "an" if family[0] in "aeiou" else "a"
+    return f"{article} {family} tensor ({dtype})"
+
+
 @dataclass(frozen=True)
 class Skipped:
     """A model entry whose counterpart in the weights does not fit: left as initialised.
 
     The counterpart has the same key, or was paired with it by order. Shapes are equal
-    only when one is a floating-point tensor and the other an integer tensor.
+    only when the two tensors hold values of different families (see :func:`dtype_family`);
+    their dtypes are then named.
     """
 
     model_key: str
     weights_key: str
     model_shape: tuple[int, ...]
     weights_shape: tuple[int, ...]
+    model_dtype: str = field(default="float32", compare=False)
+    weights_dtype: str = field(default="float32", compare=False)
 
     def describe(self) -> str:
         who = _who(self.model_key, self.weights_key)
         if self.model_shape == self.weights_shape:
-            return f"{who}: a floating-point tensor on one side, an integer tensor on the other"
+            ours, theirs = tensor_words(self.model_dtype), tensor_words(self.weights_dtype)
+            return f"{who}: {ours} in the model, {theirs} in the weights"
         ours, theirs = shape_words(self.model_shape), shape_words(self.weights_shape)
         return f"{who}: {ours} in the model, {theirs} in the weights"
 

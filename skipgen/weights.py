@@ -11,10 +11,11 @@
    same shapes in the same order under partly different names (torchvision's
    ``features.0.0.weight`` is the MobileNetV2 config's ``stem.0.weight``).
 
-Every pair must have the same shape, and a floating-point tensor never pairs with an
-integer one. One exception keeps old checkpoints usable: when the weights hold no
-``num_batches_tracked`` entry at all, the model's batch norm counters are left out of the
-pairing and keep their values.
+Every pair must have the same shape and hold values of the same family: floating-point,
+complex, integer or boolean (a complex tensor never loads into a float one, which would
+drop its imaginary part, nor a float into an integer counter). One exception keeps old
+checkpoints usable: when the weights hold no ``num_batches_tracked`` entry at all, the
+model's batch norm counters are left out of the pairing and keep their values.
 
 Pairing by order trusts the file to keep the order in which the model registers its
 tensors. A file whose keys were re-sorted (safetensors stores them sorted by name) breaks
@@ -56,7 +57,14 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from skipgen.transfer_report import Adapted, Skipped, TransferReport, shape_words
+from skipgen.transfer_report import (
+    Adapted,
+    Skipped,
+    TransferReport,
+    dtype_family,
+    shape_words,
+    tensor_words,
+)
 from skipgen.weights_order import leaf, order_problem
 
 COUNTER = "num_batches_tracked"
@@ -97,12 +105,12 @@ def _shape(t: Tensor) -> tuple[int, ...]:
     return tuple(t.shape)
 
 
+def _dtype(t: Tensor) -> str:
+    return str(t.dtype).removeprefix("torch.")
+
+
 def _fits(a: Tensor, b: Tensor) -> bool:
-    return a.shape == b.shape and a.is_floating_point() == b.is_floating_point()
-
-
-def _kind(t: Tensor) -> str:
-    return "a floating-point tensor" if t.is_floating_point() else "an integer tensor"
+    return a.shape == b.shape and dtype_family(_dtype(a)) == dtype_family(_dtype(b))
 
 
 def _mismatch(
@@ -116,7 +124,8 @@ def _mismatch(
         why = f"shape {shape_words(_shape(model_t))} in the model, "
         why += f"{shape_words(_shape(weights_t))} in the weights"
     else:
-        why = f"{_kind(model_t)} in the model, {_kind(weights_t)} in the weights"
+        ours, theirs = tensor_words(_dtype(model_t)), tensor_words(_dtype(weights_t))
+        why = f"{ours} in the model, {theirs} in the weights"
     return WeightsMismatchError(
         f"the weights do not fit ({how}): {who} has {why}; nothing was changed",
         model_key=model_key,
@@ -257,7 +266,15 @@ class _Plan:
             raise _mismatch(how, model_key, ours, weights_key, theirs)
         else:
             self.state[model_key] = ours
-            self.skipped.append(Skipped(model_key, weights_key, _shape(ours), _shape(theirs)))
+            skipped = Skipped(
+                model_key,
+                weights_key,
+                _shape(ours),
+                _shape(theirs),
+                model_dtype=_dtype(ours),
+                weights_dtype=_dtype(theirs),
+            )
+            self.skipped.append(skipped)
 
 
 def match_weights(

@@ -221,3 +221,18 @@ def current_umask() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
     return umask
+
+
+def test_complex_weights_are_named_complex(folder: Path) -> None:
+    source = dict(tiny(1).state_dict())
+    source["stem.0.weight"] = source["stem.0.weight"].to(torch.complex64)
+    torch.save(source, folder / "complex.pt")
+    result = invoke(folder / "tiny.yaml", folder / "complex.pt", "-o", folder / "out.pt")
+    assert result.exit_code == 1
+    said = " ".join(result.stderr.split())
+    assert (
+        "'stem.0.weight' has a floating-point tensor (float32) in the model, a complex tensor "
+        "(complex64) in the weights; nothing was changed" in said
+    )
+    assert "integer" not in said
+    assert not (folder / "out.pt").exists()

@@ -184,8 +184,34 @@ def test_an_integer_tensor_never_takes_a_float() -> None:
     model = tiny(0)
     source = tiny(1).state_dict()
     source["stem.1.num_batches_tracked"] = torch.tensor(3.0)
-    with pytest.raises(WeightsMismatchError, match="integer tensor in the model"):
+    with pytest.raises(
+        WeightsMismatchError,
+        match=r"an integer tensor \(int64\) in the model, a floating-point tensor \(float32\) in",
+    ):
         skipgen.transfer_weights(model, source)
+
+
+@pytest.mark.parametrize("key", ["stem.0.weight", "stem.1.num_batches_tracked"])
+def test_a_complex_tensor_is_named_and_never_loaded(key: str) -> None:
+    """complex64 is neither a float (loading it would drop the imaginary part) nor an
+    integer (it used to be called one, and to load into a batch norm's counter)."""
+    model = tiny(0)
+    before = snapshot(model)
+    source = tiny(1).state_dict()
+    source[key] = source[key].to(torch.complex64)
+    ours = (
+        "an integer tensor (int64)" if "num_batches" in key else "a floating-point tensor (float32)"
+    )
+    expected = f"{key!r} has {ours} in the model, a complex tensor (complex64) in the weights"
+    with pytest.raises(WeightsMismatchError) as raised:
+        skipgen.transfer_weights(model, source)
+    assert expected in str(raised.value)
+    assert_state(model, list(before.values()))
+    report = skipgen.transfer_weights(model, source, mismatched="skip")
+    assert [s.model_key for s in report.skipped] == [key]
+    assert f"  {key!r}: {ours} in the model, a complex tensor (complex64) in the weights" in (
+        report.lines()
+    )
 
 
 def test_a_value_that_is_not_a_tensor_is_refused() -> None:
