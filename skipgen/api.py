@@ -18,10 +18,11 @@ from skipgen.composite.library import read_library
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir.graph import Graph
 from skipgen.ir.lower import lower
+from skipgen.ir.memory import activations_too_large
 from skipgen.kinds.plugins import PluginError
 from skipgen.spec import overrides
-from skipgen.spec.load import Positions, decode, load_yaml
-from skipgen.spec.locate import diagnostics_from
+from skipgen.spec.load import Positions, Unreadable, load_yaml, read_file
+from skipgen.spec.locate import diagnostics_from, did_you_mean, quoted
 from skipgen.spec.models import Spec, kinds_of, spec_model, spec_model_over
 
 if TYPE_CHECKING:
@@ -30,12 +31,17 @@ if TYPE_CHECKING:
 SpecLike = Spec | str | os.PathLike[str] | dict[str, Any]
 
 
-def _is_file(source: str) -> bool:
-    if "\n" in source:
+def _is_path(source: str) -> bool:
+    """Whether a string given for a spec is a path (else it is the spec's YAML text).
+
+    A path has no line break, and ends in ``.yaml``/``.yml`` or names something that
+    exists (a file, or a folder, which is then reported as one).
+    """
+    if "\n" in source or "\r" in source:
         return False
     try:
-        return source.endswith((".yaml", ".yml")) or Path(source).is_file()
-    except OSError:  # not a possible path (too long, say): YAML text
+        return source.endswith((".yaml", ".yml")) or Path(source).exists()
+    except (OSError, ValueError):  # not a possible path (too long, a NUL): YAML text
         return False
 
 
@@ -43,30 +49,51 @@ def read_source(source: str | os.PathLike[str] | dict[str, Any]) -> tuple[Any, P
     """Plain data, node positions and the text (empty for a dict) of a spec."""
     if isinstance(source, dict):
         return source, Positions("<dict>"), ""
-    if isinstance(source, os.PathLike) or _is_file(source):
+    if isinstance(source, os.PathLike) or _is_path(source):
         path = os.fspath(source)
         try:
-            raw = Path(path).read_bytes()
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise SpecError([Diagnostic(path, 1, 1, f"cannot read the spec: {reason}")]) from None
-        text = decode(raw, path)
+            text = read_file(path)
+        except Unreadable as exc:
+            message = f"cannot read the spec: {exc.reason}"
+            raise SpecError([Diagnostic(path, 1, 1, message, exc.hint)]) from None
         data, positions = load_yaml(text, path)
         return data, positions, text
     data, positions = load_yaml(source, "<string>")
+    if not isinstance(data, dict | list):
+        raise SpecError([_not_text(source)])
     return data, positions, source
+
+
+def _not_text(source: str) -> Diagnostic:
+    """A one-value string given for a spec: most likely a path that names nothing."""
+    message = f"{quoted(source)} is neither a spec's YAML text (a mapping) nor a file"
+    hint = "give a path ending in .yaml (or a pathlib.Path), or the spec's text"
+    for named in (source + ".yaml", source + ".yml"):
+        try:
+            if Path(named).is_file():
+                hint = f"{quoted(named)} exists: give the file's full name"
+        except (OSError, ValueError):  # not a possible path
+            pass
+    return Diagnostic("<string>", 1, 1, message, hint)
 
 
 def load_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Spec:
     """Read and validate a spec from a path, YAML text or a dict.
 
+    A ``pathlib.Path`` is a path. A string is a path when it has no line break and ends in
+    ``.yaml`` or ``.yml``, or names something that exists (a folder is then an error that
+    says so); any other string is the spec's YAML text. Only regular files (or links to
+    them) of at most 1 MiB are read.
+
     ``set`` holds ``key=value`` changes to apply first, as ``--set`` does on the command
-    line (``"scaling.width=1.1"``, ``"layers.3.channels=96"``; values are YAML).
+    line (``["scaling.width=1.1", "layers.3.channels=96"]``; values are YAML); a single
+    string is one change.
     Raises :class:`SpecError` listing every problem, each at its file, line and column
     (or naming the ``key=value`` that caused it).
     """
+    changes = _changes(set)
     if isinstance(source, Spec):
-        if set:
+        if changes:
             raise ValueError("set= applies to a spec's source, not to a validated Spec")
         return source
     data, positions, text = read_source(source)
@@ -74,10 +101,14 @@ def load_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Spec:
         raise SpecError(
             [positions.diagnostic((), "a spec is a mapping with name, input and layers")]
         )
-    if set:
+    if data and not any(key in _SPEC_KEYS or did_you_mean(key, _SPEC_KEYS) for key in data):
+        message = "this is not a skipgen spec: it has none of the keys name, input, layers"
+        hint = "is it the file you meant? see configs/ for examples"
+        raise SpecError([positions.diagnostic((), message, hint)])
+    if changes:
         data = copy.deepcopy(data)  # a dict passed in stays as it was
-        overrides.apply(data, positions, list(set))
-        text += "".join(f"\n# --set {option}" for option in set)  # into the source's hash
+        overrides.apply(data, positions, changes)
+        text += "".join(f"\n# --set {option}" for option in changes)  # into the source's hash
     try:
         plugins = _plugins(data, positions)
         library = read_library(data, positions, kinds_of(plugins))
@@ -95,6 +126,21 @@ def load_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Spec:
     # what a generated file's hash covers: the spec, and the block files it includes
     spec._text = text + "".join(f"\n# include {f}\n{t}" for f, t in library.texts)
     return spec
+
+
+_SPEC_KEYS = list(Spec.model_fields)
+
+
+def _changes(changes: Sequence[str]) -> list[str]:
+    """The ``key=value`` changes of ``set=``: a list of strings, or one string."""
+    if isinstance(changes, str):
+        return [changes]
+    found = list(changes)
+    for number, change in enumerate(found):
+        if not isinstance(change, str):
+            got = type(change).__name__
+            raise TypeError(f"set= takes 'key=value' strings; item {number} is of type {got}")
+    return found
 
 
 def _plugins(data: dict[str, Any], positions: Positions) -> tuple[str, ...]:
@@ -143,11 +189,15 @@ def build_model(source: SpecLike | Graph) -> nn.Module:
     """A ``torch.nn.Module`` for a spec (or an already lowered graph).
 
     Raises :class:`SpecError` for an invalid spec, and before allocating anything for a
-    network whose parameters need more memory than the machine has.
+    network whose parameters, or one sample's activations at the spec's input size, need
+    more memory than the machine has.
     """
     from skipgen.backends.torch import build
 
     graph = source if isinstance(source, Graph) else lower_spec(source)
+    too_large = activations_too_large(graph)
+    if too_large is not None:
+        raise SpecError([too_large])
     return build(graph)
 
 

@@ -48,6 +48,12 @@ MAX_DEPTH = 64
 # The most nodes a document may have, counting each alias as the nodes it stands for (so an
 # alias bomb is refused); a network of a thousand blocks needs about ten thousand.
 MAX_NODES = 200_000
+# The most bytes a spec file or an included block file may hold (and the most characters a
+# spec given as text may): a published network's spec is a few KB, a thousand blocks
+# written out one per line about 100 KB. Only regular files are read, at most this much.
+MAX_FILE_BYTES = 1_048_576
+# The most digits an integer of a spec may have: the largest bound above has seven.
+MAX_DIGITS = 100
 
 
 # The bounded types the models use, one per key of the table.

@@ -12,14 +12,16 @@ expand to.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from skipgen.errors import Diagnostic, SpecError
-from skipgen.spec.limits import MAX_DEPTH, MAX_NODES
-from skipgen.spec.yaml12 import Yaml12Loader
+from skipgen.spec.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
+from skipgen.spec.yaml12 import TooManyDigits, Yaml12Loader
 
 Path = tuple[str | int, ...]
 
@@ -97,6 +99,9 @@ class _Builder:
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         try:
             return self.constructor.construct_object(node, deep=True)
+        except TooManyDigits as exc:
+            self.error(node, str(exc), exc.hint)
+            return None
         except yaml.constructor.ConstructorError:
             self.error(node, f"unsupported YAML tag {_short(node.tag)}", _TAG_HINT)
             return None
@@ -236,11 +241,74 @@ def decode(raw: bytes, file: str) -> str:
         raise SpecError([Diagnostic(file, line, col, message, hint)]) from None
 
 
+class Unreadable(Exception):
+    """A spec or block file that skipgen does not read: why, and what to do."""
+
+    def __init__(self, reason: str, hint: str) -> None:
+        super().__init__(reason)
+        self.reason, self.hint = reason, hint
+
+
+_SIZE_HINT = "a published network's spec is a few KB: is this the file you meant?"
+
+
+def _too_large(size: str) -> Unreadable:
+    reason = f"it is {size} long; a spec or block file may be {MAX_FILE_BYTES:,} (1 MiB)"
+    return Unreadable(reason, _SIZE_HINT)
+
+
+def _not_regular(mode: int) -> Unreadable:
+    if stat.S_ISDIR(mode):
+        return Unreadable("it is a folder", "name a .yaml file inside it")
+    what = "a special file"
+    if stat.S_ISFIFO(mode):
+        what = "a named pipe (FIFO)"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        what = "a device"
+    elif stat.S_ISSOCK(mode):
+        what = "a socket"
+    hint = "skipgen reads specs from regular files only (a link to one is fine): save it to one"
+    return Unreadable(f"it is {what}, not a regular file", hint)
+
+
+def read_file(path: str) -> str:
+    """The text of a spec or block file; the one way skipgen reads either.
+
+    Only a regular file (or a link to one) of at most
+    :data:`~skipgen.spec.limits.MAX_FILE_BYTES` is read: a FIFO would block and a device
+    such as ``/dev/zero`` never end, so the kind is checked before opening, and again on
+    what was opened (without waiting), and no more than the limit and a byte is read.
+    Raises :class:`Unreadable`, or :class:`SpecError` for text that is not UTF-8.
+    """
+    try:
+        found = os.stat(path)
+        if not stat.S_ISREG(found.st_mode):
+            raise _not_regular(found.st_mode)
+        if found.st_size > MAX_FILE_BYTES:
+            raise _too_large(f"{found.st_size:,} bytes")
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as opened:
+            mode = os.fstat(opened.fileno()).st_mode
+            if not stat.S_ISREG(mode):  # replaced since it was looked at
+                raise _not_regular(mode)
+            raw = opened.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise Unreadable(exc.strerror or str(exc), "check the path") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise _too_large(f"over {MAX_FILE_BYTES:,} bytes")
+    return decode(raw, path)
+
+
 def load_yaml(text: str, file: str = "<string>") -> tuple[Any, Positions]:
     """Parse ``text`` into plain Python data and the position of every node.
 
     Raises :class:`SpecError` with every problem found.
     """
+    if len(text) > MAX_FILE_BYTES:
+        message = (
+            f"the text has {len(text):,} characters, more than a spec may ({MAX_FILE_BYTES:,})"
+        )
+        raise SpecError([Diagnostic(file, 1, 1, message, _SIZE_HINT)])
     try:
         root = yaml.compose(text, Loader=_CheckedLoader)
     except _Refused as exc:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from skipgen.errors import Diagnostic
 from skipgen.kinds.base import Layer
 from skipgen.kinds.plugins import installed
-from skipgen.spec.limits import LIMITS
+from skipgen.spec.limits import LIMITS, MAX_DIGITS
 from skipgen.spec.load import Path, Positions
 from skipgen.spec.models import KINDS, Act, Defaults, Input, Norm, Scaling, Skip, Spec
 from skipgen.spec.yaml12 import is_number
@@ -30,9 +30,27 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
+QUOTED = 40  # the most characters of a key or a value that a message quotes
+
+
+def shortened(text: str, limit: int = QUOTED) -> str:
+    """``text``, or its first ``limit`` characters and an ellipsis."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def quoted(text: str) -> str:
+    """``text`` quoted for a message, at most :data:`QUOTED` characters of it.
+
+    A key or a value may be a line of a file that is not a spec at all (a password file
+    behind a link): a message names it by a short prefix, never the whole line.
+    """
+    return repr(text) if len(text) <= QUOTED else repr(text[:QUOTED]) + "…"
+
+
 def format_path(path: Path) -> str:
     text = ""
     for part in path:
+        part = part if isinstance(part, int) else shortened(part)
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text or "(document)"
 
@@ -62,16 +80,29 @@ def _data_path(data: Any, loc: tuple[Any, ...], kinds: Kinds) -> Path:
     return tuple(path)
 
 
-def _model_at(data: Any, path: Path, kinds: Kinds) -> type[BaseModel] | None:
-    """The model that validates the mapping at ``path``."""
+def _model_at(data: Any, path: Path, kinds: Kinds, root: type[BaseModel]) -> type[BaseModel] | None:
+    """The model that validates the mapping at ``path`` of a document that ``root`` does."""
     if not path:
-        return Spec
+        return root
     node = data
     for part in path:
         node = node[part]
     if isinstance(node, dict) and path[-2:-1] == ("layers",):
         return kinds.get(str(node.get("type")))
+    if len(path) == 2 and isinstance(path[0], str):
+        named = _mapped_model(root, path[0])  # a composite block under `blocks`
+        if named is not None:
+            return named
     return _SECTION_MODELS.get(str(path[-1]))
+
+
+def _mapped_model(model: type[BaseModel], key: str) -> type[BaseModel] | None:
+    """``M`` where ``model``'s ``key`` maps names to ``M``s (``dict[str, M]``)."""
+    found = model.model_fields.get(key)
+    if found is None or get_origin(found.annotation) is not dict:
+        return None
+    value = get_args(found.annotation)[1]
+    return value if isinstance(value, type) and issubclass(value, BaseModel) else None
 
 
 def _fields(model: type[BaseModel]) -> list[str]:
@@ -88,6 +119,10 @@ def shown(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
+    if isinstance(value, str):
+        return quoted(value)
+    if isinstance(value, int) and abs(value) >= 10**MAX_DIGITS:  # too long to write out
+        return f"an integer of over {MAX_DIGITS} digits"
     return repr(value)
 
 
@@ -102,7 +137,7 @@ def _type_hint(expected: str, value: Any) -> str | None:
             return f"{value!r} is a string in YAML 1.2, which skipgen reads: use true or false"
         return "use true or false"
     if isinstance(value, str) and is_number(value.strip()):
-        return f"drop the quotes: {value!r} is a string, {value.strip()} a number"
+        return f"drop the quotes: {quoted(value)} is a string, {shortened(value.strip())} a number"
     if isinstance(value, str) and is_number(value.replace("_", "")):
         return f"YAML 1.2 numbers have no '_': write {value.replace('_', '')}"
     if isinstance(value, bool):
@@ -156,7 +191,7 @@ def _message(err: Any, path: Path, kinds: Kinds) -> tuple[str, str | None]:
     if kind == "union_tag_invalid":
         tag = ctx["tag"]
         hint = did_you_mean(tag, list(kinds)) or ("block types: " + ", ".join(kinds))
-        return f"unknown block type {tag!r}", hint + _plugins_note()
+        return f"unknown block type {quoted(str(tag))}", hint + _plugins_note()
     if kind == "union_tag_not_found":
         return "a layer needs a 'type'", "block types: " + ", ".join(kinds)
     if kind == "literal_error":
@@ -182,9 +217,18 @@ def _lowered(msg: str) -> str:
 
 
 def diagnostics_from(
-    error: ValidationError, data: Any, positions: Positions, kinds: Kinds = KINDS
+    error: ValidationError,
+    data: Any,
+    positions: Positions,
+    kinds: Kinds = KINDS,
+    *,
+    root: type[BaseModel] = Spec,
 ) -> list[Diagnostic]:
-    """Each of pydantic's errors at its place in the spec, for a spec that may use ``kinds``."""
+    """Each of pydantic's errors at its place in the spec, for a spec that may use ``kinds``.
+
+    ``root``: the model of the whole document (a block file's, say), whose keys the hints
+    for an unknown key offer.
+    """
     result = []
     for err in error.errors():
         path = _data_path(data, err["loc"], kinds)
@@ -197,7 +241,7 @@ def diagnostics_from(
             continue
         key = err["type"] == "extra_forbidden"
         if key:
-            msg, hint = f"unknown key {path[-1]!r}", _key_hint(data, path, kinds)
+            msg, hint = f"unknown key {_key(path[-1])}", _key_hint(data, path, kinds, root)
         else:
             msg, hint = _message(err, path, kinds)
         if err["type"] == "union_tag_invalid":
@@ -206,8 +250,12 @@ def diagnostics_from(
     return result
 
 
-def _key_hint(data: Any, path: Path, kinds: Kinds) -> str | None:
-    model = _model_at(data, path[:-1], kinds)
+def _key(key: str | int) -> str:
+    return quoted(key) if isinstance(key, str) else repr(key)
+
+
+def _key_hint(data: Any, path: Path, kinds: Kinds, root: type[BaseModel]) -> str | None:
+    model = _model_at(data, path[:-1], kinds, root)
     if model is None:
         return None
     return did_you_mean(path[-1], _fields(model)) or (

@@ -13,13 +13,23 @@ from __future__ import annotations
 from typing import Any
 
 from skipgen.errors import Diagnostic, SpecError
+from skipgen.spec.limits import MAX_DEPTH, MAX_DIGITS
 from skipgen.spec.load import Path, Positions, load_yaml
+from skipgen.spec.locate import quoted, shortened, shown
 
 FIRST_LINE = 1_000_000_000  # past the end of any spec
 
 
+def label(option: str) -> str:
+    """What a diagnostic names for ``option``: ``--set`` and (the start of) the option."""
+    return f"--set {shortened(option, _SHOWN)}"
+
+
+_SHOWN = 80  # characters of a --set option that a message repeats
+
+
 def _usage(option: str, message: str, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(f"--set {option}", 0, 0, message, hint)
+    return Diagnostic(label(option), 0, 0, message, hint)
 
 
 def parse(option: str) -> tuple[tuple[str, ...], Any]:
@@ -29,30 +39,38 @@ def parse(option: str) -> tuple[tuple[str, ...], Any]:
     if not equals or not key or "" in parts:
         hint = "write KEY=VALUE, the key as a dotted path: --set scaling.width=1.1"
         raise SpecError([_usage(option, "expected KEY=VALUE", hint)])
+    if len(parts) > MAX_DEPTH:
+        message = f"the key is {len(parts):,} levels deep, more than a spec nests ({MAX_DEPTH})"
+        hint = "a spec's keys are a few levels deep: layers.3.channels, scaling.width"
+        raise SpecError([_usage(option, message, hint)])
     if not text.strip():
         hint = "write the value after '=' (null to clear an optional key)"
-        raise SpecError([_usage(option, f"no value for {key}", hint)])
+        raise SpecError([_usage(option, f"no value for {shortened(key)}", hint)])
     try:
-        value, _ = load_yaml(text, f"--set {option}")
+        value, _ = load_yaml(text, label(option))
     except SpecError as error:
-        messages = [d.message for d in error.diagnostics]
-        raise SpecError([_usage(option, f"the value: {m}") for m in messages]) from None
+        found = error.diagnostics
+        raise SpecError(
+            [_usage(option, f"the value: {d.message}", d.hint) for d in found]
+        ) from None
     return parts, value
 
 
 def _step(container: Any, part: str, done: str, option: str) -> tuple[Any, str | int]:
     """The key of ``part`` in ``container``: an index for a list, else the string."""
     if isinstance(container, list):
-        if not part.isdigit():
-            raise SpecError([_usage(option, f"{done} is a list: {part!r} is not an index")])
-        index = int(part)
+        if not (part.isascii() and part.isdigit()):
+            message = f"{done} is a list: {quoted(part)} is not an index"
+            raise SpecError([_usage(option, message, "an index is written in the digits 0-9")])
+        index = int(part) if len(part) <= MAX_DIGITS else len(container)  # long: past the end
         if index >= len(container):
             last = f"0 to {len(container) - 1}" if container else "none: it is empty"
             hint = f"{done} has {len(container)} items, numbered from 0 ({last})"
-            raise SpecError([_usage(option, f"{done} has no item {index}", hint)])
+            message = f"{done} has no item {shortened(part.lstrip('0') or '0')}"
+            raise SpecError([_usage(option, message, hint)])
         return container, index
     if not isinstance(container, dict):
-        message = f"{done} is a value ({container!r}), not a mapping or a list"
+        message = f"{done} is a value ({shown(container)}), not a mapping or a list"
         raise SpecError([_usage(option, message, f"set {done} itself")])
     return container, part
 
@@ -62,11 +80,11 @@ def apply(data: dict[str, Any], positions: Positions, options: list[str]) -> Non
     for number, option in enumerate(options):
         parts, value = parse(option)
         line = FIRST_LINE + number
-        positions.labels[line] = f"--set {option}"
+        positions.labels[line] = label(option)
         node: Any = data
         path: Path = ()
         for depth, part in enumerate(parts):
-            done = ".".join(parts[:depth]) or "the spec"
+            done = shortened(".".join(parts[:depth]), _SHOWN) or "the spec"
             container, step = _step(node, part, done, option)
             path = (*path, step)
             if depth == len(parts) - 1:

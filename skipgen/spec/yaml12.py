@@ -17,6 +17,8 @@ import re
 
 import yaml
 
+from skipgen.spec.limits import MAX_DIGITS
+
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 
@@ -43,8 +45,24 @@ class Yaml12Loader(yaml.SafeLoader):
 Yaml12Loader.yaml_implicit_resolvers = {}  # none of YAML 1.1's: only the rules below
 
 
+class TooManyDigits(ValueError):
+    """An integer written with more digits than a spec may give.
+
+    Python refuses to convert a decimal text of over 4,300 digits, and cannot write back an
+    integer that long (one given in hexadecimal) when a message quotes it: the bound comes
+    first, so that neither happens.
+    """
+
+    def __init__(self, digits: int) -> None:
+        super().__init__(f"this integer has {digits:,} digits, more than a spec may write")
+        self.hint = f"no key takes a number of over {MAX_DIGITS} digits; quote it if it is text"
+
+
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     text = loader.construct_scalar(node)
+    digits = len(text.lstrip("+-")) - (2 if text.startswith(("0o", "0x")) else 0)
+    if digits > MAX_DIGITS:
+        raise TooManyDigits(digits)
     if text.startswith(("0o", "0x")):
         return int(text[2:], 8 if text[1] == "o" else 16)
     return int(text)
