@@ -21,14 +21,15 @@ class Diagnostic:
     # where else the problem comes from: the uses of a composite block whose body it is in
     notes: tuple[str, ...] = ()
 
-    def format(self) -> str:
-        """``file:line:col: error: message``, then indented hint and note lines.
+    def format(self, severity: str = "error") -> str:
+        """``file:line:col: error: message`` (or ``warning``), then indented hint and note
+        lines.
 
         Characters that are not printable (a newline, a terminal escape) are written as
         escapes, so a file name or a quoted value can never start a line of its own.
         """
         where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
-        text = f"{_printable(where)}: error: {_printable(self.message)}"
+        text = f"{_printable(where)}: {severity}: {_printable(self.message)}"
         if self.hint:
             text += f"\n  hint: {_printable(self.hint)}"
         for note in self.notes:

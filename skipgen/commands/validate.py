@@ -12,6 +12,7 @@ from skipgen.api import lower_spec
 from skipgen.commands.common import SET_HELP, SPECS_HELP, count, report
 from skipgen.errors import SpecError
 from skipgen.ir.graph import Block, Graph, Group, LongSkip, format_bytes
+from skipgen.ir.memory import activations_too_large
 
 
 def _shape(shape: tuple[int | str, ...]) -> str:
@@ -148,6 +149,9 @@ def validate(
         if graph.input_size is None:
             line += f"; input {graph.size_rule}"
         typer.echo(line)
+        too_large = activations_too_large(graph)
+        if too_large is not None:  # a batch of one may not fit: worth saying, not an error
+            typer.echo(too_large.format("warning"), err=True)
         if explain:
             _explain(graph)
             _explain_outputs(graph)
