@@ -14,21 +14,26 @@ outputs its body reads, runs the body, and adds (or concatenates) its own shortc
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import replace
 from typing import Any
 
 from skipgen.backends.block_params import calls_of, parametrize, with_calls
 from skipgen.backends.layout import ClassCall, Group, call_expr, layout, literal, statement
 from skipgen.backends.members import Forward, deep_groups, held
+from skipgen.backends.text import docstring
 from skipgen.ir import graph as g
+from skipgen.spec.reserved import name_problem
 
 _BASE = (("", "nn.Module"),)
 
 
 def class_name(block: str) -> str:
-    """``decoder_block`` -> ``DecoderBlock``."""
-    return "".join(part[:1].upper() + part[1:] for part in block.split("_") if part)
+    """``decoder_block`` -> ``DecoderBlock``; ``NoneBlock`` for ``none`` (and for any name
+    whose capitalised form Python or the emitted file reserves: ``True``, ``ValueError``)."""
+    name = "".join(part[:1].upper() + part[1:] for part in block.split("_") if part)
+    if not name:
+        return "Block"
+    return name if name_problem(name, "class") is None else f"{name}Block"
 
 
 def _height(group: g.Group) -> int:
@@ -99,7 +104,7 @@ class BlockClasses:
         assert group.block is not None
         if body in self.by_text:
             return self.by_text[body]
-        name = base = class_name(group.block.name) or "Block"
+        name = base = class_name(group.block.name)
         number = 1
         while name in self.taken:
             number += 1
@@ -197,11 +202,6 @@ def _docstring(block: g.Block, general: bool) -> str:
     skip = {"add": ", its input added", "concat": ", its input concatenated first"}
     if general:
         what = (block.description or f"The block {block.name!r} of the spec").rstrip(".")
-        text = f"{what}{skip.get(block.skip, '')}."
-    else:
-        values = ", ".join(f"{name}={literal(value)}" for name, value in block.values)
-        text = f"The block {block.name!r} of the spec ({values}){skip.get(block.skip, '')}."
-    lines = textwrap.wrap(text, 76, break_on_hyphens=False)
-    if len(lines) == 1:
-        return f'"""{lines[0]}"""'
-    return '"""' + "\n".join(lines) + '\n"""'
+        return docstring(f"{what}{skip.get(block.skip, '')}.")
+    values = ", ".join(f"{name}={literal(value)}" for name, value in block.values)
+    return docstring(f"The block {block.name!r} of the spec ({values}){skip.get(block.skip, '')}.")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skipgen.backends.library import SourceError, library
+from skipgen.backends.text import string_literal
 from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.graph import Call, Partial
 from skipgen.kinds.plugins import loaded_blocks
@@ -59,20 +60,6 @@ class Sum:
     left: str
     right: Expr
     op: str = "+"
-
-
-def string_literal(value: str) -> str:
-    """A string literal in the quotes ruff-format picks: double, unless that escapes more."""
-    quote = "'" if value.count('"') > value.count("'") else '"'
-    body = []
-    for char in value:
-        if char == "\\":
-            body.append("\\\\")
-        elif char in "'\"":
-            body.append("\\" + char if char == quote else char)
-        else:
-            body.append(repr(char)[1:-1])
-    return quote + "".join(body) + quote
 
 
 def literal(value: Any) -> str:

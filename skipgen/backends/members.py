@@ -21,9 +21,9 @@ from skipgen.backends.layout import (
     checkpointed_statement,
     layout,
     statement,
-    string_literal,
 )
 from skipgen.backends.library import SourceError
+from skipgen.backends.text import string_literal
 from skipgen.ir import graph as g
 from skipgen.ir.graph import Member, Stage
 
