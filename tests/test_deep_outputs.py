@@ -127,3 +127,34 @@ def test_a_head_from_a_layer_two_sequences_deep_reads_it_and_the_rest_is_left_ou
         with torch.no_grad():
             got = net(torch.randn(1, 3, 16, 16))
         assert isinstance(got, torch.Tensor) and got.shape == (1, 2, 16, 16)
+
+
+def three_deep(**top: Any) -> dict[str, Any]:
+    """x3 inside three sequences, each with a layer after it."""
+    conv = {"type": "conv", "channels": 8}
+    inner = {"type": "sequence", "name": "c", "layers": [{**conv, "id": "x3"}, conv]}
+    middle = {"type": "sequence", "name": "b", "layers": [inner, conv]}
+    outer = {"type": "sequence", "name": "a", "layers": [conv, middle, conv]}
+    return {
+        "name": "Deep",
+        "input": {"channels": 3, "size": 8},
+        "layers": [outer, conv],
+        **top,
+    }
+
+
+def test_an_output_three_sequences_deep_returns_that_layers_map(tmp_path: Path) -> None:
+    full = skipgen.build_model(three_deep()).eval()
+    seen: list[torch.Tensor] = []
+    full.get_submodule("a.b.c.0").register_forward_hook(lambda m, i, o: seen.append(o))
+    x = torch.randn(1, 3, 8, 8)
+    with torch.no_grad():
+        full(x)
+    data = three_deep(outputs=["x3"])
+    graph = skipgen.lower_spec(data)
+    assert [module for module, _ in graph.dropped] == ["a.b.c.1", "a.b.1", "a.2", "conv1"]
+    for net in both_backends(data, tmp_path):
+        net.load_state_dict(full.state_dict(), strict=False)
+        assert len(net.state_dict()) == 2 * 6  # two conv-norm blocks: a.0 and a.b.c.0
+        with torch.no_grad():
+            assert torch.equal(net(x), seen[0])
