@@ -146,7 +146,9 @@ class BlockLowering:
         decision = self.local_skip(path, layer, inherited, body, mode, cin, in_slot, out_slot)
         if decision is None:
             return None
-        long = source is not None  # its shortcut form is the long skip's (see long_skip)
+        # its shortcut form is its long skip's (see long_skip), even one whose `from` is
+        # broken (reported once, there)
+        long = layer.skip is not None and layer.skip.from_ is not None
         if first and not long and decision.projection is None and getattr(layer, "shortcut", None):
             self.record.error(
                 (*path, "shortcut"),

@@ -59,8 +59,9 @@ def own_skip(
     cin, cout = channels
     in_slot, out_slot = slots
     mode = layer.own_skip
+    long = layer.skip is not None and layer.skip.from_ is not None
     if layer.skip is not None:
-        mode = "none" if layer.skip.from_ else layer.skip.mode
+        mode = "none" if long else layer.skip.mode
     inherited = lowering.inherited(layer)
     stride = _stride(lowering, in_slot, out_slot)
     problems = []
@@ -83,7 +84,8 @@ def own_skip(
     if decision.error is not None:
         lowering.record.layer_error(path, decision.error)
         return None
-    if first and layer.shortcut_given and decision.projection is None:
+    # a use's long skip replaces the block's own: the use's `shortcut` shapes the long one
+    if first and layer.shortcut_given and not long and decision.projection is None:
         lowering.record.error(
             (*path, "shortcut"),
             f"this {layer.block} block does not project its shortcut ({decision.note}), so a "

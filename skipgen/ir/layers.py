@@ -272,7 +272,7 @@ class LayerLowering(BlockLowering):
         if mode != "none" and not stride and on_mismatch != "drop":
             self.record.layer_error(path, unprojectable(source.local, scale))
             return None, out_ch
-        form: Shortcut | None = getattr(layer, "shortcut", None)
+        form = _long_skip_form(layer)
         if form is not None and form.registered is not None:
             self.record.error(
                 (*path, "shortcut", "registered"),
@@ -296,11 +296,17 @@ class LayerLowering(BlockLowering):
         if decision.error is not None:
             self.record.layer_error(path, decision.error)
         elif form is not None and decision.projection is None:
+            skip = f"the skip from {source.local!r}"
+            hint = "remove `shortcut`"
+            if isinstance(layer, Composite) and layer.own_skip != "none":
+                skip = f"this use's skip from {source.local!r} replaces the block's own "
+                skip += f"`skip: {layer.own_skip}`, and"
+                hint += ", or the use's `skip` to keep the block's own"
             self.record.error(
                 (*path, "shortcut"),
-                f"the skip from {source.local!r} is not projected ({decision.note}), so a "
-                "shortcut form has nothing to shape",
-                "remove `shortcut`",
+                f"{skip} is not projected ({decision.note}), so a shortcut form has nothing "
+                "to shape",
+                hint,
             )
             return None, out_ch
         resizes = isinstance(layer, Kind) and layer.sized_by_skip()
@@ -344,6 +350,15 @@ class LayerLowering(BlockLowering):
             source.channels,
         )
         return skip, channels
+
+
+def _long_skip_form(layer: Layer) -> Shortcut | None:
+    """How the layer asks its long skip's projection to be built: its ``shortcut``; a
+    composite use's own (not its block's, which shapes the block's own skip)."""
+    if isinstance(layer, Composite):
+        return layer.own_shortcut if layer.shortcut_given else None
+    form: Shortcut | None = getattr(layer, "shortcut", None)
+    return form
 
 
 def _flat_layer(layer: Layer) -> str:

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import skipgen
 from skipgen.cli import app
 from skipgen.composite.expr import ExprError, evaluate, parse
+from tests.backends.helpers import assert_equivalent, load_module
 
 
 def write(folder: Path, text: str, name: str = "net.yaml") -> Path:
@@ -150,3 +152,61 @@ def test_the_block_limit_in_a_dense_body_is_at_its_layers(tmp_path: Path) -> Non
     assert code == 1
     assert f"{path}:16:31: error: blocks.d.layers[0].layers: {LIMIT}" in err
     assert f"note: in the block 'd' used at {path}:34:5 (layers[16])" in err
+
+
+# -- a use's long skip and the block's own -------------------------------------------------------
+
+RES = """\
+name: Net
+input: {channels: 3, size: 8}
+blocks:
+  res:
+    params: {c: int}
+    skip: add
+    layers:
+      - {type: conv, channels: "${c}"}
+layers:
+  - {type: conv, channels: 8, id: enc1}
+"""
+
+
+def test_a_uses_long_skip_is_said_to_replace_the_blocks_skip(tmp_path: Path) -> None:
+    use = "  - {type: res, c: 16, skip: {mode: concat, from: enc1}, shortcut: avgpool}\n"
+    path = write(tmp_path, RES + use)
+    code, _, err = validate(path)
+    assert code == 1
+    assert err.count("error:") == 1
+    assert (
+        f"{path}:11:68: error: layers[1].shortcut: this use's skip from 'enc1' replaces the "
+        "block's own `skip: add`, and is not projected (identity), so a shortcut form has "
+        "nothing to shape\n  hint: remove `shortcut`, or the use's `skip` to keep the block's own"
+    ) in err
+    assert "new channels" not in err
+
+
+def test_a_uses_shortcut_shapes_its_projected_long_skip(tmp_path: Path) -> None:
+    use = "  - {type: res, c: 16, skip: {mode: add, from: enc1}, shortcut: {kernel: 3}}\n"
+    path = write(tmp_path, RES + use)
+    code, out, _ = validate(path, "--explain")
+    assert code == 0
+    assert "res1_skip" in out
+    graph = skipgen.lower_spec(path)
+    model = skipgen.build_model(graph)
+    assert tuple(model.res1_skip[0].weight.shape) == (16, 8, 3, 3)
+    assert_equivalent(graph, load_module(skipgen.generate_source(path), tmp_path).Net, (2, 3, 8, 8))
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "{type: res, c: 16, skip: {mode: add, from: enc9}, shortcut: avgpool}",
+        "{type: basic, channels: 16, skip: {mode: add, from: enc9}, shortcut: avgpool}",
+        "{type: conv, channels: 8, skip: {mode: concat, from: enc9}, shortcut: avgpool}",
+    ],
+)
+def test_a_typo_in_from_is_the_only_error(tmp_path: Path, layer: str) -> None:
+    path = write(tmp_path, RES + f"  - {layer}\n")
+    code, _, err = validate(path)
+    assert code == 1
+    assert err.count("error:") == 1, err
+    assert "layers[1].skip.from: no layer is named 'enc9'\n  hint: did you mean 'enc1'?" in err
