@@ -5,7 +5,9 @@ An ``include`` entry is a path relative to the file that names it, ending in ``.
 ``.yml``: no URL, no absolute path, no ``~``. It may lead out of the spec's folder (a
 project's block library often sits beside its configs). An included file holds
 ``blocks:`` and may ``include`` more; a file reached twice is read once, and a file that
-includes itself, directly or not, is an error.
+includes itself, directly or not, is an error. Block files are read as spec files are
+(:func:`skipgen.spec.load.read_file`): only a regular file, or a link to one, of at most
+1 MiB.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -22,8 +23,8 @@ from pydantic import Field, TypeAdapter, ValidationError
 from skipgen.composite.define import BlockDefinition, CompositeUse, use_model
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.kinds.base import Layer
-from skipgen.spec.load import Path, Positions, decode, load_yaml
-from skipgen.spec.locate import diagnostics_from, format_path
+from skipgen.spec.load import Path, Positions, Unreadable, load_yaml, read_file
+from skipgen.spec.locate import diagnostics_from, did_you_mean, format_path, quoted
 from skipgen.spec.vocabulary import StrictModel, check_identifier
 
 MAX_INCLUDED = 64  # files, all includes together
@@ -91,7 +92,7 @@ class _Reader:
         target = os.path.join(os.path.dirname(positions.file), entry)
         resolved = os.path.realpath(target)
         if resolved in chain:
-            message = f"include: {entry!r} includes itself (through {len(chain)} file(s))"
+            message = f"include: {quoted(entry)} includes itself (through {len(chain)} file(s))"
             self.errors.append(positions.diagnostic(where, message, "remove one of the includes"))
             return
         if resolved in self.seen:
@@ -102,28 +103,39 @@ class _Reader:
             return
         self.seen.add(resolved)
         try:
-            raw = FsPath(target).read_bytes()
-        except OSError as exc:
-            message = f"include: cannot read {entry!r}: {exc.strerror or exc}"
-            self.errors.append(positions.diagnostic(where, message, "check the path"))
-            return
-        try:
-            text = decode(raw, target)
+            text = read_file(target)
             data, included = load_yaml(text, target)
+        except Unreadable as exc:
+            message = f"include: cannot read {quoted(entry)}: {exc.reason}"
+            self.errors.append(positions.diagnostic(where, message, exc.hint))
+            return
         except SpecError as error:
             self.errors.extend(error.diagnostics)
             return
-        if not isinstance(data, dict):
-            message = "a block file is a mapping with blocks (and include)"
-            self.errors.append(included.diagnostic((), message))
-            return
-        try:
-            BlockLibrary.model_validate({k: v for k, v in data.items() if k != "blocks"})
-        except ValidationError as exc:
-            self.errors.extend(diagnostics_from(exc, data, included, self.kinds))
+        problems = self.library_problems(data, included)
+        if problems:
+            self.errors.extend(problems)
             return
         self.library.texts.append((target, text))
         self.file(data, included, (*chain, resolved))
+
+    def library_problems(self, data: Any, positions: Positions) -> list[Diagnostic]:
+        """What makes an included file's ``data`` not a block file (its blocks aside)."""
+        if not isinstance(data, dict):
+            message = "a block file is a mapping with blocks (and include)"
+            return [positions.diagnostic((), message, _LIBRARY_HINT)]
+        if data and not any(
+            key in _LIBRARY_KEYS or did_you_mean(key, _LIBRARY_KEYS) for key in data
+        ):
+            message = "this file is not a block file: it has none of the keys blocks, include"
+            return [positions.diagnostic((), message, _LIBRARY_HINT)]
+        blocks = data.get("blocks")
+        checked = {**data, "blocks": {}} if isinstance(blocks, dict) else data  # each alone
+        try:
+            BlockLibrary.model_validate(checked)
+        except ValidationError as exc:
+            return diagnostics_from(exc, data, positions, self.kinds, root=BlockLibrary)
+        return []
 
     def define(self, name: str, body: Any, positions: Positions) -> None:
         where: Path = ("blocks", name)
@@ -172,16 +184,18 @@ class _Prefixed:
         return [{**e, "loc": (*self.prefix, *e["loc"])} for e in self.error.errors()]
 
 
+_LIBRARY_KEYS = list(BlockLibrary.model_fields)
+_LIBRARY_HINT = "an included file holds `blocks:` (and may `include:` more): is it the right file?"
 _INCLUDE_HINT = "write a path relative to this file, ending in .yaml, such as blocks/decoder.yaml"
 
 
 def _include_problem(entry: str) -> str | None:
     if not entry.endswith((".yaml", ".yml")):
-        return f"{entry!r} is not a .yaml file"
+        return f"{quoted(entry)} is not a .yaml file"
     if "://" in entry or _URL.match(entry):
-        return f"{entry!r} is not a relative path: only files are included, never URLs"
+        return f"{quoted(entry)} is not a relative path: only files are included, never URLs"
     if os.path.isabs(entry) or entry.startswith(("~", "/", "\\")):
-        return f"{entry!r} is an absolute path"
+        return f"{quoted(entry)} is an absolute path"
     return None
 
 
