@@ -260,3 +260,14 @@ def test_a_path_object_is_always_a_path(tmp_path: Path) -> None:
     spec = write(tmp_path, SPEC, "net")  # no suffix
     assert skipgen.load_spec(spec).name == "Net"
     assert skipgen.load_spec(os.fspath(spec)).name == "Net"  # it exists: a path too
+
+
+def test_the_readme_states_the_file_depth_and_digit_bounds() -> None:
+    from skipgen.composite.library import MAX_INCLUDED
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert MAX_FILE_BYTES == 1 << 20
+    assert "| a spec file, an included block file (each) | 1 MiB |" in readme
+    assert f"| nesting of a document, levels of a `--set` key | {MAX_DEPTH} |" in readme
+    assert f"| digits of an integer | {MAX_DIGITS} |" in readme
+    assert f"| included block files (all together) | {MAX_INCLUDED} |" in readme
