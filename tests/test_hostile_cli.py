@@ -217,3 +217,107 @@ def test_any_text_makes_one_comment_line(fmt: TextFormat) -> None:
     line = comment(every, fmt)
     assert line.isprintable() and len(line.splitlines()) == 1
     assert "%%" not in line[3:] if fmt == "mermaid" else line.startswith("// ")
+
+
+# -- no -o is an input: the spec, a block file it includes (at any depth), a config ------
+
+BLOCKS = """\
+include: [more/inner.yaml]
+blocks:
+  cbr:
+    params: {channels: int}
+    layers:
+      - {type: conv, channels: "${channels}"}
+"""
+INNER = """\
+blocks:
+  plain:
+    params: {channels: int}
+    layers:
+      - {type: conv, channels: "${channels}", norm: none}
+"""
+SPEC = """\
+name: Net
+include: [blocks.yaml]
+input: {channels: 3, size: 8}
+layers:
+  - {type: cbr, channels: 4}
+"""
+
+
+@pytest.fixture
+def with_includes(tmp_path: Path) -> dict[str, Path]:
+    (tmp_path / "more").mkdir()
+    files = {
+        "spec": tmp_path / "t.yaml",
+        "blocks": tmp_path / "blocks.yaml",
+        "inner": tmp_path / "more" / "inner.yaml",
+    }
+    for key, text in (("spec", SPEC), ("blocks", BLOCKS), ("inner", INNER)):
+        files[key].write_text(text)
+    return files
+
+
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, list(map(str, args)))
+
+
+def unchanged(files: dict[str, Path]) -> bool:
+    texts = {"spec": SPEC, "blocks": BLOCKS, "inner": INNER}
+    return all(path.read_text() == texts[key] for key, path in files.items())
+
+
+@pytest.mark.parametrize("include", ["blocks", "inner"])
+@pytest.mark.parametrize("flags", [[], ["--force"], ["--check"]])
+def test_build_never_writes_an_include(
+    with_includes: dict[str, Path], include: str, flags: list[str]
+) -> None:
+    target = with_includes[include]
+    result = invoke("build", with_includes["spec"], "-o", target, *flags)
+    assert result.exit_code == 1
+    said = " ".join(result.stderr.split())
+    assert (
+        f"error: {target} is an input of this command; never overwriting it, even with --force"
+        in said
+    )
+    assert unchanged(with_includes)
+
+
+def test_no_command_writes_an_include_through_a_link(
+    with_includes: dict[str, Path], tmp_path: Path
+) -> None:
+    torch = pytest.importorskip("torch")
+    spec, blocks = with_includes["spec"], with_includes["blocks"]
+    state = {k: v.clone() for k, v in skipgen.build_model(spec).state_dict().items()}
+    torch.save(state, tmp_path / "w.pt")
+    for command, link in [
+        (["build", spec], "out.py"),
+        (["graph", spec], "out.mmd"),
+        (["weights", spec, tmp_path / "w.pt"], "out.pt"),
+    ]:
+        (tmp_path / link).symlink_to(blocks)
+        result = invoke(*command, "-o", tmp_path / link, "--force")
+        assert result.exit_code == 1, (command, result.output)
+        said = " ".join(result.stderr.split())
+        assert f"is an input of this command ({blocks}); never overwriting it" in said
+    assert unchanged(with_includes)
+
+
+def test_build_writes_beside_its_includes(with_includes: dict[str, Path]) -> None:
+    """An -o that is no input is written, an existing one too (the includes are read
+    again then, to compare)."""
+    out = with_includes["spec"].parent / "t.py"
+    for _ in range(2):
+        result = invoke("build", with_includes["spec"], "-o", out, "--force")
+        assert result.exit_code == 0, result.output
+    assert out.read_text() == skipgen.generate_source(with_includes["spec"])
+    assert unchanged(with_includes)
+
+
+def test_new_never_writes_a_shipped_config(tmp_path: Path) -> None:
+    config = ROOT / "configs" / "resnet50.yaml"
+    before = config.read_bytes()
+    result = new(config.with_suffix(""), "--from", "resnet18", "--force")
+    assert result.exit_code == 1
+    assert f"{config} is an input of this command" in " ".join(result.stderr.split())
+    assert config.read_bytes() == before

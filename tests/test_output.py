@@ -127,7 +127,7 @@ def test_an_input_is_never_the_output(command: Command) -> None:
     for source in inputs:
         result = command.run(source, "--force")
         assert result.exit_code == 1
-        assert f"{source} is {source}, an input of this command" in result.stderr
+        assert f"{source} is an input of this command; never overwriting it" in result.stderr
     link = command.folder / "link.yaml"
     link.symlink_to(command.spec)
     assert "an input of this command" in command.run(link, "--force").stderr

@@ -8,8 +8,8 @@ from typing import Annotated, NamedTuple
 
 import typer
 
-from skipgen.api import generate_source
-from skipgen.commands.common import SET_HELP, SPECS_HELP, fail, report
+from skipgen.api import generate_source, load_spec
+from skipgen.commands.common import SET_HELP, SPECS_HELP, fail, report, spec_inputs
 from skipgen.errors import SpecError
 from skipgen.output import (
     OutputRefused,
@@ -19,6 +19,7 @@ from skipgen.output import (
     short_diff,
     write_atomic,
 )
+from skipgen.spec.models import Spec
 
 
 class Job(NamedTuple):
@@ -60,13 +61,19 @@ def _targets(specs: list[Path], output: str | None) -> list[Path]:
     return targets
 
 
-def _resolve(jobs: list[Job], specs: list[Path], force: bool) -> list[Job]:
-    """The jobs with each target checked by the output rule; exit 1 if any is refused."""
+def _resolve(jobs: list[Job], specs: list[tuple[Path, Spec]], force: bool) -> list[Job]:
+    """The jobs with each target checked by the output rule; exit 1 if any is refused.
+
+    No target may be a file the specs read (a spec, or a block file it includes).
+    """
     checked: list[Job] = []
     refused = False
+    inputs: list[Path] = []  # read when a target exists: only then can it be an input
     for job in jobs:
+        if not inputs and os.path.lexists(job.path):
+            inputs = list(spec_inputs(specs))
         try:
-            path = output_target(job.path, force=force, is_ours=is_generated, inputs=specs)
+            path = output_target(job.path, force=force, is_ours=is_generated, inputs=inputs)
         except OutputRefused as refusal:
             typer.echo(f"error: {refusal}", err=True)
             refused = True
@@ -137,8 +144,8 @@ def build(
         bool,
         typer.Option(
             "--force",
-            help="Overwrite -o files even if skipgen did not write them (never a spec, "
-            "a folder, a FIFO or a device).",
+            help="Overwrite -o files even if skipgen did not write them (never a spec or "
+            "a block file it includes, a folder, a FIFO or a device).",
         ),
     ] = False,
     line_length: Annotated[
@@ -177,11 +184,14 @@ def build(
     targets = _targets(specs, output)
     if check and output is None:
         raise _usage("--check compares with files: give -o")
+    loaded: list[tuple[Path, Spec]] = []
     sources: list[str] = []
     failed = False
     for spec in specs:
         try:
-            sources.append(generate_source(spec, line_length=line_length, set=set_values or ()))
+            valid = load_spec(spec, set=set_values or ())
+            sources.append(generate_source(valid, line_length=line_length))
+            loaded.append((spec, valid))
         except SpecError as error:
             report(error)
             failed = True
@@ -191,7 +201,7 @@ def build(
         typer.echo(sources[0], nl=False)
         return
     jobs = [Job(t, t, s) for t, s in zip(targets, sources, strict=True)]
-    jobs = _resolve(jobs, specs, force=force or check)
+    jobs = _resolve(jobs, loaded, force=force or check)
     if check:
         _check(jobs)
     else:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import typer
 from rich.console import Console
 
+from skipgen.composite.library import read_library
 from skipgen.errors import SpecError
+from skipgen.spec.models import Spec
 
 SPECS_HELP = "Spec files (YAML)."
 
@@ -46,3 +50,27 @@ def console() -> Console:
     if stdout_is_tty():
         return Console(highlight=False)
     return Console(highlight=False, width=100_000, no_color=True, force_terminal=False)
+
+
+def included_files(spec: Spec) -> list[Path]:
+    """The block files a spec read from disk: its ``include``s and theirs, at any depth.
+
+    They are read again (the spec keeps only the blocks it uses): ask only when it matters,
+    as when an output file already exists.
+    """
+    positions = spec._positions
+    if not spec.include or positions is None or positions.file.startswith("<"):
+        return []
+    try:
+        library = read_library({"include": list(spec.include)}, positions, {})
+    except SpecError:  # changed since the spec was read: no file of it is known
+        return []
+    return [Path(file) for file, _ in library.texts]
+
+
+def spec_inputs(specs: Iterable[tuple[Path, Spec]]) -> Iterator[Path]:
+    """Every file that specs read, which no command's output may be: each spec, then the
+    block files it includes (read only when the iteration gets there)."""
+    for path, spec in specs:
+        yield path
+        yield from included_files(spec)

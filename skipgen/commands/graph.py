@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from skipgen.api import lower_spec
-from skipgen.commands.common import SET_HELP, fail, report
+from skipgen.api import load_spec, lower_spec
+from skipgen.commands.common import SET_HELP, fail, report, spec_inputs
 from skipgen.commands.summary import node_shape
 from skipgen.errors import SpecError
 from skipgen.ir.graph import Graph, Group, Member, ModulePath, Node, Stage
@@ -298,7 +298,8 @@ def graph(
             param_hint="'-o' / '--output'",
         )
     try:
-        lowered = lower_spec(spec, set=set_values or ())
+        valid = load_spec(spec, set=set_values or ())
+        lowered = lower_spec(valid)
     except SpecError as error:
         report(error)
         raise typer.Exit(1) from None
@@ -308,7 +309,10 @@ def graph(
         return
     try:
         target = output_target(
-            file_argument(output), force=force, is_ours=is_drawing, inputs=[spec]
+            file_argument(output),
+            force=force,
+            is_ours=is_drawing,
+            inputs=spec_inputs([(spec, valid)]),
         )
     except OutputRefused as refusal:
         fail(str(refusal))

@@ -54,6 +54,16 @@ def shipped() -> dict[str, str]:
     return dict(sorted(texts.items()))
 
 
+def shipped_files() -> list[Path]:
+    """The shipped configs that are files on disk (not in a zip): inputs of `new`, which
+    it never overwrites."""
+    return [
+        entry
+        for entry in _configs_folder().iterdir()
+        if isinstance(entry, Path) and entry.name.endswith(".yaml")
+    ]
+
+
 def description(text: str) -> str:
     """The first line of a config's opening comment, up to its first ': '."""
     for line in _SCHEMA_LINE.sub("", text).splitlines():
@@ -132,7 +142,7 @@ def _target(path: Path, text: str, force: bool) -> Path | None:
     (unless it still holds exactly what this command writes).
     """
     try:
-        target = output_target(path, force=force, is_ours=started_by_new)
+        target = output_target(path, force=force, is_ours=started_by_new, inputs=shipped_files())
     except OutputRefused as refusal:
         fail(str(refusal))
     if force or not target.exists():

@@ -5,14 +5,16 @@ torch is imported only when the command runs, so the CLI starts without it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from skipgen.api import build_model, lower_spec
+from skipgen.api import build_model, load_spec, lower_spec
 from skipgen.checkpoints import is_weights_file, read_weights, require_format, write_weights
-from skipgen.commands.common import count, fail, report
+from skipgen.commands.common import count, fail, report, spec_inputs
 from skipgen.errors import SpecError
 from skipgen.output import OutputRefused, file_argument, output_target
 
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["is_weights_file", "weights"]
 
 
-def _output(output: str, force: bool, inputs: list[Path]) -> Path:
+def _output(output: str, force: bool, inputs: Iterable[Path]) -> Path:
     try:
         target = output_target(
             file_argument(output), force=force, is_ours=is_weights_file, inputs=inputs
@@ -120,11 +122,12 @@ def weights(
     weights that do not fit, or a refused or failed write; 2 usage errors.
     """
     try:
-        graph = lower_spec(spec)
+        valid = load_spec(spec)
+        graph = lower_spec(valid)
     except SpecError as error:
         report(error)
         raise typer.Exit(1) from None
-    target = _output(output, force, inputs=[spec, weights_file])
+    target = _output(output, force, inputs=chain([weights_file], spec_inputs([(spec, valid)])))
     try:
         require_format(target, "write")
         state_dict = read_weights(weights_file)
