@@ -247,7 +247,8 @@ def test_a_long_skip_reaches_three_sequences_deep() -> None:
     )
     [error] = errors(data)
     assert "'deep' is 4 sequences deep; a long skip reaches 3 deep at most" in error
-    assert "refer to layers[0].layers[0].layers[0].layers[0] instead" in error
+    # `from` takes an id or a name, never a module path: the unnamed sequence needs an id
+    assert "give that sequence (layers[0].layers[0].layers[0].layers[0]) an `id`" in error
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")

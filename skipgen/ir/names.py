@@ -195,7 +195,7 @@ class _Resolver:
             return None
         if not self.reachable(where, j, f"{source!r}", "a long skip"):
             return None
-        if not self.reachable(where, path, "this layer", "a long skip"):
+        if not self.reachable(where, path, "this layer", "a long skip", reads=False):
             return None
         return j
 
@@ -220,9 +220,12 @@ class _Resolver:
             )
         return bool(blocks)
 
-    def reachable(self, where: Path, end: Path, what: str, reader: str) -> bool:
+    def reachable(
+        self, where: Path, end: Path, what: str, reader: str, *, reads: bool = True
+    ) -> bool:
         """Whether the network can read the layer at ``end`` from outside the sequences
-        around it; False after an error, reported at ``where``."""
+        around it (``reads``; else reach into them with a skip for it); False after an
+        error, reported at ``where``."""
         outer = ancestors(end)
         repeated = [p for p in outer if self.layers[p].repeat > 1]
         if repeated:
@@ -238,11 +241,46 @@ class _Resolver:
                 where,
                 f"{what} is {len(outer)} sequences deep; {reader} reaches "
                 f"{MAX_SKIP_DEPTH} deep at most",
-                f"refer to {format_path(outer[MAX_SKIP_DEPTH])} instead, or move the "
-                "layer out of the inner sequence",
+                self.too_deep_hint(outer[MAX_SKIP_DEPTH], reads),
             )
             return False
         return True
+
+    def too_deep_hint(self, group: Path, reads: bool) -> str:
+        """What to do about a layer too deep inside ``group`` (the outermost sequence around
+        it that is too deep to reach into); ``reads``: the layer is what a `from` names,
+        else the layer whose skip it is."""
+        if isinstance(self.layers[group], Composite):  # its body: one level more
+            shown = format_path(self.positions.shown(group))
+            return (
+                f"a block's body is one level inside its use: use the block "
+                f"{self.layers[group].type!r} ({shown}) at most {MAX_SKIP_DEPTH - 1} "
+                "sequences deep"
+            )
+        move = f"move the layer out of {self.described(group)}"
+        if not reads:
+            return f"{move}, to at most {MAX_SKIP_DEPTH} sequences deep"
+        handle = self.handle_of(group)
+        if handle is not None:
+            return f"{move}, or read that whole sequence: `from: {handle}`"
+        shown = format_path(self.positions.shown(group))
+        return f"{move}, or give that sequence ({shown}) an `id` and read it"
+
+    def described(self, group: Path) -> str:
+        """A sequence in words: its name, or its path."""
+        name = self.layers[group].name
+        shown = format_path(self.positions.shown(group))
+        return f"the sequence {name!r} ({shown})" if name else f"the sequence {shown}"
+
+    def handle_of(self, path: Path) -> str | None:
+        """What a `from` may write to name the layer at ``path``: its id, or its name where
+        no other layer has it; None when it has neither."""
+        layer = self.layers[path]
+        if layer.id is not None and self.ids.get(layer.id) == path:
+            return layer.id
+        if layer.name is not None and self.names.get(layer.name) == [path]:
+            return layer.name if layer.name not in self.ids else None
+        return None
 
     def read_from_outside(self, where: Path, name: str, reader: str) -> Path | None:
         """The main-path layer that a head's `from` or an output names; None after an
