@@ -54,10 +54,13 @@ class LayerError:
 
 
 class SpecError(Exception):
-    """A spec is invalid. ``diagnostics`` holds every problem found, in file order."""
+    """A spec is invalid. ``diagnostics`` holds every problem found, in file order; those at
+    one place with one message (a body's error, once per use) in the order found."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        # dict.fromkeys, not a set: duplicates go, and ties keep the order they were found
+        # in, the same on every run (a set's order follows the string hash of the run)
         self.diagnostics = sorted(
-            set(diagnostics), key=lambda d: (d.file, d.line, d.col, d.message)
+            dict.fromkeys(diagnostics), key=lambda d: (d.file, d.line, d.col, d.message)
         )
         super().__init__("\n".join(d.format() for d in self.diagnostics))

@@ -4,6 +4,10 @@ hint, exit 1 through the CLI, never a traceback, and the same words on every run
 from __future__ import annotations
 
 import math
+import os
+import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -210,3 +214,46 @@ def test_a_typo_in_from_is_the_only_error(tmp_path: Path, layer: str) -> None:
     assert code == 1
     assert err.count("error:") == 1, err
     assert "layers[1].skip.from: no layer is named 'enc9'\n  hint: did you mean 'enc1'?" in err
+
+
+# -- the same diagnostics on every run ------------------------------------------------------------
+
+ONE_BODY_MANY_USES = """\
+name: Net
+input: {channels: 3}
+blocks:
+  unit:
+    params: {c: int, act: {type: str, default: relu}}
+    layers:
+      - {type: conv, channels: "${c}", act: "${act}"}
+      - {type: conv, channels: "${c}", kernel: 0}
+layers:
+  - {type: unit, c: 0}
+  - {type: unit, c: -1, act: gelu}
+  - {type: unit, c: 0, act: selu}
+  - {type: unit, c: 70000}
+"""
+
+
+def test_errors_in_a_body_come_in_one_order_whatever_the_hash_seed(tmp_path: Path) -> None:
+    path = write(tmp_path, ONE_BODY_MANY_USES)
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "skipgen", "validate", str(path)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            check=False,
+        )
+        for seed in (0, 1, 2, 3, 4)
+    ]
+    outputs = {(run.returncode, run.stdout, run.stderr) for run in runs}
+    assert len(outputs) == 1
+    [(code, out, err)] = outputs
+    assert code == 1 and out == ""
+    # at one place, one message: the uses in the order they are written
+    notes = [line for line in err.splitlines() if "kernel: must be at least 1" in line]
+    assert len(notes) == 4
+    first = err.split("blocks.unit.layers[1].kernel")[1]
+    used = [int(n) for n in re.findall(r"\(layers\[(\d)\]\)", first)]
+    assert used == sorted(used)
