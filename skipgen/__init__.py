@@ -11,11 +11,10 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
-__version__ = "0.1.0"
-
 from skipgen.api import build_model, generate_source, load_spec, lower_spec
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.transfer_report import TransferReport
+from skipgen.version import __version__
 
 if TYPE_CHECKING:
     from torch import Tensor, nn

@@ -16,7 +16,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skipgen import __version__
+from skipgen.version import __version__
 from skipgen.output import replace_atomic
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
-from skipgen.backends.source import MARKER
+from skipgen.version import MARKER
 
 STALE_AFTER_S = 3600  # a temporary file this old is stale whoever made it
 READ_LIMIT = 64 * 1024 * 1024  # files skipgen generates are far smaller

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from skipgen.backends.block_params import calls_of, parametrize, with_calls
+from skipgen.backends.jinja import environment
 from skipgen.backends.layout import ClassCall, Group, call_expr, layout, literal, statement
 from skipgen.backends.members import Forward, deep_groups, held
 from skipgen.backends.text import docstring
@@ -123,8 +124,6 @@ class BlockClasses:
         inputs: dict[str, str],
     ) -> str:
         """The class of ``group`` after its ``class`` line."""
-        from skipgen.backends.source import environment
-
         block = group.block
         assert block is not None
         self.nested = nested

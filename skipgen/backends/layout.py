@@ -13,11 +13,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from skipgen.backends.library import SourceError, library
 from skipgen.backends.text import string_literal
 from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.graph import Call, Partial
-from skipgen.kinds.plugins import loaded_blocks
+from skipgen.library.nn import SourceError, library
+from skipgen.library.plugins import loaded_blocks
 
 DEFAULT_LINE_LENGTH = 88  # ruff's and black's default
 MIN_LINE_LENGTH = 88  # the copied blocks fit in 88 columns and keep their magic commas

@@ -22,10 +22,10 @@ from skipgen.backends.layout import (
     layout,
     statement,
 )
-from skipgen.backends.library import SourceError
 from skipgen.backends.text import string_literal
 from skipgen.ir import graph as g
 from skipgen.ir.graph import Member, Stage
+from skipgen.library.nn import SourceError
 
 
 class Classes(Protocol):

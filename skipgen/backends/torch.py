@@ -20,8 +20,8 @@ from skipgen.errors import SpecError
 from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.fusion import network_conv_norms
 from skipgen.ir.graph import Call, Graph, Group, Member, Partial, format_bytes, outside_reads
-from skipgen.kinds.plugins import loaded_blocks
 from skipgen.kinds.registry import NN_BLOCKS
+from skipgen.library.plugins import loaded_blocks
 from skipgen.nn.checkpoint import checkpointed
 from skipgen.nn.fuse import fuse_for_inference
 

@@ -14,16 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from skipgen.backends.library import signature_defaults
 from skipgen.errors import LayerError
 from skipgen.ir.graph import Call, Partial
 from skipgen.ir.sizes import Op
+from skipgen.library.nn import LayerDefault
+from skipgen.library.plugins import signature_defaults
 from skipgen.spec.vocabulary import Act, Norm
 
 
 def call(target: str, *args: Any, **kwargs: Any) -> Call:
     """A call that spells out only the keyword arguments that differ from the defaults."""
-    defaults = signature_defaults(target)
+    defaults = {
+        k: Partial(d.target) if isinstance(d, LayerDefault) else d
+        for k, d in signature_defaults(target).items()
+    }
     kept = tuple(
         (k, v)
         for k, v in kwargs.items()

@@ -22,6 +22,7 @@ from typing import Any
 from skipgen.kinds.base import Kind
 from skipgen.kinds.macs import Formula
 from skipgen.kinds.registry import KINDS, NN_BLOCKS, type_tag
+from skipgen.library.plugins import record_blocks
 
 GROUP = "skipgen.kinds"
 
@@ -110,6 +111,7 @@ def load_plugin(name: str) -> Plugin:
     plugin = Plugin(name, entry.value, _kind_classes(name, value))
     _check_clashes(plugin)
     _LOADED[name] = plugin
+    record_blocks(name, [ref for kind in plugin.kinds for ref in kind.blocks])
     return plugin
 
 
@@ -136,14 +138,4 @@ def loaded_macs() -> dict[str, Formula]:
         for plugin in _LOADED.values()
         for kind in plugin.kinds
         for name, formula in kind.macs.items()
-    }
-
-
-def loaded_blocks() -> dict[str, tuple[str, str]]:
-    """The nn blocks of every loaded plugin: class name -> (plugin name, "module:Class")."""
-    return {
-        ref.partition(":")[2]: (plugin.name, ref)
-        for plugin in _LOADED.values()
-        for kind in plugin.kinds
-        for ref in kind.blocks
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import Field, field_validator
 
@@ -10,7 +10,11 @@ from skipgen.kinds.base import Layer
 from skipgen.spec.vocabulary import HintedValueError, Skip
 
 if TYPE_CHECKING:
-    from skipgen.kinds.registry import Block
+    from skipgen.kinds.base import Kind
+
+    # Any kind, or a sequence. At run time the union of the kinds is the registry's, which
+    # lists this kind and rebuilds its model with the union once every kind is known.
+    Block: TypeAlias = "Kind | Sequence"
 
 LAYERS_DESCRIPTION = "the layers of the group, in order; each may be a sequence itself"
 

@@ -6,7 +6,7 @@ import builtins
 import keyword
 import unicodedata
 
-from skipgen.backends.library import library, library_names
+from skipgen.library.nn import library, library_names
 
 # Names a generated network class or its forward() already uses: every public attribute of
 # torch.nn.Module in recent PyTorch releases (a test keeps this list complete), the names

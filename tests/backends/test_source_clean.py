@@ -20,8 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 import skipgen
-from skipgen.backends.library import library
 from skipgen.cli import app
+from skipgen.library.nn import library
 from tests.backends.helpers import PROJECT_RULES, ROOT, ruff
 from tests.conftest import CONFIGS
 

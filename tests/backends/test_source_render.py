@@ -16,10 +16,10 @@ import pytest
 import skipgen
 from skipgen.backends import source
 from skipgen.backends.layout import BODY_INDENT, Group, call_expr, flat, layout, literal, statement
-from skipgen.backends.library import SourceError, closure, library
 from skipgen.backends.source import MARKER
 from skipgen.errors import SpecError
 from skipgen.ir.graph import Call
+from skipgen.library.nn import SourceError, closure, library
 from tests.backends.helpers import ROOT, ruff
 from tests.conftest import CONFIGS
 
@@ -170,7 +170,7 @@ def test_a_spec_given_as_text_or_dict_still_gets_a_header() -> None:
 
 def test_every_name_the_generated_module_defines_or_imports_is_reserved() -> None:
     """So that ``validate`` refuses such a name in a spec, as ``build`` would."""
-    from skipgen.backends.library import library_names
+    from skipgen.library.nn import library_names
     from skipgen.spec.reserved import RESERVED_NAMES
 
     assert library_names() <= RESERVED_NAMES

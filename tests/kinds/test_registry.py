@@ -8,11 +8,11 @@ import inspect
 import pytest
 from torch import nn
 
-from skipgen.backends.library import library, signature_defaults
 from skipgen.ir.common import TORCH_LAYERS
-from skipgen.ir.graph import Partial
 from skipgen.kinds.base import Kind, Layer
 from skipgen.kinds.registry import ATTR_PREFIX, BUILTIN_KINDS, KINDS, NN_BLOCKS, RESIDUAL_KINDS
+from skipgen.library.nn import LayerDefault, library
+from skipgen.library.plugins import signature_defaults
 from skipgen.nn import REGISTRY
 
 
@@ -22,9 +22,9 @@ def _resolve(ref: str) -> object:
 
 
 def _as_read(default: object) -> object:
-    """A default as the source reader gives it: a torch.nn layer class as a Partial."""
+    """A default as the source reader gives it: a torch.nn layer class as a LayerDefault."""
     if isinstance(default, type) and getattr(nn, default.__name__, None) is default:
-        return Partial(f"nn.{default.__name__}")
+        return LayerDefault(f"nn.{default.__name__}")
     return default
 
 
@@ -39,7 +39,7 @@ def test_defaults_read_from_the_source_match_the_real_signatures(name: str) -> N
         for key, p in parameters.items()
         if p.default is not inspect.Parameter.empty
         and (
-            p.default is None or isinstance(_as_read(p.default), bool | int | float | str | Partial)
+            p.default is None or isinstance(_as_read(p.default), bool | int | float | str | LayerDefault)
         )
     }
     assert read == expected

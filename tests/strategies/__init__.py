@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 import skipgen
-from skipgen.backends.library import library_names
 from skipgen.errors import SpecError
 from skipgen.ir.graph import Graph
+from skipgen.library.nn import library_names
 from skipgen.spec.models import RESERVED_NAMES
 from skipgen.spec.vocabulary import ActName
 

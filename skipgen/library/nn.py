@@ -16,8 +16,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from skipgen.ir.graph import Partial
-
 # Names the network class itself uses, and how to import them when the blocks do not.
 _BASE_IMPORTS = {
     "torch": ("torch", None, None),
@@ -25,6 +23,13 @@ _BASE_IMPORTS = {
     "Tensor": ("torch", "Tensor", None),
     "partial": ("functools", "partial", None),  # a norm_layer with arguments bound
 }
+
+
+@dataclass(frozen=True)
+class LayerDefault:
+    """A signature's default that is a torch layer class, such as ``nn.BatchNorm2d``."""
+
+    target: str
 
 
 class SourceError(RuntimeError):
@@ -125,7 +130,7 @@ def keyword_defaults(node: ast.stmt) -> tuple[tuple[str, Any], ...]:
     found = []
     for arg, default in pairs:
         if _is_nn_layer(default):  # a layer class, such as ``norm_layer=nn.BatchNorm2d``
-            found.append((arg.arg, Partial(ast.unparse(default))))
+            found.append((arg.arg, LayerDefault(ast.unparse(default))))
             continue
         try:
             found.append((arg.arg, ast.literal_eval(default)))
@@ -209,17 +214,6 @@ def library_names() -> frozenset[str]:
     """Every name a generated file may define or import besides the network class."""
     lib = library()
     return frozenset(lib.definitions) | frozenset(lib.imports) | frozenset(NETWORK_IMPORTS)
-
-
-def signature_defaults(name: str) -> dict[str, Any]:
-    """The literal keyword defaults of the block or helper ``name``: of skipgen.nn, or of a
-    loaded plugin's nn module (none for other names, or a module that cannot be copied)."""
-    definition = library().definitions.get(name)
-    if definition is None:
-        from skipgen.backends.plugin_library import plugin_definition  # it imports this module
-
-        definition = plugin_definition(name)
-    return dict(definition.defaults) if definition is not None else {}
 
 
 def closure(targets: set[str], lib: Library | None = None) -> list[Definition]:

@@ -1,7 +1,7 @@
 """Plugins' nn modules read as text, so that generated files copy their blocks too.
 
 A plugin's nn module is parsed with :mod:`ast` and :mod:`symtable`, never imported, as
-``skipgen/nn`` is (see :mod:`skipgen.backends.library`). Its imports from ``skipgen.nn``
+``skipgen/nn`` is (see :mod:`skipgen.library.nn`). Its imports from ``skipgen.nn``
 name built-in definitions, its imports from its own package are followed, and every other
 import is copied. What cannot be copied that way is a :class:`SpecError` at the plugin's
 file and line.
@@ -16,8 +16,10 @@ import symtable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from skipgen.backends.library import (
+from skipgen.errors import Diagnostic, SpecError
+from skipgen.library.nn import (
     DEFINING_NODES,
     Definition,
     Library,
@@ -26,11 +28,25 @@ from skipgen.backends.library import (
     library,
     statement_lines,
 )
-from skipgen.errors import Diagnostic, SpecError
-from skipgen.kinds.plugins import loaded_blocks
 
 _SKIPGEN_NN = "skipgen.nn"
 _BUILTINS = frozenset(dir(builtins))
+
+# The nn blocks of every loaded plugin: class name -> (plugin name, "module:Class"). The
+# plugin loader (skipgen.kinds.plugins) records them here, below the kinds and the
+# lowering, which read the blocks' signatures.
+_LOADED_BLOCKS: dict[str, tuple[str, str]] = {}
+
+
+def record_blocks(plugin: str, refs: list[str]) -> None:
+    """Record the nn blocks (``"module:Class"``) of the loaded plugin ``plugin``."""
+    for ref in refs:
+        _LOADED_BLOCKS[ref.partition(":")[2]] = (plugin, ref)
+
+
+def loaded_blocks() -> dict[str, tuple[str, str]]:
+    """The nn blocks of every loaded plugin: class name -> (plugin name, "module:Class")."""
+    return dict(_LOADED_BLOCKS)
 
 
 def _plugin_error(
@@ -264,6 +280,13 @@ def plugin_definition(name: str) -> Definition | None:
         return plugin_library(plugin, ref.partition(":")[0]).definitions.get(name)
     except SpecError:
         return None
+
+
+def signature_defaults(name: str) -> dict[str, Any]:
+    """The literal keyword defaults of the block or helper ``name``: of skipgen.nn, or of a
+    loaded plugin's nn module (none for other names, or a module that cannot be copied)."""
+    definition = library().definitions.get(name) or plugin_definition(name)
+    return dict(definition.defaults) if definition is not None else {}
 
 
 def library_for(targets: set[str]) -> Library:
