@@ -23,10 +23,11 @@ from skipgen.commands.schema import schema_text
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def python_m(
+def run_python(
     *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
-    """``python -m skipgen ARGS`` run in ``cwd``, as a user would type it there."""
+) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` run in ``cwd`` as a user would type it there (no PYTHONPATH unless
+    ``env`` gives one)."""
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run(
         [sys.executable, *args],
@@ -60,7 +61,7 @@ def _planted_plugin(folder: Path) -> Path:
 
 def test_python_m_does_not_import_a_plugin_of_the_current_folder(tmp_path: Path) -> None:
     marker = _planted_plugin(tmp_path)
-    done = python_m("-m", "skipgen", "validate", "spec.yaml", cwd=tmp_path)
+    done = run_python("-m", "skipgen", "validate", "spec.yaml", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     assert not marker.exists()
     assert "spec.yaml:2:11: error: plugins[0]: no installed package provides the skipgen " in (
@@ -79,11 +80,11 @@ def test_python_m_runs_from_a_source_checkout(tmp_path: Path) -> None:
     # -S: no site processing, so the installed (editable) skipgen is not on the path; the
     # dependencies come from site-packages, named on PYTHONPATH.
     env = {"PYTHONPATH": sysconfig.get_paths()["purelib"]}
-    done = python_m("-S", "-m", "skipgen", "new", "--list", cwd=checkout, env=env)
+    done = run_python("-S", "-m", "skipgen", "new", "--list", cwd=checkout, env=env)
     assert done.returncode == 0, done.stderr
     configs = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml"))
     assert [line.split()[0] for line in done.stdout.splitlines()] == configs
-    done = python_m(
+    done = run_python(
         "-S", "-m", "skipgen", "new", "my_net", "--from", "resnet18", cwd=checkout, env=env
     )
     assert done.returncode == 0, done.stderr
