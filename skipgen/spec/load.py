@@ -13,6 +13,7 @@ expand to.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,13 +99,25 @@ class _Builder:
                 return None
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.constructor.construct_object(node, deep=True)
         except TooManyDigits as exc:
             self.error(node, str(exc), exc.hint)
             return None
         except yaml.constructor.ConstructorError:
             self.error(node, f"unsupported YAML tag {_short(node.tag)}", _TAG_HINT)
             return None
+        found = _SURROGATE.search(value) if isinstance(value, str) else None
+        if found:
+            # "\ud800" in a double-quoted scalar: no file, terminal or generated source can
+            # hold such a string (UTF-8 has no encoding for it)
+            self.error(
+                node,
+                f"this text holds {found.group()!a}, half of a UTF-16 surrogate pair, "
+                "which is not a character",
+                "write the character itself, or its \\U escape (\\U0001F600, not \\uD83D\\uDE00)",
+            )
+            return None
+        return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         if node.tag != _MAP_TAG:
@@ -141,6 +154,7 @@ class _Builder:
         return result
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TAG_HINT = "skipgen reads plain YAML only: remove the '!!' tag and write the value itself"
 
 

@@ -264,3 +264,21 @@ def test_validate_escapes_a_file_name_with_a_newline(tmp_path: Path) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(str(tmp_path))
     assert "spec\\nforged.yaml:1:1: error: x.yaml:2:19: error: input.channels" in lines[0]
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\uDE00", "\\uD83D\\uDE00"])
+def test_a_lone_surrogate_is_a_located_error(escape: str) -> None:
+    # Half of a UTF-16 pair is no character: no file, terminal or emitted module holds it
+    # (it reached pydantic's model builder, which raised UnicodeEncodeError).
+    text = (
+        "name: Net\ninput: {channels: 3, size: 8}\nblocks:\n  b:\n"
+        f'    description: "a{escape}b"\n'
+        "    params: {channels: int}\n"
+        '    layers: [{type: conv, channels: "${channels}"}]\n'
+        "layers: [{type: b, channels: 4}]\n"
+    )
+    with pytest.raises(skipgen.SpecError) as caught:
+        skipgen.load_spec(text)
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.line, diagnostic.col) == (5, 18)
+    assert "surrogate" in diagnostic.message and diagnostic.message.isascii()
