@@ -8,8 +8,11 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 import skipgen
 
@@ -47,19 +50,27 @@ def main() -> None:
         )
 
     print("\nwhole commands in a fresh interpreter (import included), median of 5, ms")
+    torch = _median_ms([sys.executable, "-c", "import torch"])
+    with tempfile.TemporaryDirectory() as folder:
+        for blocks in (1000, 9999):
+            path = Path(folder) / f"deep{blocks}.yaml"
+            path.write_text(yaml.safe_dump(spec(blocks), sort_keys=False))
+            ms = _median_ms([sys.executable, "-m", "skipgen", "validate", str(path)])
+            print(f"  skipgen validate ({blocks:,}-block spec){ms:14.0f}   {ms / torch:.2f}x torch")
     for args in (["validate", "configs/resnet50.yaml"], ["build", "configs/resnet50.yaml"]):
-        runs = []
-        for _ in range(5):
-            start = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "skipgen", *args], cwd=ROOT, capture_output=True, check=False
-            )
-            runs.append(time.perf_counter() - start)
-        print(f"  skipgen {' '.join(args):<32} {statistics.median(runs) * 1e3:8.0f}")
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch"], check=True)
-    print(f"  (for scale: python -c 'import torch'   {(time.perf_counter() - start) * 1e3:8.0f})")
+        ms = _median_ms([sys.executable, "-m", "skipgen", *args])
+        print(f"  skipgen {' '.join(args):<32} {ms:8.0f}   {ms / torch:.2f}x torch")
+    print(f"  (for scale: python -c 'import torch'   {torch:8.0f})")
 
+
+def _median_ms(command: list[str], runs: int = 5) -> float:
+    """The median wall time of ``command`` in a fresh process, in milliseconds."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
 
 if __name__ == "__main__":
     main()
