@@ -296,15 +296,15 @@ class LayerLowering(BlockLowering):
         if decision.error is not None:
             self.record.layer_error(path, decision.error)
         elif form is not None and decision.projection is None:
-            skip = f"the skip from {source.local!r}"
+            which = f"the skip from {source.local!r}"
             hint = "remove `shortcut`"
             if isinstance(layer, Composite) and layer.own_skip != "none":
-                skip = f"this use's skip from {source.local!r} replaces the block's own "
-                skip += f"`skip: {layer.own_skip}`, and"
+                which = f"this use's skip from {source.local!r} replaces the block's own "
+                which += f"`skip: {layer.own_skip}`, and"
                 hint += ", or the use's `skip` to keep the block's own"
             self.record.error(
                 (*path, "shortcut"),
-                f"{skip} is not projected ({decision.note}), so a shortcut form has nothing "
+                f"{which} is not projected ({decision.note}), so a shortcut form has nothing "
                 "to shape",
                 hint,
             )

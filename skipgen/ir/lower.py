@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
+from skipgen.composite.frames import FramedPositions
 from skipgen.errors import SpecError
 from skipgen.ir.blocks import PendingNode
 from skipgen.ir.graph import Graph, Group, Head, Node, Output, Stage, outside_reads
@@ -148,8 +149,10 @@ class _Network:
         for outer in around:  # innermost first
             if "repeat" in self.layer_at(outer).model_fields_set:
                 return (*outer, "repeat")
-        enclosing = getattr(self.positions, "enclosing", lambda _: [])
-        return next(outer for outer in around if not enclosing(outer))
+        positions = self.positions  # framed where composite bodies were expanded
+        if not isinstance(positions, FramedPositions):
+            return around[0]
+        return next(p for p in around if not positions.enclosing(p))
 
     # -- sizes -----------------------------------------------------------------------------
     def rule(self) -> str:
