@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import prod
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +27,7 @@ from skipgen.ir.graph import (
     Stage,
     format_bytes,
 )
+from skipgen.ir.skips import combined_channels
 from skipgen.kinds.macs import arguments
 
 Shape = tuple[int | str, ...]
@@ -42,6 +43,8 @@ class Row:
     params: int
     macs: int | None  # None: unknown (no input size, or a block class without a formula)
     elements: int | None  # of the output, for the activation memory
+    skip: str | None = None  # the long skip the layer takes: ``shape`` is after it
+    group_end: bool = False  # the end of a group that takes a long skip, not a block
 
 
 def node_shape(node: Node, dims: int) -> Shape:
@@ -60,7 +63,7 @@ def _node_row(path: tuple[str, ...], node: Node, dims: int) -> Row:
 def block_rows(graph: Graph) -> list[Row]:
     """One row per block, and one per long skip with a projection, in network order."""
     rows: list[Row] = []
-    pending: list[tuple[tuple[str, ...], Block]] = []  # own skips, after their bodies
+    pending: list[tuple[tuple[str, ...], Group]] = []  # their skips follow their members
 
     def projection_row(path: tuple[str, ...], skip: LongSkip | Block) -> Row:
         """A projection's row: its output has the size of the output it joins, and its own
@@ -75,22 +78,61 @@ def block_rows(graph: Graph) -> list[Row]:
     def own_skip(path: tuple[str, ...], block: Block) -> None:
         rows.append(projection_row((*path, "shortcut"), block))
 
+    def group_end(path: tuple[str, ...], group: Group) -> None:
+        """After a group's members: its own shortcut's row, then the row of the long skip it
+        takes (its output joined with the skip's source) and its projection's."""
+        if group.block and group.block.projection:
+            own_skip(path, group.block)
+        skip = group.long_skip
+        if skip is None:
+            return
+        last = rows[-1]
+        channels = group.block.channels if group.block else _out_channels(group.members[-1])
+        kind = group.block.name if group.block else "sequence"
+        shape = (_after(skip, channels), *last.shape[1:])
+        rows.append(Row(path, kind, shape, 0, 0, 0, _skip_text(skip), group_end=True))
+        if skip.attr is not None:
+            rows.append(projection_row((*path[:-1], skip.attr), skip))
+
     for path, member in graph.members():
         while pending and path[: len(pending[-1][0])] != pending[-1][0]:
-            own_skip(*pending.pop())
-        if isinstance(member, Group) and member.block and member.block.projection:
-            pending.append((path, member.block))
-        if isinstance(member, Stage):
-            for i, node in enumerate(member.nodes):
-                rows.append(
-                    _node_row((*path, str(i)) if member.sequential else path, node, graph.dims)
-                )
+            group_end(*pending.pop())
+        if isinstance(member, Group):
+            if member.long_skip or (member.block and member.block.projection):
+                pending.append((path, member))
+            continue
+        for i, node in enumerate(member.nodes):
+            rows.append(_node_row((*path, str(i)) if member.sequential else path, node, graph.dims))
         skip = member.long_skip
-        if skip is not None and skip.attr is not None:
-            rows.append(projection_row((*path[:-1], skip.attr), skip))
+        if skip is not None:
+            last = rows[-1]
+            shape = (_after(skip, last.shape[0]), *last.shape[1:])  # type: ignore[arg-type]
+            rows[-1] = replace(last, shape=shape, skip=_skip_text(skip))
+            if skip.attr is not None:
+                rows.append(projection_row((*path[:-1], skip.attr), skip))
     while pending:
-        own_skip(*pending.pop())
+        group_end(*pending.pop())
     return rows
+
+
+def _skip_text(skip: LongSkip) -> str:
+    return f"{skip.mode} from {skip.source} ({skip.note})"
+
+
+def _after(skip: LongSkip, channels: int) -> int:
+    """The channels once ``skip`` has combined its source with ``channels``."""
+    if skip.note == "dropped":
+        return channels
+    return combined_channels(skip.mode, skip.projection is None, skip.source_channels, channels)
+
+
+def _out_channels(member: Stage | Group) -> int:
+    """The channels a member gives the next, after its skips."""
+    if isinstance(member, Stage):
+        out = member.nodes[-1].out_channels
+    else:
+        out = member.block.channels if member.block else _out_channels(member.members[-1])
+    return _after(member.long_skip, out) if member.long_skip else out
 
 
 def collapse(rows: list[Row], depth: int) -> list[Row]:
@@ -98,7 +140,8 @@ def collapse(rows: list[Row], depth: int) -> list[Row]:
     merged: list[list[Row]] = []
     for row in rows:
         key = row.path[:depth]
-        if merged and merged[-1][0].path[:depth] == key and len(row.path) > depth:
+        inside = len(row.path) > depth or row.group_end
+        if merged and merged[-1][0].path[:depth] == key and inside:
             merged[-1].append(row)
         else:
             merged.append([row])
@@ -107,18 +150,20 @@ def collapse(rows: list[Row], depth: int) -> list[Row]:
         if len(group) == 1 and len(group[0].path) <= depth:
             result.append(group[0])
             continue
-        kinds = {r.kind for r in group}
-        kind = f"{kinds.pop()} x{len(group)}" if len(kinds) == 1 else f"{len(group)} blocks"
+        blocks = [r for r in group if not r.group_end] or group
+        kinds = {r.kind for r in blocks}
+        kind = f"{kinds.pop()} x{len(blocks)}" if len(kinds) == 1 else f"{len(blocks)} blocks"
         macs = [r.macs for r in group]
         elements = [r.elements for r in group]
         result.append(
             Row(
                 group[0].path[:depth],
                 kind,
-                group[-1].shape,
+                next((r.shape for r in reversed(group) if r.kind != "projection"), group[-1].shape),
                 sum(r.params for r in group),
                 None if None in macs else sum(m or 0 for m in macs),
                 None if None in elements else sum(e or 0 for e in elements),
+                next((r.skip for r in group if r.group_end), None),
             )
         )
     return result
@@ -146,18 +191,23 @@ def summary_data(graph: Graph, depth: int | None = None) -> dict[str, Any]:
         "file": graph.file,
         "input_shape": list(graph.input_shape(batch=1))[1:],
         "output_shape": list(graph.output_shape(batch=1))[1:],
-        "layers": [
-            {
-                "module": ".".join(r.path),
-                "kind": r.kind,
-                "output_shape": list(r.shape),
-                "params": r.params,
-                "macs": r.macs,
-            }
-            for r in shown
-        ],
+        "layers": [_row_data(r) for r in shown],
         "totals": totals(graph, rows),
     }
+
+
+def _row_data(row: Row) -> dict[str, Any]:
+    """A row as JSON; ``skip`` only for a layer that takes a long skip."""
+    data = {
+        "module": ".".join(row.path),
+        "kind": row.kind,
+        "output_shape": list(row.shape),
+        "params": row.params,
+        "macs": row.macs,
+    }
+    if row.skip is not None:
+        data["skip"] = row.skip
+    return data
 
 
 def _shape_text(shape: list[Any]) -> str:
@@ -191,7 +241,7 @@ def _table(data: dict[str, Any], plain: bool) -> Table:
         macs = "?" if layer["macs"] is None else count(layer["macs"])
         table.add_row(
             layer["module"],
-            layer["kind"],
+            layer["kind"] + (f", {layer['skip']}" if "skip" in layer else ""),
             _shape_text(layer["output_shape"]),
             count(layer["params"]),
             macs,

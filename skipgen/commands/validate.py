@@ -11,8 +11,9 @@ import typer
 from skipgen.api import lower_spec
 from skipgen.commands.common import SET_HELP, SPECS_HELP, count, report
 from skipgen.errors import SpecError
-from skipgen.ir.graph import Block, Graph, Group, LongSkip, format_bytes
+from skipgen.ir.graph import Graph, Group, LongSkip, Stage, format_bytes
 from skipgen.ir.memory import activations_too_large
+from skipgen.ir.skips import combined_channels
 
 
 def _shape(shape: tuple[int | str, ...]) -> str:
@@ -21,15 +22,13 @@ def _shape(shape: tuple[int | str, ...]) -> str:
 
 def _explain(graph: Graph) -> None:
     rows: list[Row] = [("module", "kind", "channels", "size", "skip", "params")]
-    pending: list[tuple[tuple[str, ...], Block]] = []  # own skips, after their bodies
+    pending: list[tuple[tuple[str, ...], Group]] = []  # groups whose rows follow their members
     for path, member in graph.members():
         while pending and path[: len(pending[-1][0])] != pending[-1][0]:
-            rows.append(_own_skip_row(*pending.pop()))
-        if isinstance(member, Group) and member.block is not None:
-            pending.append((path, member.block))
+            rows.extend(_group_rows(*pending.pop()))
         if isinstance(member, Group):
-            if member.long_skip is not None:
-                rows.append(_long_skip_row(path, member.long_skip))
+            if member.block is not None or member.long_skip is not None:
+                pending.append((path, member))
             continue
         stage = member
         for i, node in enumerate(stage.nodes):
@@ -38,34 +37,71 @@ def _explain(graph: Graph) -> None:
             skip: str = node.skip_note if node.skip_note != "none" else "-"
             if node.skip != "none" and node.skip_note != "dropped":
                 skip = f"{node.skip} ({node.skip_note})"
+            out = node.out_channels
+            if stage.long_skip is not None and i == len(stage.nodes) - 1:
+                skip, out = _long_skip_text(stage.long_skip), _after(stage.long_skip, out)
             rows.append(
-                (
-                    attr,
-                    node.kind,
-                    f"{node.in_channels}->{node.out_channels}",
-                    size,
-                    skip,
-                    count(node.params),
-                )
+                (attr, node.kind, f"{node.in_channels}->{out}", size, skip, count(node.params))
             )
-        if stage.long_skip is not None:
+        if stage.long_skip is not None and stage.long_skip.attr:
             rows.append(_long_skip_row(path, stage.long_skip))
     while pending:
-        rows.append(_own_skip_row(*pending.pop()))
+        rows.extend(_group_rows(*pending.pop()))
     _table(rows)
 
 
-def _own_skip_row(path: tuple[str, ...], block: Block) -> Row:
-    """The row of a composite block's instance: its own skip, and its shortcut's keys."""
-    skip = f"{block.skip} ({block.note})" if block.skip != "none" else block.note
-    return (
-        ".".join(path) + (".shortcut" if block.projection else ""),
-        block.name,
-        f"{block.in_channels}->{block.channels}",
-        "",
-        skip if skip != "none" else "-",
-        count(block.params),
-    )
+def _group_rows(path: tuple[str, ...], group: Group) -> list[Row]:
+    """After a group's members: the row of a composite block's instance (its own skip, its
+    shortcut's keys, or the use's long skip that replaced it), or of a sequence that takes
+    a long skip; then the long skip's projection, if it has one."""
+    block, skip = group.block, group.long_skip
+    module = ".".join(path)
+    if block is not None:
+        text = f"{block.skip} ({block.note})" if block.skip != "none" else block.note
+        kind, cin, out, params = block.name, block.in_channels, block.channels, block.params
+        if block.projection:
+            module += ".shortcut"
+    else:
+        text, kind, params = "none", "sequence", 0
+        cin, out = _in_channels(group), _out_channels(group.members[-1])
+    if skip is not None:
+        text, out = _long_skip_text(skip, block.replaced if block else "none"), _after(skip, out)
+    rows: list[Row] = [
+        (module, kind, f"{cin}->{out}", "", text if text != "none" else "-", count(params))
+    ]
+    if skip is not None and skip.attr:
+        rows.append(_long_skip_row(path, skip))
+    return rows
+
+
+def _long_skip_text(skip: LongSkip, replaced: str = "none") -> str:
+    """``concat from enc1 (identity)``; with what it replaced, for a composite block's use."""
+    text = f"{skip.mode} from {skip.source} ({skip.note})"
+    if replaced != "none":
+        text += f", replacing the block's own {replaced}"
+    return text
+
+
+def _after(skip: LongSkip, channels: int) -> int:
+    """The channels once ``skip`` has combined its source with ``channels``."""
+    if skip.note == "dropped":
+        return channels
+    return combined_channels(skip.mode, skip.projection is None, skip.source_channels, channels)
+
+
+def _in_channels(member: Stage | Group) -> int:
+    if isinstance(member, Stage):
+        return member.nodes[0].in_channels
+    return member.block.in_channels if member.block else _in_channels(member.members[0])
+
+
+def _out_channels(member: Stage | Group) -> int:
+    """The channels a member gives the next, after its skips."""
+    if isinstance(member, Stage):
+        out = member.nodes[-1].out_channels
+    else:
+        out = member.block.channels if member.block else _out_channels(member.members[-1])
+    return _after(member.long_skip, out) if member.long_skip else out
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> None:

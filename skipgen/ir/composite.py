@@ -127,5 +127,6 @@ def own_skip(
         defaults=tuple(layer.defaults.items()),
         expressions=tuple(layer.expressions),
         description=layer.description,
+        replaced=layer.own_skip if long else "none",
     )
     return OwnSkip(block=block, channels=out)

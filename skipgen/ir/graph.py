@@ -135,6 +135,7 @@ class Block:
     defaults: tuple[tuple[str, Value], ...] = ()  # the parameters' defaults, where optional
     expressions: tuple[str, ...] = ()  # the body's arithmetic, as Python source
     description: str | None = None
+    replaced: str = "none"  # the block's own skip, where the use's long skip replaced it
 
 
 @dataclass(frozen=True)

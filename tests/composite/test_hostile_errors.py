@@ -3,15 +3,18 @@ hint, exit 1 through the CLI, never a traceback, and the same words on every run
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 import skipgen
@@ -257,3 +260,78 @@ def test_errors_in_a_body_come_in_one_order_whatever_the_hash_seed(tmp_path: Pat
     first = err.split("blocks.unit.layers[1].kernel")[1]
     used = [int(n) for n in re.findall(r"\(layers\[(\d)\]\)", first)]
     assert used == sorted(used)
+
+
+# -- where a long skip is shown -------------------------------------------------------------------
+
+JOINS = """\
+name: Net
+input: {channels: 3, size: 16}
+blocks:
+  res:
+    params: {c: int}
+    skip: add
+    layers:
+      - {type: conv, channels: "${c}"}
+layers:
+  - {type: conv, channels: 8, id: enc1}
+  - {type: conv, channels: 8, stride: 2}
+  - {type: upsample, mode: nearest, scale: 2, skip: {mode: concat, from: enc1}}
+  - {type: res, c: 16, skip: {mode: concat, from: enc1}}
+  - type: sequence
+    name: seq
+    skip: {mode: concat, from: enc1}
+    layers:
+      - {type: conv, channels: 4}
+  - {type: conv, channels: 4}
+"""
+# each layer that takes a skip, and the module that reads what it gives
+READERS = {"up1": "res1", "res1": "seq.0", "seq": "conv3"}
+
+
+def inputs_seen(path: Path) -> dict[str, tuple[int, ...]]:
+    """The shape (one sample) that each reader of READERS gets in a real forward pass."""
+    model = skipgen.build_model(path).eval()
+    seen: dict[str, tuple[int, ...]] = {}
+
+    def hook(name: str) -> Callable[..., None]:
+        def record(_: torch.nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+            seen.setdefault(name, tuple(args[0].shape[1:]))
+
+        return record
+
+    for reader in READERS.values():
+        model.get_submodule(reader).register_forward_pre_hook(hook(reader))
+    with torch.no_grad():
+        model(torch.randn(1, 3, 16, 16))
+    return seen
+
+
+def test_explain_shows_a_long_skip_on_the_row_of_the_layer_that_takes_it(tmp_path: Path) -> None:
+    path = write(tmp_path, JOINS)
+    code, out, _ = validate(path, "--explain")
+    assert code == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
+    seen = inputs_seen(path)
+    for layer, reader in READERS.items():
+        channels = rows[layer][2].split("->")[1]
+        assert int(channels) == seen[reader][0], layer
+        assert "concat from enc1 (identity" in " ".join(rows[layer]), layer
+    assert rows["res1"][1:3] == ["res", "16->24"]
+    assert "replacing the block's own add" in " ".join(rows["res1"])
+    assert "long" not in rows  # an identity skip has no module of its own
+    order = [line.split()[0] for line in out.splitlines()[2:]]
+    assert order.index("res1.conv1") < order.index("res1") < order.index("seq.0")
+
+
+def test_summary_shows_a_long_skips_layer_after_the_concatenation(tmp_path: Path) -> None:
+    path = write(tmp_path, JOINS)
+    result = CliRunner().invoke(app, ["summary", "--json", str(path)])
+    assert result.exit_code == 0, result.output
+    layers = {row["module"]: row for row in json.loads(result.stdout)[0]["layers"]}
+    seen = inputs_seen(path)
+    for layer, reader in READERS.items():
+        assert tuple(layers[layer]["output_shape"]) == seen[reader], layer
+        assert layers[layer]["skip"] == "concat from enc1 (identity)"
+    text = CliRunner().invoke(app, ["summary", str(path)]).stdout
+    assert "upsample, concat from enc1 (identity)   (16, 16, 16)" in text
