@@ -72,5 +72,6 @@ def _median_ms(command: list[str], runs: int = 5) -> float:
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1e3
 
+
 if __name__ == "__main__":
     main()

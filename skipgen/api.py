@@ -20,10 +20,10 @@ from skipgen.ir.graph import Graph
 from skipgen.ir.lower import lower
 from skipgen.ir.memory import activations_too_large
 from skipgen.kinds.plugins import PluginError
-from skipgen.spec import overrides
-from skipgen.spec.load import Positions, Unreadable, load_yaml, read_file
-from skipgen.spec.locate import diagnostics_from, did_you_mean, quoted
-from skipgen.spec.models import Spec, kinds_of, spec_model, spec_model_over
+from skipgen.language import overrides
+from skipgen.language.load import Positions, Unreadable, load_yaml, read_file
+from skipgen.language.locate import diagnostics_from, did_you_mean, quoted
+from skipgen.language.models import Spec, kinds_of, spec_model, spec_model_over
 
 if TYPE_CHECKING:
     from torch import nn

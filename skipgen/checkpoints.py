@@ -16,8 +16,8 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skipgen.version import __version__
 from skipgen.output import replace_atomic
+from skipgen.version import __version__
 
 if TYPE_CHECKING:
     from torch import Tensor

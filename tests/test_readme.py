@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import skipgen
 from skipgen.cli import app
-from skipgen.spec.models import KINDS
+from skipgen.language.models import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

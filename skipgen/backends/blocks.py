@@ -23,7 +23,7 @@ from skipgen.backends.layout import ClassCall, Group, call_expr, layout, literal
 from skipgen.backends.members import Forward, deep_groups, held
 from skipgen.backends.text import docstring
 from skipgen.ir import graph as g
-from skipgen.spec.reserved import name_problem
+from skipgen.language.reserved import name_problem
 
 _BASE = (("", "nn.Module"),)
 

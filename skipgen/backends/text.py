@@ -5,7 +5,7 @@ spec's file name) reaches the emitted module only as a string literal, a docstri
 comment made here, never placed raw in a template: whatever the text holds (``\"\"\"``,
 backslashes, a NUL byte, a newline, a bidirectional control), the module compiles and the
 text stays data. Names reach it only through the one identifier check
-(:func:`skipgen.spec.reserved.name_problem`).
+(:func:`skipgen.language.reserved.name_problem`).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import typer
 from skipgen.api import generate_source, load_spec
 from skipgen.commands.common import SET_HELP, SPECS_HELP, fail, report, spec_inputs
 from skipgen.errors import SpecError
+from skipgen.language.models import Spec
 from skipgen.output import (
     OutputRefused,
     is_generated,
@@ -19,7 +20,6 @@ from skipgen.output import (
     short_diff,
     write_atomic,
 )
-from skipgen.spec.models import Spec
 
 
 class Job(NamedTuple):

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from skipgen.composite.library import read_library
 from skipgen.errors import SpecError
-from skipgen.spec.models import Spec
+from skipgen.language.models import Spec
 
 SPECS_HELP = "Spec files (YAML)."
 

@@ -14,8 +14,8 @@ import typer
 from skipgen.api import lower_spec
 from skipgen.commands.common import count, fail
 from skipgen.errors import SpecError
+from skipgen.language.locate import did_you_mean
 from skipgen.output import OutputRefused, output_target, read_regular, write_atomic
-from skipgen.spec.locate import did_you_mean
 
 _SCHEMA_LINE = re.compile(r"^# yaml-language-server: .*\n", re.MULTILINE)
 _NAME_LINE = re.compile(r"^name: .*$", re.MULTILINE)

@@ -24,8 +24,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from skipgen.kinds.base import Layer
-from skipgen.spec.shortcut import Shortcut, ShortcutSpec
-from skipgen.spec.vocabulary import (
+from skipgen.language.shortcut import Shortcut, ShortcutSpec
+from skipgen.language.vocabulary import (
     HintedValueError,
     OnMismatch,
     StrictModel,

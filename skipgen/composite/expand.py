@@ -29,9 +29,9 @@ from skipgen.ir.tree import MAX_BLOCKS, scaled_repeats
 from skipgen.kinds.base import Kind, Layer
 from skipgen.kinds.composite import Composite
 from skipgen.kinds.sequence import Sequence
-from skipgen.spec import models as m
-from skipgen.spec.load import Path, Positions
-from skipgen.spec.locate import diagnostics_from, format_path
+from skipgen.language import models as m
+from skipgen.language.load import Path, Positions
+from skipgen.language.locate import diagnostics_from, format_path
 
 _FAILED = object()  # a value whose expression was refused (already reported)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from skipgen.errors import Diagnostic
-from skipgen.spec.load import Path, Positions
-from skipgen.spec.locate import format_path
+from skipgen.language.load import Path, Positions
+from skipgen.language.locate import format_path
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ An ``include`` entry is a path relative to the file that names it, ending in ``.
 project's block library often sits beside its configs). An included file holds
 ``blocks:`` and may ``include`` more; a file reached twice is read once, and a file that
 includes itself, directly or not, is an error. Block files are read as spec files are
-(:func:`skipgen.spec.load.read_file`): only a regular file, or a link to one, of at most
+(:func:`skipgen.language.load.read_file`): only a regular file, or a link to one, of at most
 1 MiB.
 """
 
@@ -23,9 +23,9 @@ from pydantic import Field, TypeAdapter, ValidationError
 from skipgen.composite.define import BlockDefinition, CompositeUse, use_model
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.kinds.base import Layer
-from skipgen.spec.load import Path, Positions, Unreadable, load_yaml, read_file
-from skipgen.spec.locate import diagnostics_from, did_you_mean, format_path, quoted
-from skipgen.spec.vocabulary import StrictModel, check_identifier
+from skipgen.language.load import Path, Positions, Unreadable, load_yaml, read_file
+from skipgen.language.locate import diagnostics_from, did_you_mean, format_path, quoted
+from skipgen.language.vocabulary import StrictModel, check_identifier
 
 MAX_INCLUDED = 64  # files, all includes together
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # http:, file:, C: (a drive) ...

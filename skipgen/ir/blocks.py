@@ -18,11 +18,11 @@ from skipgen.ir.skips import (
     shortcut_norm,
 )
 from skipgen.kinds.base import Kind, Layer
-from skipgen.spec import models as m
-from skipgen.spec.load import Path
-from skipgen.spec.locate import format_path
-from skipgen.spec.shortcut import Shortcut
-from skipgen.spec.vocabulary import Act, Norm
+from skipgen.language import models as m
+from skipgen.language.load import Path
+from skipgen.language.locate import format_path
+from skipgen.language.shortcut import Shortcut
+from skipgen.language.vocabulary import Act, Norm
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,9 +17,9 @@ from typing import Any
 from skipgen.errors import LayerError
 from skipgen.ir.graph import Call, Partial
 from skipgen.ir.sizes import Op
+from skipgen.language.vocabulary import Act, Norm
 from skipgen.library.nn import LayerDefault
 from skipgen.library.plugins import signature_defaults
-from skipgen.spec.vocabulary import Act, Norm
 
 
 def call(target: str, *args: Any, **kwargs: Any) -> Call:

@@ -15,7 +15,7 @@ from skipgen.ir.blocks import BlockLowering, projection_call
 from skipgen.ir.graph import Block, Call
 from skipgen.ir.skips import SkipRequest, decide_skip
 from skipgen.kinds.composite import Composite
-from skipgen.spec.load import Path
+from skipgen.language.load import Path
 
 SHORTCUT = "shortcut"  # the attribute that holds a projected shortcut
 

@@ -30,11 +30,11 @@ from skipgen.ir.tree import scaled_repeats
 from skipgen.kinds.base import Kind, Layer
 from skipgen.kinds.composite import Composite
 from skipgen.kinds.sequence import Sequence as SequenceLayer
-from skipgen.spec import models as m
-from skipgen.spec.limits import MAX_CHANNELS
-from skipgen.spec.load import Path
-from skipgen.spec.locate import format_path
-from skipgen.spec.shortcut import Shortcut
+from skipgen.language import models as m
+from skipgen.language.limits import MAX_CHANNELS
+from skipgen.language.load import Path
+from skipgen.language.locate import format_path
+from skipgen.language.shortcut import Shortcut
 
 
 @dataclass
@@ -157,7 +157,9 @@ class LayerLowering(BlockLowering):
                 f"{MAX_CHANNELS:,}",
                 "lower channels, scaling.width, growth or the dense layers",
             )
-        members = members_of(todo, path, layer, lowered, blocks)
+        numbered = todo.path != ("layers",) and layer.name is None and not todo.keyed
+        attr, walked = todo.names.attrs[path], path in todo.names.walked
+        members = members_of(attr, numbered, walked, layer, lowered, blocks)
         members[-1] = replace(members[-1], long_skip=long_skip, save_as=todo.names.locals.get(path))
         return members, out_ch, out_slot, flat
 

@@ -42,9 +42,9 @@ from skipgen.ir.tree import MAX_BLOCKS, walk
 from skipgen.kinds.base import Layer
 from skipgen.kinds.dense import Dense
 from skipgen.kinds.sequence import Sequence as SequenceLayer
-from skipgen.spec import models as m
-from skipgen.spec.load import Path, Positions
-from skipgen.spec.locate import format_path
+from skipgen.language import models as m
+from skipgen.language.load import Path, Positions
+from skipgen.language.locate import format_path
 
 TYPICAL_SIZE = 224  # with no input size, a size failure is explained at this size
 

@@ -20,9 +20,9 @@ from skipgen.ir.tree import scaled_repeats, walk
 from skipgen.kinds.base import Kind, Layer
 from skipgen.kinds.composite import Composite
 from skipgen.kinds.sequence import Sequence as SequenceLayer
-from skipgen.spec import models as m
-from skipgen.spec.load import Path, Positions
-from skipgen.spec.locate import did_you_mean, format_path
+from skipgen.language import models as m
+from skipgen.language.load import Path, Positions
+from skipgen.language.locate import did_you_mean, format_path
 
 Report = Callable[[Path, str, str | None], None]
 

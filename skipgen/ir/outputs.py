@@ -15,8 +15,8 @@ from skipgen.ir.names import Names
 from skipgen.ir.pending import PendingGroup
 from skipgen.kinds.base import Layer
 from skipgen.kinds.sequence import Sequence as SequenceLayer
-from skipgen.spec import models as m
-from skipgen.spec.load import Path
+from skipgen.language import models as m
+from skipgen.language.load import Path
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from skipgen.ir.blocks import PendingNode
 from skipgen.ir.graph import Block, LongSkip
 from skipgen.kinds.base import Layer
 from skipgen.kinds.sequence import Sequence as SequenceLayer
-from skipgen.spec.load import Path
-
-if TYPE_CHECKING:
-    from skipgen.ir.layers import LayerList
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,8 +41,9 @@ Member = PendingStage | PendingGroup
 
 
 def members_of(
-    todo: LayerList,
-    path: Path,
+    attr: str,
+    numbered: bool,
+    walked: bool,
     layer: Layer,
     lowered: list[PendingNode] | list[tuple[Member, ...]],
     blocks: list[Block | None],
@@ -55,14 +52,12 @@ def members_of(
 
     At the top level, and for a named layer anywhere, the layer is one key: its block, or an
     ``nn.Sequential`` of its repeats (of its copies, for a repeated sequence). An unnamed
-    layer inside a sequence takes one number per repeat, from its first.
+    layer inside a sequence is ``numbered``: it takes one number per repeat, from its
+    first (``attr``). ``walked``: the network's forward walks a sequence's members itself.
     """
-    attr = todo.names.attrs[path]
-    numbered = todo.path != ("layers",) and layer.name is None and not todo.keyed
     keys = [str(int(attr) + r) for r in range(len(lowered))] if numbered else [attr]
     if isinstance(layer, SequenceLayer):
         copies = cast("list[tuple[Member, ...]]", lowered)
-        walked = path in todo.names.walked
 
         blocks = blocks or [None] * len(copies)
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from skipgen.errors import Diagnostic, LayerError
 from skipgen.ir.sizes import Program
-from skipgen.spec.load import Path, Positions
-from skipgen.spec.locate import format_path
+from skipgen.language.load import Path, Positions
+from skipgen.language.locate import format_path
 
 
 @dataclass(frozen=True)

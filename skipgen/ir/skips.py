@@ -14,8 +14,8 @@ from skipgen.errors import LayerError
 from skipgen.ir.common import Resolved
 from skipgen.ir.graph import SkipNote
 from skipgen.ir.sizes import Op, keeps_size
-from skipgen.spec.shortcut import Shortcut
-from skipgen.spec.vocabulary import Norm
+from skipgen.language.shortcut import Shortcut
+from skipgen.language.vocabulary import Norm
 
 MISMATCH_HINT = "set `on_mismatch: project` or `drop`, or `skip: none`"
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from skipgen.ir import common
 from skipgen.kinds.base import Layer
 from skipgen.kinds.sequence import Sequence as SequenceLayer
-from skipgen.spec import models as m
-from skipgen.spec.load import Path
+from skipgen.language import models as m
+from skipgen.language.load import Path
 
 MAX_BLOCKS = 10_000  # blocks after depth scaling (a dense block counts each of its layers)
 

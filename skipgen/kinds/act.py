@@ -8,7 +8,7 @@ from pydantic import Field
 
 from skipgen.ir.common import Body, Resolved, act_call, act_params
 from skipgen.kinds.base import Kind
-from skipgen.spec.vocabulary import ACT_DESCRIPTION, ActSpec
+from skipgen.language.vocabulary import ACT_DESCRIPTION, ActSpec
 
 
 class Activation(Kind):

@@ -9,8 +9,8 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from skipgen.ir.common import Body, Resolved
 from skipgen.kinds.macs import Formula
-from skipgen.spec.limits import Repeat
-from skipgen.spec.vocabulary import (
+from skipgen.language.limits import Repeat
+from skipgen.language.vocabulary import (
     ACT_DESCRIPTION,
     IDENTIFIER_SCHEMA,
     ActSpec,

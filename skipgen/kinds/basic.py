@@ -18,9 +18,9 @@ from skipgen.kinds.macs import (
     has_norm,
     shortcut_projection,
 )
-from skipgen.spec.limits import Channels, Dilation, Groups, Stride
-from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
-from skipgen.spec.vocabulary import STOCHASTIC_DEPTH_DESCRIPTION, Probability
+from skipgen.language.limits import Channels, Dilation, Groups, Stride
+from skipgen.language.shortcut import ShortcutSpec, shortcut_field
+from skipgen.language.vocabulary import STOCHASTIC_DEPTH_DESCRIPTION, Probability
 
 
 def basic_convs(call: Call, at: At) -> list[Conv]:

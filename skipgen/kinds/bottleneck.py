@@ -21,7 +21,7 @@ from skipgen.kinds.macs import (
     shortcut_projection,
     squeeze_excitation,
 )
-from skipgen.spec.limits import (
+from skipgen.language.limits import (
     BaseWidth,
     Channels,
     Dilation,
@@ -31,8 +31,8 @@ from skipgen.spec.limits import (
     InnerChannels,
     Stride,
 )
-from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
-from skipgen.spec.vocabulary import STOCHASTIC_DEPTH_DESCRIPTION, Probability
+from skipgen.language.shortcut import ShortcutSpec, shortcut_field
+from skipgen.language.vocabulary import STOCHASTIC_DEPTH_DESCRIPTION, Probability
 
 
 def bottleneck_convs(call: Call, at: At) -> list[Conv]:

@@ -10,8 +10,8 @@ from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.kinds.base import Kind
 from skipgen.kinds.macs import Formula, no_convs
-from skipgen.spec.limits import Classes, Hidden
-from skipgen.spec.vocabulary import ACT_DESCRIPTION, ActSpec, Probability
+from skipgen.language.limits import Classes, Hidden
+from skipgen.language.vocabulary import ACT_DESCRIPTION, ActSpec, Probability
 
 
 class Classifier(Kind):

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from skipgen.kinds.sequence import Sequence
-from skipgen.spec.shortcut import Shortcut
+from skipgen.language.shortcut import Shortcut
 
 
 class Composite(Sequence):

@@ -9,8 +9,8 @@ from pydantic import Field
 from skipgen.ir.common import Body, Resolved, bare_conv, call, groups_errors, same_padding
 from skipgen.kinds.base import NormActKind
 from skipgen.kinds.macs import Formula, conv_norm_act
-from skipgen.spec.limits import Channels, Dilation, Groups, Kernel, Padding, Stride
-from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
+from skipgen.language.limits import Channels, Dilation, Groups, Kernel, Padding, Stride
+from skipgen.language.shortcut import ShortcutSpec, shortcut_field
 
 
 class Conv(NormActKind):

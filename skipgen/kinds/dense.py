@@ -10,9 +10,9 @@ from skipgen.ir.common import Body, Resolved, call
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.kinds.macs import At, Conv, Formula, arguments, conv_params, has_norm
-from skipgen.spec.limits import BnSize, DenseLayers, Growth
-from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
-from skipgen.spec.vocabulary import HintedValueError, Probability
+from skipgen.language.limits import BnSize, DenseLayers, Growth
+from skipgen.language.shortcut import ShortcutSpec, shortcut_field
+from skipgen.language.vocabulary import HintedValueError, Probability
 
 
 def dense_convs(call: Call, at: At) -> list[Conv]:

@@ -9,7 +9,7 @@ from pydantic import Field
 from skipgen.ir.common import Body, Resolved
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import Kind
-from skipgen.spec.vocabulary import Probability
+from skipgen.language.vocabulary import Probability
 
 KEEPS_SIZE = ("conv", 1, 1, 0, 1)  # a layer that leaves the spatial size as it is
 

@@ -29,9 +29,9 @@ from skipgen.kinds.macs import (
     shortcut_projection,
     squeeze_excitation,
 )
-from skipgen.spec.limits import Channels, ExpansionRatio, Kernel, SeDivisor, Stride
-from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
-from skipgen.spec.vocabulary import (
+from skipgen.language.limits import Channels, ExpansionRatio, Kernel, SeDivisor, Stride
+from skipgen.language.shortcut import ShortcutSpec, shortcut_field
+from skipgen.language.vocabulary import (
     ACT_DESCRIPTION,
     STOCHASTIC_DEPTH_DESCRIPTION,
     ActSpec,

@@ -9,8 +9,8 @@ from pydantic import Field
 from skipgen.errors import LayerError
 from skipgen.ir.common import Body, Resolved, call, same_padding
 from skipgen.kinds.base import Kind
-from skipgen.spec.limits import Kernel, Padding, Stride
-from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
+from skipgen.language.limits import Kernel, Padding, Stride
+from skipgen.language.shortcut import ShortcutSpec, shortcut_field
 
 
 def pool_target(kind: str, dims: int) -> str:

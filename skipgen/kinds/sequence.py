@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 from pydantic import Field, field_validator
 
 from skipgen.kinds.base import Layer
-from skipgen.spec.vocabulary import HintedValueError, Skip
+from skipgen.language.vocabulary import HintedValueError, Skip
 
 if TYPE_CHECKING:
     from skipgen.kinds.base import Kind

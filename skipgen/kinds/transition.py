@@ -11,8 +11,8 @@ from skipgen.ir.common import Body, Resolved, call
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.kinds.macs import At, Conv, Formula, arguments, conv_params, has_norm
-from skipgen.spec.limits import Channels
-from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
+from skipgen.language.limits import Channels
+from skipgen.language.shortcut import ShortcutSpec, shortcut_field
 
 
 def transition_convs(call: Call, at: At) -> list[Conv]:

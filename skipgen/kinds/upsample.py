@@ -11,8 +11,8 @@ from skipgen.ir.common import Body, Resolved, call
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import NormActKind
 from skipgen.kinds.macs import At, Conv, Formula, arguments, conv_params, has_norm, no_convs
-from skipgen.spec.limits import Channels, Kernel, Scale
-from skipgen.spec.vocabulary import ACT_DESCRIPTION, ActSpec, NormSpec
+from skipgen.language.limits import Channels, Kernel, Scale
+from skipgen.language.vocabulary import ACT_DESCRIPTION, ActSpec, NormSpec
 
 
 def up_conv_convs(call: Call, at: At) -> list[Conv]:

@@ -9,8 +9,8 @@ from torch import nn
 from skipgen.backends.layout import expr, flat
 from skipgen.backends.torch import instantiate
 from skipgen.ir.common import Resolved, bare_norm, call
+from skipgen.language.vocabulary import Norm
 from skipgen.nn import LayerNormNd
-from skipgen.spec.vocabulary import Norm
 
 CASES = [
     ({"type": "batch"}, 2, "nn.BatchNorm2d", nn.BatchNorm2d(8)),

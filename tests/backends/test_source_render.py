@@ -170,8 +170,8 @@ def test_a_spec_given_as_text_or_dict_still_gets_a_header() -> None:
 
 def test_every_name_the_generated_module_defines_or_imports_is_reserved() -> None:
     """So that ``validate`` refuses such a name in a spec, as ``build`` would."""
+    from skipgen.language.reserved import RESERVED_NAMES
     from skipgen.library.nn import library_names
-    from skipgen.spec.reserved import RESERVED_NAMES
 
     assert library_names() <= RESERVED_NAMES
 

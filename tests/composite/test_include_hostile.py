@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from skipgen.cli import app
-from skipgen.spec.limits import MAX_FILE_BYTES
+from skipgen.language.limits import MAX_FILE_BYTES
 from tests.hostile_helpers import fifo, link, run_guarded
 
 SPEC = (

@@ -15,9 +15,9 @@ from skipgen.ir.names import resolve
 from skipgen.ir.record import Record
 from skipgen.ir.sizes import Program
 from skipgen.ir.skips import SkipRequest, decide_skip, local_mismatch, long_mismatch
-from skipgen.spec.load import Positions
-from skipgen.spec.models import Spec
-from skipgen.spec.vocabulary import Norm
+from skipgen.language.load import Positions
+from skipgen.language.models import Spec
+from skipgen.language.vocabulary import Norm
 
 BATCH = Resolved(2, Norm(type="batch"), "relu", None)
 NO_NORM = Resolved(2, Norm(type="none"), "relu", None)

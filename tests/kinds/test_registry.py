@@ -21,6 +21,9 @@ def _resolve(ref: str) -> object:
     return getattr(importlib.import_module(module), name)
 
 
+READ_TYPES = (bool, int, float, str, LayerDefault)  # what a signature's default is read as
+
+
 def _as_read(default: object) -> object:
     """A default as the source reader gives it: a torch.nn layer class as a LayerDefault."""
     if isinstance(default, type) and getattr(nn, default.__name__, None) is default:
@@ -39,7 +42,8 @@ def test_defaults_read_from_the_source_match_the_real_signatures(name: str) -> N
         for key, p in parameters.items()
         if p.default is not inspect.Parameter.empty
         and (
-            p.default is None or isinstance(_as_read(p.default), bool | int | float | str | LayerDefault)
+            p.default is None
+            or isinstance(_as_read(p.default), bool | int | float | str | LayerDefault)
         )
     }
     assert read == expected

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 import skipgen
 from skipgen.errors import SpecError
 from skipgen.ir.graph import Graph
+from skipgen.language.models import RESERVED_NAMES
+from skipgen.language.vocabulary import ActName
 from skipgen.library.nn import library_names
-from skipgen.spec.models import RESERVED_NAMES
-from skipgen.spec.vocabulary import ActName
 
 # The most values one block's output may hold, per sample, in a network a test runs.
 LARGEST_OUTPUT = 2**22

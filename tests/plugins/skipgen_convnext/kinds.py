@@ -11,7 +11,7 @@ from skipgen.ir.common import Body, Resolved, call
 from skipgen.ir.graph import Call
 from skipgen.kinds.base import Kind
 from skipgen.kinds.macs import At, Conv, Formula, arguments, conv_params
-from skipgen.spec.vocabulary import Probability
+from skipgen.language.vocabulary import Probability
 
 
 def convnext_convs(call: Call, at: At) -> list[Conv]:

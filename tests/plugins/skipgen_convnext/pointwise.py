@@ -9,8 +9,8 @@ from pydantic import Field
 
 from skipgen.ir.common import Body, Resolved, call
 from skipgen.kinds.base import Kind
-from skipgen.spec.limits import Channels
-from skipgen.spec.shortcut import ShortcutSpec, shortcut_field
+from skipgen.language.limits import Channels
+from skipgen.language.shortcut import ShortcutSpec, shortcut_field
 
 
 class Pointwise(Kind):

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ValidationError
 from skipgen.errors import Diagnostic
 from skipgen.kinds.base import Layer
 from skipgen.kinds.plugins import installed
-from skipgen.spec.limits import LIMITS, MAX_DIGITS
-from skipgen.spec.load import Path, Positions
-from skipgen.spec.models import KINDS, Act, Defaults, Input, Norm, Scaling, Skip, Spec
-from skipgen.spec.yaml12 import is_number
+from skipgen.language.limits import LIMITS, MAX_DIGITS
+from skipgen.language.load import Path, Positions
+from skipgen.language.models import KINDS, Act, Defaults, Input, Norm, Scaling, Skip, Spec
+from skipgen.language.yaml12 import is_number
 
 Kinds = Mapping[str, type[Layer]]  # the kinds a spec may use, by `type`
 

@@ -2,7 +2,7 @@
 
 Every model forbids unknown keys and validates strictly: a number must be written as a
 number (``"64"`` is a string, ``true`` is not 1), floats must be finite, and every count and
-size is bounded by :data:`skipgen.spec.limits.LIMITS`. Strings that reach generated source
+size is bounded by :data:`skipgen.language.limits.LIMITS`. Strings that reach generated source
 (``name``, ``id``, the network's ``name``) must be ASCII Python identifiers that are not
 keywords, builtins or names the generated module uses.
 
@@ -42,9 +42,9 @@ from skipgen.kinds.sequence import LAYERS_DESCRIPTION
 from skipgen.kinds.sequence import Sequence as Sequence
 from skipgen.kinds.transition import Transition as Transition
 from skipgen.kinds.upsample import Upsample as Upsample
-from skipgen.spec.limits import Channels, Depth, Divisor, Extent, Width
-from skipgen.spec.reserved import RESERVED_NAMES as RESERVED_NAMES  # re-exported
-from skipgen.spec.vocabulary import (
+from skipgen.language.limits import Channels, Depth, Divisor, Extent, Width
+from skipgen.language.reserved import RESERVED_NAMES as RESERVED_NAMES  # re-exported
+from skipgen.language.vocabulary import (
     ACT_DESCRIPTION,
     IDENTIFIER_SCHEMA,
     Act,
@@ -54,8 +54,8 @@ from skipgen.spec.vocabulary import (
     StrictModel,
     check_identifier,
 )
-from skipgen.spec.vocabulary import Norm as Norm  # re-exported
-from skipgen.spec.vocabulary import Skip as Skip  # re-exported
+from skipgen.language.vocabulary import Norm as Norm  # re-exported
+from skipgen.language.vocabulary import Skip as Skip  # re-exported
 
 
 def _size_shorthand(value: Any) -> Any:

@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import skipgen
-from skipgen.spec.load import load_yaml
+from skipgen.language.load import load_yaml
 from tests.conftest import CONFIGS, ROOT
 from tests.strategies import specs
 
 SCHEMA = json.loads((ROOT / "schemas" / "skipgen.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-BAD = ROOT / "tests" / "spec" / "bad"
+BAD = ROOT / "tests" / "language" / "bad"
 # Bad specs whose every mistake is a value, a type or a name: a schema can see each one.
 # Not value_not_finite.yaml: JSON has no NaN, and a NaN passes every bound, so no schema can
 # flag `.nan` (skipgen does); editors see only what JSON Schema can say.

@@ -12,9 +12,9 @@ import pytest
 import skipgen
 from skipgen.commands.schema import schema_text
 from skipgen.errors import Diagnostic
-from skipgen.spec import load
-from skipgen.spec.limits import MAX_DEPTH
-from skipgen.spec.load import load_yaml
+from skipgen.language import load
+from skipgen.language.limits import MAX_DEPTH
+from skipgen.language.load import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = "name: Net\ninput: {channels: 3}\nlayers:\n  - {type: conv, channels: 8}\n"
@@ -98,8 +98,8 @@ def test_the_shipped_schema_is_current() -> None:
 def test_reserved_names_cover_every_module_attribute_and_block() -> None:
     from torch import nn
 
+    from skipgen.language.reserved import BLOCK_NAMES, MODULE_ATTRIBUTES
     from skipgen.nn import REGISTRY
-    from skipgen.spec.reserved import BLOCK_NAMES, MODULE_ATTRIBUTES
 
     public = {name for name in dir(nn.Module) if not name.startswith("_")}
     assert public <= MODULE_ATTRIBUTES

@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 import skipgen
 from skipgen.cli import app
-from skipgen.spec.limits import MAX_DEPTH, MAX_DIGITS, MAX_FILE_BYTES
+from skipgen.language.limits import MAX_DEPTH, MAX_DIGITS, MAX_FILE_BYTES
 from tests.hostile_helpers import fifo, link, run_guarded
 
 SPEC = "name: Net\ninput: {channels: 3, size: 8}\nlayers:\n  - {type: conv, channels: 8}\n"

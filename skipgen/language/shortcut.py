@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from skipgen.spec.limits import Kernel
-from skipgen.spec.vocabulary import HintedValueError, NormSpec, StrictModel
+from skipgen.language.limits import Kernel
+from skipgen.language.vocabulary import HintedValueError, NormSpec, StrictModel
 
 ShortcutType = Literal["conv", "avgpool"]
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import skipgen
-from skipgen.spec.models import KINDS
+from skipgen.language.models import KINDS
 
 KEYS = sorted(
     {

@@ -2,11 +2,11 @@
 
 Only PyYAML's safe constructors run: a ``!!python/object`` or any other constructor tag is
 reported as an error, never executed. Plain scalars are read by the YAML 1.2 core schema
-(see :mod:`skipgen.spec.yaml12`). A key given twice in one mapping is an error too (PyYAML
+(see :mod:`skipgen.language.yaml12`). A key given twice in one mapping is an error too (PyYAML
 itself would silently keep the last one). Before a document is composed, its events are
 checked for what would make composing it fail or explode: nesting deeper than
-:data:`~skipgen.spec.limits.MAX_DEPTH`, an alias inside the node it refers to (an endless
-structure), and more than :data:`~skipgen.spec.limits.MAX_NODES` nodes, counting what aliases
+:data:`~skipgen.language.limits.MAX_DEPTH`, an alias inside the node it refers to (an endless
+structure), and more than :data:`~skipgen.language.limits.MAX_NODES` nodes, counting what aliases
 expand to.
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from skipgen.errors import Diagnostic, SpecError
-from skipgen.spec.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
-from skipgen.spec.yaml12 import TooManyDigits, Yaml12Loader
+from skipgen.language.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
+from skipgen.language.yaml12 import TooManyDigits, Yaml12Loader
 
 Path = tuple[str | int, ...]
 
@@ -289,7 +289,7 @@ def read_file(path: str) -> str:
     """The text of a spec or block file; the one way skipgen reads either.
 
     Only a regular file (or a link to one) of at most
-    :data:`~skipgen.spec.limits.MAX_FILE_BYTES` is read: a FIFO would block and a device
+    :data:`~skipgen.language.limits.MAX_FILE_BYTES` is read: a FIFO would block and a device
     such as ``/dev/zero`` never end, so the kind is checked before opening, and again on
     what was opened (without waiting), and no more than the limit and a byte is read.
     Raises :class:`Unreadable`, or :class:`SpecError` for text that is not UTF-8.

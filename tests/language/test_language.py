@@ -14,10 +14,10 @@ import yaml
 
 import skipgen
 from skipgen.commands.schema import schema_text
-from skipgen.spec.limits import LIMITS
-from skipgen.spec.load import load_yaml
-from skipgen.spec.models import KINDS
-from skipgen.spec.reserved import RESERVED_NAMES
+from skipgen.language.limits import LIMITS
+from skipgen.language.load import load_yaml
+from skipgen.language.models import KINDS
+from skipgen.language.reserved import RESERVED_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))

@@ -16,8 +16,8 @@ from pydantic import (
     model_validator,
 )
 
-from skipgen.spec.limits import Groups
-from skipgen.spec.reserved import name_problem
+from skipgen.language.limits import Groups
+from skipgen.language.reserved import name_problem
 
 ActName = Literal[
     "relu",

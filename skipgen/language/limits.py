@@ -3,7 +3,7 @@
 Every bound lies far beyond any published network, so that no real spec meets one; they
 keep a typo such as ``channels: 640000`` or ``repeat: 1000000000000`` from turning into a
 network that cannot be built, or a validation that never ends. The models in
-:mod:`skipgen.spec.models` read their maximums from this one table, and the JSON Schema
+:mod:`skipgen.language.models` read their maximums from this one table, and the JSON Schema
 shows each as the key's ``maximum``.
 """
 

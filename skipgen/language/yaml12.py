@@ -17,7 +17,7 @@ import re
 
 import yaml
 
-from skipgen.spec.limits import MAX_DIGITS
+from skipgen.language.limits import MAX_DIGITS
 
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"

@@ -4,7 +4,7 @@ A key is a dotted path into the document (``scaling.width``, ``layers.3.channels
 number indexes a list); a value is YAML (``512`` is an integer, ``none`` a string, ``{mode:
 concat, from: enc1}`` a mapping). Each value is given a line of its own past the file's
 end; a diagnostic on that line names ``--set key=value`` instead of a line and column
-(see :attr:`skipgen.spec.load.Positions.labels`), so that an unknown key or a bad value is
+(see :attr:`skipgen.language.load.Positions.labels`), so that an unknown key or a bad value is
 reported as the file's own would be, with the same hints.
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from skipgen.errors import Diagnostic, SpecError
-from skipgen.spec.limits import MAX_DEPTH, MAX_DIGITS
-from skipgen.spec.load import Path, Positions, load_yaml
-from skipgen.spec.locate import quoted, shortened, shown
+from skipgen.language.limits import MAX_DEPTH, MAX_DIGITS
+from skipgen.language.load import Path, Positions, load_yaml
+from skipgen.language.locate import quoted, shortened, shown
 
 FIRST_LINE = 1_000_000_000  # past the end of any spec
 

@@ -1,1 +1,0 @@
-"""The spec language: YAML loading with positions, pydantic models, error locations."""
