@@ -21,7 +21,6 @@ from pydantic import (
     create_model,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from skipgen.kinds.base import Layer
 from skipgen.language.shortcut import Shortcut, ShortcutSpec
@@ -61,6 +60,14 @@ _VALUE_CHECKS = {
 }
 
 
+# What a default of its type that fails a use's checks should be instead (only a float's
+# and a str's checks go beyond the type).
+_DEFAULT_HINTS = {
+    "float": ".inf and .nan are not allowed here",
+    "str": f"a text value has at most {MAX_TEXT} characters",
+}
+
+
 class Param(StrictModel):
     """A parameter of a composite block: its type and, for an optional one, its default."""
 
@@ -88,7 +95,8 @@ class Param(StrictModel):
             _VALUE_CHECKS[kind].validate_python(value)
         except ValidationError as exc:
             first = exc.errors()[0]
-            raise PydanticCustomError(first["type"], first["msg"], first.get("ctx")) from None
+            message = "must be a finite number" if kind == "float" else first["msg"]
+            raise HintedValueError(message, _DEFAULT_HINTS.get(kind, "")) from None
         return value
 
 
