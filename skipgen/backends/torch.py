@@ -8,7 +8,6 @@ call — so no spec text is ever used to look up code.
 from __future__ import annotations
 
 import importlib
-import os
 from collections import OrderedDict
 from functools import cache, partial
 from typing import Any
@@ -20,6 +19,7 @@ from skipgen.errors import SpecError
 from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.fusion import network_conv_norms
 from skipgen.ir.graph import Call, Graph, Group, Member, Partial, format_bytes, outside_reads
+from skipgen.ir.memory import physical_memory
 from skipgen.kinds.registry import NN_BLOCKS
 from skipgen.library.plugins import loaded_blocks
 from skipgen.nn.checkpoint import checkpointed
@@ -215,15 +215,6 @@ class SkipgenNetwork(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self._graph.name!r}"
-
-
-def physical_memory() -> int | None:
-    """This machine's memory in bytes, or None where the system does not say (not POSIX)."""
-    try:
-        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-    return pages * page_size if pages > 0 and page_size > 0 else None
 
 
 def check_memory(graph: Graph) -> None:

@@ -18,7 +18,6 @@ from skipgen.commands.common import SET_HELP, console, count, report
 from skipgen.commands.cost import node_macs, skip_macs
 from skipgen.errors import SpecError
 from skipgen.ir.graph import (
-    FLOAT32_BYTES,
     Block,
     Graph,
     Group,
@@ -27,6 +26,7 @@ from skipgen.ir.graph import (
     Stage,
     format_bytes,
 )
+from skipgen.ir.memory import activation_bytes
 from skipgen.ir.skips import combined_channels
 from skipgen.kinds.macs import arguments
 
@@ -171,14 +171,11 @@ def collapse(rows: list[Row], depth: int) -> list[Row]:
 
 def totals(graph: Graph, rows: list[Row]) -> dict[str, Any]:
     macs = [r.macs for r in rows]
-    elements = [r.elements for r in rows if r.kind != "projection"]
     return {
         "params": graph.params,
         "param_bytes": graph.param_bytes,
         "macs": None if None in macs else sum(m or 0 for m in macs),
-        "activation_bytes": None
-        if None in elements
-        else sum(e or 0 for e in elements) * FLOAT32_BYTES,
+        "activation_bytes": activation_bytes(graph),
     }
 
 
