@@ -22,12 +22,13 @@ import yaml
 
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.language.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
-from skipgen.language.yaml12 import TooManyDigits, Yaml12Loader
+from skipgen.language.yaml12 import FastYaml12Loader, TooManyDigits, Yaml12Loader
 
 Path = tuple[str | int, ...]
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass
@@ -98,14 +99,8 @@ class _Builder:
                 self.error(node, f"unsupported YAML tag {_short(node.tag)}", _TAG_HINT)
                 return None
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        try:
-            value = self.constructor.construct_object(node, deep=True)
-        except TooManyDigits as exc:
-            self.error(node, str(exc), exc.hint)
-            return None
-        except yaml.constructor.ConstructorError:
-            self.error(node, f"unsupported YAML tag {_short(node.tag)}", _TAG_HINT)
-            return None
+        # most scalars are text: what the constructor would give, without its bookkeeping
+        value = node.value if node.tag == _STR_TAG else self._scalar(node)
         found = _SURROGATE.search(value) if isinstance(value, str) else None
         if found:
             # "\ud800" in a double-quoted scalar: no file, terminal or generated source can
@@ -118,6 +113,15 @@ class _Builder:
             )
             return None
         return value
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except TooManyDigits as exc:
+            self.error(node, str(exc), exc.hint)
+        except yaml.constructor.ConstructorError:
+            self.error(node, f"unsupported YAML tag {_short(node.tag)}", _TAG_HINT)
+        return None
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         if node.tag != _MAP_TAG:
@@ -166,8 +170,9 @@ class _Refused(Exception):
         self.mark, self.message, self.hint = mark, message, hint
 
 
-class _CheckedLoader(Yaml12Loader):
-    """Checks every event as the composer takes it, before the composer acts on it.
+class _Limits:
+    """Checks every event as the composer takes it, before the composer acts on it: mixed
+    into a loader, before it.
 
     PyYAML composes (and we build) recursively, one call per level, so the depth is checked
     here, one event at a time. Each alias counts as the nodes of its anchor, as it will once
@@ -175,14 +180,18 @@ class _CheckedLoader(Yaml12Loader):
     """
 
     def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+        super().__init__(stream)  # type: ignore[call-arg]
         self.open_anchors: list[str | None] = []  # anchors of the collections around here
         self.starts: list[int] = []  # the expanded count where each of those began
         self.sizes: dict[str, int] = {}  # an anchor's expanded size, in nodes
         self.plain = self.expanded = 0
 
     def get_event(self) -> yaml.Event:
-        event = super().get_event()
+        event = super().get_event()  # type: ignore[misc]
+        if type(event) is yaml.ScalarEvent and event.anchor is None and self.expanded < MAX_NODES:
+            self.plain += 1  # the most common event, and no limit it can cross: at once
+            self.expanded += 1
+            return event
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self.open_anchors:
                 raise _Refused(event.start_mark, _CYCLE, _CYCLE_HINT)
@@ -210,6 +219,31 @@ class _CheckedLoader(Yaml12Loader):
             raise _Refused(event.start_mark, _LARGE.format(MAX_NODES), _LARGE_HINT)
         if self.expanded > MAX_NODES:
             raise _Refused(event.start_mark, _EXPANDS.format(MAX_NODES), _EXPANDS_HINT)
+
+
+class _CheckedLoader(_Limits, Yaml12Loader):
+    """The pure-Python reader, with the limits: the reference for every error's words and
+    position."""
+
+
+_FastCheckedLoader = (
+    None
+    if FastYaml12Loader is None
+    else type("_FastCheckedLoader", (_Limits, FastYaml12Loader), {})
+)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of ``text``, read by libyaml where PyYAML has it (several times faster
+    on a large spec); on any error, read again by the pure-Python reader, whose message and
+    position the diagnostic gives (errors are rare: reading twice costs nothing that counts).
+    """
+    if _FastCheckedLoader is not None:
+        try:
+            return yaml.compose(text, Loader=_FastCheckedLoader)
+        except (_Refused, yaml.YAMLError):
+            pass
+    return yaml.compose(text, Loader=_CheckedLoader)
 
 
 _CYCLE = "this alias refers to the node that contains it"
@@ -324,7 +358,7 @@ def load_yaml(text: str, file: str = "<string>") -> tuple[Any, Positions]:
         )
         raise SpecError([Diagnostic(file, 1, 1, message, _SIZE_HINT)])
     try:
-        root = yaml.compose(text, Loader=_CheckedLoader)
+        root = _compose(text)
     except _Refused as exc:
         line, col = _pos(exc.mark)
         raise SpecError([Diagnostic(file, line, col, exc.message, exc.hint)]) from None

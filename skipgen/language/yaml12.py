@@ -16,6 +16,7 @@ import math
 import re
 
 import yaml
+from yaml.composer import Composer
 
 from skipgen.language.limits import MAX_DIGITS
 
@@ -93,3 +94,27 @@ Yaml12Loader.add_constructor(_FLOAT, _construct_float)
 def is_number(text: str) -> bool:
     """Whether ``text``, written without quotes, is a number in YAML 1.2."""
     return any(pattern.match(text) for pattern in _NUMBERS)
+
+
+def _fast_loader() -> type[yaml.SafeLoader] | None:
+    """The loader with libyaml's scanner and parser (C) under PyYAML's composer (Python),
+    and the same scalars, where PyYAML was built with libyaml; else None.
+
+    Every event still passes through ``get_event``, where a subclass checks its limits,
+    but the text is read several times faster than by the pure-Python reader.
+    """
+    if not getattr(yaml, "__with_libyaml__", False):
+        return None
+
+    class FastYaml12Loader(Composer, yaml.CSafeLoader):  # type: ignore[misc]
+        yaml_implicit_resolvers = Yaml12Loader.yaml_implicit_resolvers
+        yaml_constructors = Yaml12Loader.yaml_constructors
+
+        def __init__(self, stream: str) -> None:
+            yaml.CSafeLoader.__init__(self, stream)
+            Composer.__init__(self)
+
+    return FastYaml12Loader  # type: ignore[return-value]
+
+
+FastYaml12Loader = _fast_loader()
