@@ -5,14 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from rich.console import Console
 
 from skipgen.composite.library import read_library
 from skipgen.errors import SpecError
 from skipgen.language.models import Spec
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SPECS_HELP = "Spec files (YAML)."
 
@@ -46,7 +48,10 @@ SET_HELP = (
 
 def console() -> Console:
     """A Rich console on stdout: colours on a terminal (unless NO_COLOR is set), plain text
-    when piped; never wrapped or cut when piped."""
+    when piped; never wrapped or cut when piped. (Rich is imported here, where a command
+    draws: the others start faster.)"""
+    from rich.console import Console
+
     if stdout_is_tty():
         return Console(highlight=False)
     return Console(highlight=False, width=100_000, no_color=True, force_terminal=False)

@@ -6,12 +6,9 @@ import json
 from dataclasses import dataclass, replace
 from math import prod
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from skipgen.api import lower_spec
 from skipgen.commands.common import SET_HELP, console, count, report
@@ -29,6 +26,10 @@ from skipgen.ir.graph import (
 from skipgen.ir.memory import activation_bytes
 from skipgen.ir.skips import combined_channels
 from skipgen.kinds.macs import arguments
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 Shape = tuple[int | str, ...]
 
@@ -220,12 +221,15 @@ def giga(macs: int) -> str:
 
 
 # box.SIMPLE_HEAD drawn in ASCII, for piped output
-_PLAIN_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
+_PLAIN_HEAD = "    \n    \n -- \n    \n    \n    \n    \n    \n"
 
 
 def _table(data: dict[str, Any], plain: bool) -> Table:
+    from rich import box  # Rich only where a table is drawn: the other commands start faster
+    from rich.table import Table
+
     table = Table(
-        box=_PLAIN_HEAD if plain else box.SIMPLE_HEAD,
+        box=box.Box(_PLAIN_HEAD, ascii=True) if plain else box.SIMPLE_HEAD,
         title=f"{data['name']} ({data['file']})",
         title_justify="left",
     )

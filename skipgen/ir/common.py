@@ -12,22 +12,34 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from skipgen.errors import LayerError
 from skipgen.ir.graph import Call, Partial
 from skipgen.ir.sizes import Op
 from skipgen.language.vocabulary import Act, Norm
-from skipgen.library.nn import LayerDefault
+from skipgen.library.nn import LayerDefault, library
 from skipgen.library.plugins import signature_defaults
+
+
+def _defaults(target: str) -> dict[str, Any]:
+    """The literal keyword defaults of ``target``'s signature, a layer class as a Partial."""
+    return {
+        k: Partial(d.target) if isinstance(d, LayerDefault) else d
+        for k, d in signature_defaults(target).items()
+    }
+
+
+# skipgen.nn never changes while skipgen runs: its blocks' defaults are read once each (a
+# plugin's block is not cached: it may be loaded after a first lookup of its name).
+_builtin_defaults = cache(_defaults)
 
 
 def call(target: str, *args: Any, **kwargs: Any) -> Call:
     """A call that spells out only the keyword arguments that differ from the defaults."""
-    defaults = {
-        k: Partial(d.target) if isinstance(d, LayerDefault) else d
-        for k, d in signature_defaults(target).items()
-    }
+    builtin = target in library().definitions
+    defaults = _builtin_defaults(target) if builtin else _defaults(target)
     kept = tuple(
         (k, v)
         for k, v in kwargs.items()

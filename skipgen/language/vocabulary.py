@@ -70,7 +70,13 @@ class StrictModel(BaseModel):
     """Unknown keys are errors; values are never coerced; floats are finite."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, strict=True, allow_inf_nan=False
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        strict=True,
+        allow_inf_nan=False,
+        defer_build=True,
+
     )
 
 
