@@ -5,6 +5,8 @@ Prints figures; asserts nothing. Run: python benchmarks/bench_compile.py
 
 from __future__ import annotations
 
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,28 +51,53 @@ def main() -> None:
             f"{blocks:>8} {lower * 1e3:>10.2f} {lower / blocks * 1e6:>8.1f}us {source * 1e3:>10.2f}"
         )
 
-    print("\nwhole commands in a fresh interpreter (import included), median of 5, ms")
-    torch = _median_ms([sys.executable, "-c", "import torch"])
+    print(
+        "\nwhole commands in a fresh interpreter (import included): median of 9 rounds, each"
+        "\nrunning every command once; ms of wall time and of CPU time (user + system:"
+        "\nsteadier on a shared machine), and each as a fraction of python -c 'import torch'"
+    )
     with tempfile.TemporaryDirectory() as folder:
+        commands = {"python -c 'import torch'": [sys.executable, "-c", "import torch"]}
+        skipgen_cli = [sys.executable, "-m", "skipgen"]
         for blocks in (1000, 9999):
             path = Path(folder) / f"deep{blocks}.yaml"
             path.write_text(yaml.safe_dump(spec(blocks), sort_keys=False))
-            ms = _median_ms([sys.executable, "-m", "skipgen", "validate", str(path)])
-            print(f"  skipgen validate ({blocks:,}-block spec){ms:14.0f}   {ms / torch:.2f}x torch")
-    for args in (["validate", "configs/resnet50.yaml"], ["build", "configs/resnet50.yaml"]):
-        ms = _median_ms([sys.executable, "-m", "skipgen", *args])
-        print(f"  skipgen {' '.join(args):<32} {ms:8.0f}   {ms / torch:.2f}x torch")
-    print(f"  (for scale: python -c 'import torch'   {torch:8.0f})")
+            commands[f"validate ({blocks:,}-block spec)"] = [*skipgen_cli, "validate", str(path)]
+        for args in (["validate", "configs/resnet50.yaml"], ["build", "configs/resnet50.yaml"]):
+            commands[" ".join(args)] = [*skipgen_cli, *args]
+        times = _medians(commands)
+    torch = times.pop("python -c 'import torch'")
+    print(f"  {'python -c import torch':<40} {torch[0]:7.0f} {torch[1]:7.0f}")
+    for label, (wall, cpu) in times.items():
+        print(
+            f"  skipgen {label:<32} {wall:7.0f} {cpu:7.0f}"
+            f"   {wall / torch[0]:.2f}x / {cpu / torch[1]:.2f}x torch"
+        )
 
 
-def _median_ms(command: list[str], runs: int = 5) -> float:
-    """The median wall time of ``command`` in a fresh process, in milliseconds."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, capture_output=True, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+def _medians(commands: dict[str, list[str]], rounds: int = 9) -> dict[str, tuple[float, float]]:
+    """The median wall and CPU time of each command in a fresh process, in milliseconds,
+    over ``rounds`` rounds that run every command once (so that a slow spell of a shared
+    machine falls on all of them), after one round that is not counted (it may write the
+    bytecode cache)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    walls: dict[str, list[float]] = {label: [] for label in commands}
+    cpus: dict[str, list[float]] = {label: [] for label in commands}
+    for round_ in range(rounds + 1):
+        for label, command in commands.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run(command, cwd=ROOT, capture_output=True, check=True, env=env)
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if round_:
+                walls[label].append(wall * 1e3)
+                cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+                cpus[label].append(cpu * 1e3)
+    return {
+        label: (statistics.median(walls[label]), statistics.median(cpus[label]))
+        for label in commands
+    }
 
 
 if __name__ == "__main__":
