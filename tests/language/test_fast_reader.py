@@ -14,12 +14,11 @@ from hypothesis import strategies as st
 
 from skipgen.errors import SpecError
 from skipgen.language import load
+from skipgen.language.limits import MAX_DEPTH
 from tests.strategies import fuzz_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-TEXTS = sorted(
-    [*ROOT.glob("configs/*.yaml"), *ROOT.glob("tests/language/bad/*.yaml")], key=str
-)
+TEXTS = sorted([*ROOT.glob("configs/*.yaml"), *ROOT.glob("tests/language/bad/*.yaml")], key=str)
 
 needs_libyaml = pytest.mark.skipif(
     load._FastCheckedLoader is None, reason="PyYAML was built without libyaml"
@@ -63,7 +62,7 @@ def test_both_readers_give_the_same_data_positions_and_errors(
 _PIECES = [
     "a: 1\n",
     "b: [1, 2, {c: d}]\n",
-    "é: \"ü\\u00e9\"  # comment\n",
+    'é: "ü\\u00e9"  # comment\n',
     "x: &anchor {k: 1}\n",
     "y: *anchor\n",
     "z: {<<: *anchor, m: 2}\n",
@@ -78,7 +77,7 @@ _PIECES = [
     "\u00e9\u00e9\u00e9: [\u00fc, \u00fc]\n",
     "- [[[[[]]]]]\n",
     "bell: \x07\n",
-    "sur: \"\\ud800\"\n",
+    'sur: "\\ud800"\n',
     "%YAML 1.1\n---\n",
     "--- \n",
     "? complex\n: key\n",
@@ -93,3 +92,24 @@ def test_both_readers_agree_on_any_text(pieces: list[str]) -> None:
     text = "".join(pieces)
     with pytest.MonkeyPatch.context() as monkeypatch:
         assert _read(text, True, monkeypatch) == _read(text, False, monkeypatch)
+
+
+@needs_libyaml
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("x: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "nested more than"),
+        (
+            "a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\n"
+            "e: &e [*d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e]\n",
+            "aliases expand",
+        ),
+        ("a: &a [x, *a]\n", "refers to the node that contains it"),
+    ],
+)
+def test_the_fast_reader_itself_keeps_the_limits(text: str, words: str) -> None:
+    """libyaml's reader refuses what the limits refuse before composing it (the diagnostic's
+    words then come from the pure-Python reader)."""
+    with pytest.raises(load._Refused, match=words):
+        yaml.compose(text, Loader=load._FastCheckedLoader)
