@@ -1,0 +1,69 @@
+"""The ``state_dict`` of a lowered network, key by key with each tensor's shape, without torch.
+
+The keys follow the modules as the runtime backend registers them (a sequential stage's
+blocks numbered from 0, a long skip's projection ``<layer>_skip`` after its layer, a
+composite block's ``shortcut`` after its body, the heads last); each block's tensors come
+from its call (:mod:`skipgen.ir.block_state`). A plugin's block class is not known here:
+its module path is listed in :attr:`StateShapes.unknown` instead of its tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from skipgen.ir.block_state import UnknownBlock, call_state
+from skipgen.ir.graph import Call, Graph, Group, Member
+from skipgen.ir.layer_state import Entries, Shape
+
+
+@dataclass(frozen=True)
+class StateShapes:
+    """Every ``state_dict`` entry of a network with its shape, in the network's order."""
+
+    entries: tuple[tuple[str, Shape], ...]
+    unknown: tuple[str, ...] = ()  # module paths of blocks whose tensors are not known
+
+    def shapes(self) -> dict[str, Shape]:
+        return dict(self.entries)
+
+
+def state_shapes(graph: Graph) -> StateShapes:
+    """The keys and shapes of the ``state_dict`` of ``build_model(graph)``, in its order."""
+    walk = _Walk()
+    walk.members(graph.stages, "")
+    for head in graph.heads:
+        walk.member(head.group, "")
+    return StateShapes(tuple(walk.entries), tuple(walk.unknown))
+
+
+@dataclass
+class _Walk:
+    entries: Entries = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    def members(self, members: Iterable[Member], prefix: str) -> None:
+        """Each member, then the projection of the long skip it takes."""
+        for member in members:
+            self.member(member, prefix)
+            skip = member.long_skip
+            if skip is not None and skip.projection is not None and skip.attr is not None:
+                self.call(skip.projection, prefix + skip.attr)
+
+    def member(self, member: Member, prefix: str) -> None:
+        path = prefix + member.attr
+        if isinstance(member, Group):
+            self.members(member.members, path + ".")
+            if member.block is not None and member.block.projection is not None:
+                self.call(member.block.projection, path + ".shortcut")
+            return
+        for i, node in enumerate(member.nodes):
+            self.call(node.call, f"{path}.{i}" if member.sequential else path)
+
+    def call(self, call: Call, path: str) -> None:
+        try:
+            entries = call_state(call)
+        except UnknownBlock:
+            self.unknown.append(path)
+            return
+        self.entries.extend((f"{path}.{key}", shape) for key, shape in entries)
