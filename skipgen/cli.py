@@ -11,6 +11,7 @@ import typer
 
 from skipgen import __version__
 from skipgen.commands.build import build
+from skipgen.commands.diff import diff
 from skipgen.commands.graph import graph
 from skipgen.commands.new import new
 from skipgen.commands.schema import schema
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.command()(validate)
 app.command()(summary)
+app.command()(diff)
 app.command()(graph)
 app.command()(build)
 app.command()(new)
