@@ -80,9 +80,9 @@ def _table(modules: list[dict[str, Any]], plain: bool) -> Table:
 
 def _cells(module: dict[str, Any]) -> tuple[str, ...]:
     """A row's cells: each figure once where it did not change, else ``old -> new``."""
-    old, new, change = module["old"], module["new"], module["change"]
-    if old is None or new is None:  # added or removed: one side's figures
-        old = new = old or new
+    change = module["change"]
+    old: dict[str, Any] = module["old"] or module["new"]  # added or removed: one side's
+    new: dict[str, Any] = module["new"] or module["old"]
     return (
         module["module"],
         f"[{_STYLES[change]}]{change}[/]",
@@ -105,10 +105,12 @@ def _total_line(
     label: str, total: dict[str, Any], text: Callable[[int], str], exact: Callable[[int], str]
 ) -> str:
     """``label: old -> new (change)``; ``exact`` writes the change."""
-    old, new, change = total["old"], total["new"], total["change"]
+    old: int | None = total["old"]
+    new: int | None = total["new"]
+    change: int | None = total["change"]
     if old is None and new is None:
         return f"{label}: unknown on both sides (no input size, or a block of unknown cost)"
-    if change is None:
+    if old is None or new is None or change is None:
         return (
             f"{label}: {'?' if old is None else text(old)} -> {'?' if new is None else text(new)}"
         )
