@@ -20,11 +20,10 @@ from skipgen.ir.graph import (
     Group,
     LongSkip,
     Node,
-    Stage,
     format_bytes,
+    out_channels,
 )
 from skipgen.ir.memory import activation_bytes
-from skipgen.ir.skips import combined_channels
 from skipgen.kinds.macs import arguments
 
 if TYPE_CHECKING:
@@ -88,9 +87,9 @@ def block_rows(graph: Graph) -> list[Row]:
         if skip is None:
             return
         last = rows[-1]
-        channels = group.block.channels if group.block else _out_channels(group.members[-1])
+        channels = group.block.channels if group.block else out_channels(group.members[-1])
         kind = group.block.name if group.block else "sequence"
-        shape = (_after(skip, channels), *last.shape[1:])
+        shape = (skip.channels_after(channels), *last.shape[1:])
         rows.append(Row(path, kind, shape, 0, 0, 0, _skip_text(skip), group_end=True))
         if skip.attr is not None:
             rows.append(projection_row((*path[:-1], skip.attr), skip))
@@ -107,7 +106,7 @@ def block_rows(graph: Graph) -> list[Row]:
         skip = member.long_skip
         if skip is not None:
             last = rows[-1]
-            shape = (_after(skip, last.shape[0]), *last.shape[1:])  # type: ignore[arg-type]
+            shape = (skip.channels_after(last.shape[0]), *last.shape[1:])  # type: ignore[arg-type]
             rows[-1] = replace(last, shape=shape, skip=_skip_text(skip))
             if skip.attr is not None:
                 rows.append(projection_row((*path[:-1], skip.attr), skip))
@@ -118,22 +117,6 @@ def block_rows(graph: Graph) -> list[Row]:
 
 def _skip_text(skip: LongSkip) -> str:
     return f"{skip.mode} from {skip.source} ({skip.note})"
-
-
-def _after(skip: LongSkip, channels: int) -> int:
-    """The channels once ``skip`` has combined its source with ``channels``."""
-    if skip.note == "dropped":
-        return channels
-    return combined_channels(skip.mode, skip.projection is None, skip.source_channels, channels)
-
-
-def _out_channels(member: Stage | Group) -> int:
-    """The channels a member gives the next, after its skips."""
-    if isinstance(member, Stage):
-        out = member.nodes[-1].out_channels
-    else:
-        out = member.block.channels if member.block else _out_channels(member.members[-1])
-    return _after(member.long_skip, out) if member.long_skip else out
 
 
 def collapse(rows: list[Row], depth: int) -> list[Row]:

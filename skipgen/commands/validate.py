@@ -11,9 +11,8 @@ import typer
 from skipgen.api import lower_spec
 from skipgen.commands.common import SET_HELP, SPECS_HELP, count, report
 from skipgen.errors import SpecError
-from skipgen.ir.graph import Graph, Group, LongSkip, Stage, format_bytes
+from skipgen.ir.graph import Graph, Group, LongSkip, Stage, format_bytes, out_channels
 from skipgen.ir.memory import activations_too_large
-from skipgen.ir.skips import combined_channels
 
 
 def _shape(shape: tuple[int | str, ...]) -> str:
@@ -39,7 +38,7 @@ def _explain(graph: Graph) -> None:
                 skip = f"{node.skip} ({node.skip_note})"
             out = node.out_channels
             if stage.long_skip is not None and i == len(stage.nodes) - 1:
-                skip, out = _long_skip_text(stage.long_skip), _after(stage.long_skip, out)
+                skip, out = _long_skip_text(stage.long_skip), stage.long_skip.channels_after(out)
             rows.append(
                 (attr, node.kind, f"{node.in_channels}->{out}", size, skip, count(node.params))
             )
@@ -63,9 +62,12 @@ def _group_rows(path: tuple[str, ...], group: Group) -> list[Row]:
             module += ".shortcut"
     else:
         text, kind, params = "none", "sequence", 0
-        cin, out = _in_channels(group), _out_channels(group.members[-1])
+        cin, out = _in_channels(group), out_channels(group.members[-1])
     if skip is not None:
-        text, out = _long_skip_text(skip, block.replaced if block else "none"), _after(skip, out)
+        text, out = (
+            _long_skip_text(skip, block.replaced if block else "none"),
+            skip.channels_after(out),
+        )
     rows: list[Row] = [
         (module, kind, f"{cin}->{out}", "", text if text != "none" else "-", count(params))
     ]
@@ -82,26 +84,10 @@ def _long_skip_text(skip: LongSkip, replaced: str = "none") -> str:
     return text
 
 
-def _after(skip: LongSkip, channels: int) -> int:
-    """The channels once ``skip`` has combined its source with ``channels``."""
-    if skip.note == "dropped":
-        return channels
-    return combined_channels(skip.mode, skip.projection is None, skip.source_channels, channels)
-
-
 def _in_channels(member: Stage | Group) -> int:
     if isinstance(member, Stage):
         return member.nodes[0].in_channels
     return member.block.in_channels if member.block else _in_channels(member.members[0])
-
-
-def _out_channels(member: Stage | Group) -> int:
-    """The channels a member gives the next, after its skips."""
-    if isinstance(member, Stage):
-        out = member.nodes[-1].out_channels
-    else:
-        out = member.block.channels if member.block else _out_channels(member.members[-1])
-    return _after(member.long_skip, out) if member.long_skip else out
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> None:

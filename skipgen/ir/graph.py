@@ -104,6 +104,12 @@ class LongSkip:
     resizes: bool = False  # the stage's module is called with the source too, for its size
     source_channels: int = 0  # the channels of the saved output
 
+    def channels_after(self, channels: int) -> int:
+        """The channels once this skip has combined its source with ``channels``."""
+        if self.note == "dropped":
+            return channels
+        return combined_channels(self.mode, self.projection is None, self.source_channels, channels)
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -158,6 +164,25 @@ class Group:
 
 
 Member = Stage | Group
+
+
+def out_channels(member: Member) -> int:
+    """The channels a member gives the next, after its skips."""
+    if isinstance(member, Stage):
+        out = member.nodes[-1].out_channels
+    else:
+        out = member.block.channels if member.block else out_channels(member.members[-1])
+    return member.long_skip.channels_after(out) if member.long_skip else out
+
+
+def combined_channels(mode: str, identity: bool, source: int, out: int) -> int:
+    """The channels after a long skip combines ``source`` channels (as they arrive, if
+    ``identity``; else projected) with the layer's ``out``: a mul broadcasts one channel."""
+    if mode == "concat":
+        return source + out
+    if mode == "mul" and identity:
+        return max(source, out)
+    return out
 
 
 @dataclass(frozen=True)

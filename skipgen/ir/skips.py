@@ -13,6 +13,7 @@ from fractions import Fraction
 from skipgen.errors import LayerError
 from skipgen.ir.common import Resolved
 from skipgen.ir.graph import SkipNote
+from skipgen.ir.graph import combined_channels as combined_channels  # re-exported
 from skipgen.ir.sizes import Op, keeps_size
 from skipgen.language.shortcut import Shortcut
 from skipgen.language.vocabulary import Norm
@@ -182,13 +183,3 @@ def unprojectable(source: str, scale: Fraction | None) -> LayerError:
         hint="take the shortcut from a layer whose output is a whole number of times as "
         "large as this one's, upsample before this layer, or set `on_mismatch: drop`",
     )
-
-
-def combined_channels(mode: str, identity: bool, source: int, out: int) -> int:
-    """The channels after a long skip combines ``source`` channels (as they arrive, if
-    ``identity``; else projected) with the layer's ``out``: a mul broadcasts one channel."""
-    if mode == "concat":
-        return source + out
-    if mode == "mul" and identity:
-        return max(source, out)
-    return out
