@@ -258,3 +258,13 @@ def test_diff_never_imports_torch() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "layer1.2" in done.stdout
+
+
+def test_the_readme_shows_real_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_readme import _console_commands
+
+    monkeypatch.chdir(ROOT)
+    (command,) = [c for c in _console_commands() if c.startswith("skipgen diff ")]
+    result = CliRunner().invoke(app, command.split()[1:])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip("\n") == _console_commands()[command]
