@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def test_the_checkpoint_report_is_what_torch_loads_and_refuses(name: str, tmp_pa
     weights = state(old, old_set)
     model = built(new, new_set)
     reshaped = [r["key"] for r in report["reshaped"]]
-    with pytest.raises(RuntimeError) if reshaped else _nothing():
+    with pytest.raises(RuntimeError) if reshaped else nullcontext():
         model.load_state_dict(weights, strict=False)
     if reshaped:  # torch names every tensor it refuses for its shape
         refused = re.findall(r"size mismatch for ([\w.]+)", _refusal(model, weights))
@@ -127,14 +128,6 @@ def test_the_checkpoint_report_is_what_torch_loads_and_refuses(name: str, tmp_pa
     for key in unchanged:
         assert torch.equal(model.state_dict()[key], weights[key])
     assert_by_order_is_transfer_weights(report, model, weights)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None
 
 
 def _refusal(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> str:
