@@ -66,7 +66,14 @@ def _data_path(data: Any, loc: tuple[Any, ...], kinds: Kinds) -> Path:
     """Follow ``loc`` through ``data``, skipping the tags pydantic adds for unions."""
     path: list[str | int] = []
     node = data
-    for part in loc:
+    for i, part in enumerate(loc):
+        if (
+            i
+            and isinstance(loc[i - 1], int)
+            and isinstance(node, dict)
+            and _is_tag(node, part, kinds)
+        ):
+            continue  # the tag after a layer's index, though the layer may have a key so named
         if (isinstance(node, dict) and part in node) or (
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         ):
@@ -78,6 +85,12 @@ def _data_path(data: Any, loc: tuple[Any, ...], kinds: Kinds) -> Path:
             continue  # a union tag such as 'conv' or 'str'
         path.append(part)
     return tuple(path)
+
+
+def _is_tag(layer: dict[Any, Any], part: Any, kinds: Kinds) -> bool:
+    """Whether ``part`` is the union tag of ``layer``: its kind, which an ``act`` layer
+    also has as a key."""
+    return isinstance(part, str) and part in kinds and layer.get("type") == part
 
 
 def _model_at(data: Any, path: Path, kinds: Kinds, root: type[BaseModel]) -> type[BaseModel] | None:
