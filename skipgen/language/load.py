@@ -2,13 +2,10 @@
 
 Only PyYAML's safe constructors run: a ``!!python/object`` or any other constructor tag is
 reported as an error, never executed. Plain scalars are read by the YAML 1.2 core schema
-(see :mod:`skipgen.language.yaml12`). A key given twice in one mapping is an error too (PyYAML
-itself would silently keep the last one). Before a document is composed, its events are
-checked for what would make composing it fail or explode: nesting deeper than
-:data:`~skipgen.language.limits.MAX_DEPTH`, an alias inside the node it refers to (an endless
-structure), and more than :data:`~skipgen.language.limits.MAX_NODES` nodes, counting what aliases
-expand to.
-"""
+(see :mod:`skipgen.language.yaml12`). A key given twice in one mapping is an error too
+(PyYAML itself would silently keep the last one). The document is composed within the
+limits on depth, nodes and aliases first (see :mod:`skipgen.language.compose`), by libyaml
+where PyYAML has it. Only regular files of a bounded size are read (:func:`read_file`)."""
 
 from __future__ import annotations
 
@@ -21,8 +18,9 @@ from typing import Any
 import yaml
 
 from skipgen.errors import Diagnostic, SpecError
-from skipgen.language.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
-from skipgen.language.yaml12 import FastYaml12Loader, TooManyDigits, Yaml12Loader
+from skipgen.language.compose import Refused, compose
+from skipgen.language.limits import MAX_FILE_BYTES
+from skipgen.language.yaml12 import TooManyDigits, Yaml12Loader
 
 Path = tuple[str | int, ...]
 
@@ -162,100 +160,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _TAG_HINT = "skipgen reads plain YAML only: remove the '!!' tag and write the value itself"
 
 
-class _Refused(Exception):
-    """A document that cannot be composed safely, and where."""
-
-    def __init__(self, mark: Any, message: str, hint: str) -> None:  # a yaml Mark
-        super().__init__(message)
-        self.mark, self.message, self.hint = mark, message, hint
-
-
-class _Limits:
-    """Checks every event as the composer takes it, before the composer acts on it: mixed
-    into a loader, before it.
-
-    PyYAML composes (and we build) recursively, one call per level, so the depth is checked
-    here, one event at a time. Each alias counts as the nodes of its anchor, as it will once
-    expanded. One pass: the events are not parsed twice.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)  # type: ignore[call-arg]
-        self.open_anchors: list[str | None] = []  # anchors of the collections around here
-        self.starts: list[int] = []  # the expanded count where each of those began
-        self.sizes: dict[str, int] = {}  # an anchor's expanded size, in nodes
-        self.plain = self.expanded = 0
-
-    def get_event(self) -> yaml.Event:
-        event = super().get_event()  # type: ignore[misc]
-        if type(event) is yaml.ScalarEvent and event.anchor is None and self.expanded < MAX_NODES:
-            self.plain += 1  # the most common event, and no limit it can cross: at once
-            self.expanded += 1
-            return event
-        if isinstance(event, yaml.AliasEvent):
-            if event.anchor in self.open_anchors:
-                raise _Refused(event.start_mark, _CYCLE, _CYCLE_HINT)
-            self._count(event, self.sizes.get(event.anchor or "", 1))
-        elif isinstance(event, yaml.ScalarEvent):
-            self._count(event, 1)
-            if event.anchor:
-                self.sizes[event.anchor] = 1
-        elif isinstance(event, yaml.CollectionStartEvent):
-            if len(self.open_anchors) == MAX_DEPTH:
-                raise _Refused(event.start_mark, _DEEP.format(MAX_DEPTH), _DEEP_HINT)
-            self._count(event, 1)
-            self.open_anchors.append(event.anchor)
-            self.starts.append(self.expanded - 1)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, begun = self.open_anchors.pop(), self.starts.pop()
-            if anchor:
-                self.sizes[anchor] = self.expanded - begun
-        return event
-
-    def _count(self, event: yaml.Event, nodes: int) -> None:
-        self.plain += 1
-        self.expanded += nodes
-        if self.plain > MAX_NODES:
-            raise _Refused(event.start_mark, _LARGE.format(MAX_NODES), _LARGE_HINT)
-        if self.expanded > MAX_NODES:
-            raise _Refused(event.start_mark, _EXPANDS.format(MAX_NODES), _EXPANDS_HINT)
-
-
-class _CheckedLoader(_Limits, Yaml12Loader):
-    """The pure-Python reader, with the limits: the reference for every error's words and
-    position."""
-
-
-_FastCheckedLoader = (
-    None
-    if FastYaml12Loader is None
-    else type("_FastCheckedLoader", (_Limits, FastYaml12Loader), {})
-)
-
-
-def _compose(text: str) -> yaml.Node | None:
-    """The node tree of ``text``, read by libyaml where PyYAML has it (several times faster
-    on a large spec); on any error, read again by the pure-Python reader, whose message and
-    position the diagnostic gives (errors are rare: reading twice costs nothing that counts).
-    """
-    if _FastCheckedLoader is not None:
-        try:
-            return yaml.compose(text, Loader=_FastCheckedLoader)
-        except (_Refused, yaml.YAMLError):
-            pass
-    return yaml.compose(text, Loader=_CheckedLoader)
-
-
-_CYCLE = "this alias refers to the node that contains it"
-_CYCLE_HINT = "the node would contain itself without end: refer to a node defined before"
-_DEEP = "the document is nested more than {} levels deep"
-_DEEP_HINT = "a spec needs about five levels (layers, a layer, its skip): flatten the nesting"
-_LARGE = "the document has over {} nodes, the most a spec may have"
-_LARGE_HINT = "a network of a thousand blocks needs about ten thousand"
-_EXPANDS = "aliases expand the document to over {} nodes"
-_EXPANDS_HINT = "each alias repeats the whole node it refers to: use fewer or smaller ones"
-
-
 def _yaml_error(exc: yaml.YAMLError, text: str, file: str) -> Diagnostic:
     """A diagnostic for PyYAML's own errors: malformed YAML or a forbidden character."""
     if isinstance(exc, yaml.reader.ReaderError):
@@ -358,8 +262,8 @@ def load_yaml(text: str, file: str = "<string>") -> tuple[Any, Positions]:
         )
         raise SpecError([Diagnostic(file, 1, 1, message, _SIZE_HINT)])
     try:
-        root = _compose(text)
-    except _Refused as exc:
+        root = compose(text)
+    except Refused as exc:
         line, col = _pos(exc.mark)
         raise SpecError([Diagnostic(file, line, col, exc.message, exc.hint)]) from None
     except yaml.YAMLError as exc:

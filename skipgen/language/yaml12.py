@@ -118,3 +118,24 @@ def _fast_loader() -> type[yaml.SafeLoader] | None:
 
 
 FastYaml12Loader = _fast_loader()
+
+
+def _composing_loader() -> type[yaml.SafeLoader] | None:
+    """libyaml composing too (C), with the same scalars, where its parser bounds how deep a
+    document nests (libyaml 0.2.6 refuses over 1,000 levels, so its composer, which recurses
+    in C, never runs out of stack); else None.
+
+    It checks nothing as it composes: whoever uses it checks the tree it gives, and only on
+    a text short enough that the tree, aliases left unexpanded, is small whatever it holds.
+    """
+    if FastYaml12Loader is None or yaml._yaml.get_version() < (0, 2, 6):  # type: ignore[attr-defined]
+        return None
+
+    class ComposingYaml12Loader(yaml.CSafeLoader):  # type: ignore[misc]
+        yaml_implicit_resolvers = Yaml12Loader.yaml_implicit_resolvers
+        yaml_constructors = Yaml12Loader.yaml_constructors
+
+    return ComposingYaml12Loader  # type: ignore[return-value]
+
+
+ComposingYaml12Loader = _composing_loader()

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skipgen.errors import SpecError
-from skipgen.language import load
+from skipgen.language import compose, load
 from skipgen.language.limits import MAX_DEPTH
 from tests.strategies import fuzz_settings
 
@@ -21,14 +21,20 @@ ROOT = Path(__file__).resolve().parents[2]
 TEXTS = sorted([*ROOT.glob("configs/*.yaml"), *ROOT.glob("tests/language/bad/*.yaml")], key=str)
 
 needs_libyaml = pytest.mark.skipif(
-    load._FastCheckedLoader is None, reason="PyYAML was built without libyaml"
+    compose.FastCheckedLoader is None, reason="PyYAML was built without libyaml"
 )
 
 
-def _read(text: str, fast: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """What load_yaml gives for ``text`` with one reader: data and positions, or errors."""
-    if not fast:
-        monkeypatch.setattr(load, "_FastCheckedLoader", None)
+READERS = ["composed", "checked"]  # libyaml composing a short text whole, or parsing only
+
+
+def _read(text: str, reader: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """What load_yaml gives for ``text`` with one reader (``pure``: the pure-Python one):
+    data and positions, or errors."""
+    if reader != "composed":
+        monkeypatch.setattr(compose, "ComposingYaml12Loader", None)
+    if reader == "pure":
+        monkeypatch.setattr(compose, "FastCheckedLoader", None)
     try:
         data, positions = load.load_yaml(text, "spec.yaml")
     except SpecError as error:
@@ -42,17 +48,18 @@ def _read(text: str, fast: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
 @needs_libyaml
 def test_the_fast_reader_is_used_where_pyyaml_has_libyaml() -> None:
     assert yaml.__with_libyaml__
-    fast = load._FastCheckedLoader
+    fast = compose.FastCheckedLoader
     assert fast is not None and issubclass(fast, yaml.CSafeLoader)
 
 
 @needs_libyaml
+@pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize("path", TEXTS, ids=lambda p: p.name)
-def test_both_readers_give_the_same_data_positions_and_errors(
-    path: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_readers_give_the_same_data_positions_and_errors(
+    path: Path, reader: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = path.read_bytes().decode("utf-8", errors="replace")  # one file is not UTF-8
-    assert _read(text, True, monkeypatch) == _read(text, False, monkeypatch)
+    assert _read(text, reader, monkeypatch) == _read(text, "pure", monkeypatch)
 
 
 # Fragments of YAML that the readers must agree on: flow and block collections, anchors,
@@ -87,11 +94,11 @@ _PIECES = [
 
 @needs_libyaml
 @fuzz_settings(60)
-@given(st.lists(st.sampled_from(_PIECES), max_size=8))
-def test_both_readers_agree_on_any_text(pieces: list[str]) -> None:
+@given(st.lists(st.sampled_from(_PIECES), max_size=8), st.sampled_from(READERS))
+def test_the_readers_agree_on_any_text(pieces: list[str], reader: str) -> None:
     text = "".join(pieces)
     with pytest.MonkeyPatch.context() as monkeypatch:
-        assert _read(text, True, monkeypatch) == _read(text, False, monkeypatch)
+        assert _read(text, reader, monkeypatch) == _read(text, "pure", monkeypatch)
 
 
 @needs_libyaml
@@ -108,8 +115,25 @@ def test_both_readers_agree_on_any_text(pieces: list[str]) -> None:
         ("a: &a [x, *a]\n", "refers to the node that contains it"),
     ],
 )
-def test_the_fast_reader_itself_keeps_the_limits(text: str, words: str) -> None:
-    """libyaml's reader refuses what the limits refuse before composing it (the diagnostic's
-    words then come from the pure-Python reader)."""
-    with pytest.raises(load._Refused, match=words):
-        yaml.compose(text, Loader=load._FastCheckedLoader)
+def test_the_fast_readers_themselves_keep_the_limits(text: str, words: str) -> None:
+    """libyaml's readers refuse what the limits refuse (the diagnostic's words then come
+    from the pure-Python reader): parsing, before composing it; composing whole, on the
+    tree it composed."""
+    with pytest.raises(compose.Refused, match=words):
+        yaml.compose(text, Loader=compose.FastCheckedLoader)
+    composing = compose.ComposingYaml12Loader
+    assert composing is not None
+    assert not compose.within_limits(yaml.compose(text, Loader=composing))
+
+
+@needs_libyaml
+def test_a_tree_at_the_limits_is_within_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    composing = compose.ComposingYaml12Loader
+    assert composing is not None
+    deepest = "x: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)  # 64 with the mapping
+    assert compose.within_limits(yaml.compose(deepest, Loader=composing))
+    monkeypatch.setattr(compose, "MAX_NODES", 7)  # a mapping, a key, [1, 2] and an alias of it
+    tree = yaml.compose("a: &l [1, 2]\nb: *l\n", Loader=composing)  # 1 + 1 + 3 + 1 + 3 = 9
+    assert not compose.within_limits(tree)
+    monkeypatch.setattr(compose, "MAX_NODES", 9)
+    assert compose.within_limits(tree)

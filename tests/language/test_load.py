@@ -12,7 +12,7 @@ import pytest
 import skipgen
 from skipgen.commands.schema import schema_text
 from skipgen.errors import Diagnostic
-from skipgen.language import load
+from skipgen.language import compose
 from skipgen.language.limits import MAX_DEPTH
 from skipgen.language.load import load_yaml
 
@@ -201,7 +201,7 @@ def test_nesting_up_to_the_limit_loads() -> None:
 def test_a_long_plain_file_is_refused_for_its_size_not_for_aliases(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(load, "MAX_NODES", 1000)  # the same rule as at 200,000, faster
+    monkeypatch.setattr(compose, "MAX_NODES", 1000)  # the same rule as at 200,000, faster
     data, _ = load_yaml("x: [" + ", ".join(["1"] * 997) + "]")  # 1000 with map, key, list
     assert len(data["x"]) == 997
     with pytest.raises(skipgen.SpecError) as info:
@@ -213,7 +213,7 @@ def test_a_long_plain_file_is_refused_for_its_size_not_for_aliases(
 
 
 def test_aliases_count_as_the_nodes_they_stand_for(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(load, "MAX_NODES", 1000)
+    monkeypatch.setattr(compose, "MAX_NODES", 1000)
     anchor = "a: &a [" + ", ".join(["1"] * 98) + "]\n"  # an anchor of 99 nodes
     data, _ = load_yaml(anchor + "b: [" + ", ".join(["*a"] * 9) + "]")  # 101 + 2 + 9 * 99
     assert len(data["b"]) == 9
