@@ -76,7 +76,6 @@ class StrictModel(BaseModel):
         strict=True,
         allow_inf_nan=False,
         defer_build=True,
-
     )
 
 
