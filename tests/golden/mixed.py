@@ -86,10 +86,7 @@ def checkpointed(
     backward pass, which recomputes them (``torch.utils.checkpoint``, non-reentrant);
     with ``keep_convs``, the outputs of its convolutions are kept and only the rest is
     recomputed. ``run`` may take more than one input and use only ``module``'s
-    submodules.
-
-    Only while the module trains with gradients enabled; otherwise it simply runs.
-    """
+    submodules."""
     recompute = Recompute(module, run)
     if not (module.training and torch.is_grad_enabled()):
         return recompute.forward(*inputs)
@@ -107,139 +104,9 @@ def checkpointed(
     return out
 
 
-def fuse_conv_bn(
-    conv: nn.modules.conv._ConvNd,
-    bn: nn.modules.batchnorm._BatchNorm,
-) -> None:
-    """Fold the eval-mode batch norm ``bn`` into ``conv``, which feeds it, in place.
-
-    The weight is scaled where it lies, so it keeps its memory format (channels-last
-    weights stay channels-last: a copy would lose the layout the kernels were picked
-    for); a convolution without a bias gets one. The arithmetic runs in float64 and
-    rounds once to the weight's dtype. ``bn`` must then be dropped from the network.
-    """
-    if bn.running_mean is None or bn.running_var is None:
-        raise ValueError("a batch norm without running statistics cannot be folded")
-    with torch.no_grad():
-        scale = (bn.running_var.double() + bn.eps).rsqrt()
-        shift = -bn.running_mean.double() * scale
-        if bn.affine:
-            scale = scale * bn.weight.double()
-            shift = shift * bn.weight.double() + bn.bias.double()
-        weight = conv.weight
-        if conv.transposed:
-            # (in, out / groups, *kernel): row i is in group i // (in / groups), whose
-            # output channels are numbered on from group * (out / groups).
-            groups, per_group = conv.groups, weight.shape[1]
-            rows = weight.shape[0] // groups
-            factor = scale.view(groups, 1, per_group).expand(groups, rows, per_group)
-            factor = factor.reshape(groups * rows, per_group)
-        else:
-            factor = scale.view(-1, 1)
-        # In place, so the weight keeps its strides.
-        shape = (*factor.shape, *[1] * (weight.dim() - 2))
-        weight.mul_(factor.view(shape).to(weight.dtype))
-        if conv.bias is None:
-            bias = shift.to(weight.dtype)
-            conv.bias = nn.Parameter(bias, requires_grad=weight.requires_grad)
-        else:
-            conv.bias.copy_(conv.bias.double() * scale + shift)
-
-
-def chain_layers(module: nn.Module, path: str = "") -> list[tuple[str, nn.Module]]:
-    """The layers ``module`` runs one after the other, by path from ``path``: those of a
-    plain ``nn.Sequential`` (one whose ``forward`` is not overridden), nested ones
-    flattened and ``nn.Identity`` left out, or else the module itself."""
-    plain = type(module).forward is nn.Sequential.forward
-    if not (isinstance(module, nn.Sequential) and plain):
-        return [(path, module)]
-    layers: list[tuple[str, nn.Module]] = []
-    for name, child in module.named_children():
-        if not isinstance(child, nn.Identity):
-            layers += chain_layers(child, f"{path}.{name}" if path else name)
-    return layers
-
-
-def paired_norms(module: nn.Module) -> list[tuple[str, str]]:
-    """The paths, below ``module``, of each layer and the layer that it alone feeds.
-
-    They are the pairs ``module`` declares in ``conv_norm_pairs`` (a path that names a
-    chain stands for its last layer, or first layer, in that pair) and the neighbours in
-    a plain chain.
-    """
-    pairs = []
-    for source, target in getattr(module, "conv_norm_pairs", ()):
-        feeding = chain_layers(module.get_submodule(source), source)
-        fed = chain_layers(module.get_submodule(target), target)
-        if feeding and fed:
-            pairs.append((feeding[-1][0], fed[0][0]))
-    paths = [path for path, _ in chain_layers(module)]
-    pairs += [(paths[i], paths[i + 1]) for i in range(len(paths) - 1)]
-    return pairs
-
-
-def fuse_conv_norms(network: nn.Module) -> int:
-    """Fold every batch norm that a convolution alone feeds into it, in place, and
-    replace the batch norm with ``nn.Identity``; return how many were folded (none the
-    second time)."""
-    folded = 0
-    for module in list(network.modules()):
-        for conv_path, norm_path in paired_norms(module):
-            conv = module.get_submodule(conv_path)
-            norm = module.get_submodule(norm_path)
-            if not isinstance(conv, nn.modules.conv._ConvNd):
-                continue
-            if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
-                continue
-            if norm.running_mean is None or norm.num_features != conv.out_channels:
-                continue
-            fuse_conv_bn(conv, norm)
-            owner, _, name = norm_path.rpartition(".")
-            setattr(module.get_submodule(owner), name, nn.Identity().eval())
-            folded += 1
-    return folded
-
-
-def channels_last_on_cpu(network: nn.Module) -> None:
-    """Lay out the weights of 2D convolutions on the CPU channels-last, in place.
-
-    oneDNN then runs every convolution channels-last (a channels-last weight makes
-    the output channels-last, and the next layers follow), measured at 0.7x-0.9x the
-    time of the default layout at batch 8. Outputs keep their values; their
-    strides change. Weights on other devices keep their layout.
-    """
-    for module in network.modules():
-        if isinstance(module, nn.Conv2d) and module.weight.device.type == "cpu":
-            weight = module.weight
-            weight.data = weight.data.contiguous(memory_format=torch.channels_last)
-
-
-def fuse_for_inference(network: nn.Module) -> None:
-    """Fold the network's batch norms into its convolutions and, on the CPU, lay out its
-    convolution weights channels-last; in place, idempotent.
-
-    A network in training mode is refused: its batch norms still learn, and folding
-    would freeze them.
-    """
-    if any(m.training for m in network.modules()):
-        raise RuntimeError("fuse() is for inference: call model.eval() first")
-    fuse_conv_norms(network)
-    channels_last_on_cpu(network)
-
-
 def conv_nd(dims: int) -> type:
     """Return ``nn.Conv1d``, ``nn.Conv2d`` or ``nn.Conv3d`` for ``dims`` 1, 2 or 3."""
     convs = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
-    if dims not in convs:
-        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
-    return convs[dims]
-
-
-def conv_transpose_nd(dims: int) -> type:
-    """Return the transposed convolution class for ``dims`` 1, 2 or 3."""
-    convs = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
-    if dims not in convs:
-        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
     return convs[dims]
 
 
@@ -249,12 +116,7 @@ ActLayer = Union[str, Callable[[], nn.Module]]  # noqa: UP007
 
 
 def act_layer(act: ActLayer, inplace: bool = True) -> nn.Module:
-    """Build an activation module; ``nn.Identity`` for "none".
-
-    ``inplace`` applies to the named activations that support it (ReLU, ReLU6, SiLU,
-    Hardswish, Hardsigmoid, LeakyReLU); pass False when the input may be a tensor the
-    caller still uses. A layer class is called as it is, so never in place.
-    """
+    """Build an activation module; ``nn.Identity`` for "none"."""
     if not isinstance(act, str):
         return act()
     if act == "none":
@@ -296,65 +158,14 @@ class LayerNormNd(nn.LayerNorm):
         return x.movedim(-1, 1)
 
 
-def pool_layer(
-    kind: str,
-    dims: int,
-    kernel_size: int,
-    stride: Optional[int] = None,  # noqa: UP045
-    padding: int = 0,
-) -> nn.Module:
-    """Build a max or average pooling layer; ``stride`` defaults to ``kernel_size``."""
-    if dims not in (1, 2, 3):
-        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
-    if kind == "max":
-        max_pools: dict[int, type[nn.Module]] = {
-            1: nn.MaxPool1d,
-            2: nn.MaxPool2d,
-            3: nn.MaxPool3d,
-        }
-        return max_pools[dims](kernel_size, stride=stride, padding=padding)
-    if kind == "avg":
-        avg_pools: dict[int, type[nn.Module]] = {
-            1: nn.AvgPool1d,
-            2: nn.AvgPool2d,
-            3: nn.AvgPool3d,
-        }
-        return avg_pools[dims](kernel_size, stride=stride, padding=padding)
-    raise ValueError(f"pool kind must be 'max' or 'avg', got {kind!r}")
-
-
 def global_pool(kind: str, dims: int) -> nn.Module:
     """Build an adaptive max or average pooling layer down to spatial size 1."""
-    if dims not in (1, 2, 3):
-        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
-    if kind == "max":
-        max_pools = {
-            1: nn.AdaptiveMaxPool1d,
-            2: nn.AdaptiveMaxPool2d,
-            3: nn.AdaptiveMaxPool3d,
-        }
-        return max_pools[dims](1)
-    if kind == "avg":
-        avg_pools = {
-            1: nn.AdaptiveAvgPool1d,
-            2: nn.AdaptiveAvgPool2d,
-            3: nn.AdaptiveAvgPool3d,
-        }
-        return avg_pools[dims](1)
-    raise ValueError(f"pool kind must be 'max' or 'avg', got {kind!r}")
-
-
-def same_padding(kernel_size: int, dilation: int = 1) -> int:
-    """Padding that keeps the spatial size of a stride-1 convolution (odd kernels)."""
-    return dilation * (kernel_size - 1) // 2
-
-
-def avg_pool_nd(dims: int) -> type:
-    """Return the average pooling class for ``dims`` 1, 2 or 3."""
-    pools = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
-    if dims not in pools:
-        raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
-    return pools[dims]
+    avg_pools = {
+        1: nn.AdaptiveAvgPool1d,
+        2: nn.AdaptiveAvgPool2d,
+        3: nn.AdaptiveAvgPool3d,
+    }
+    return avg_pools[dims](1)
 
 
 def projection(
@@ -364,34 +175,20 @@ def projection(
     *,
     kernel_size: int = 1,
     pool: bool = False,
-    dims: int = 2,
     norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-    bias: Optional[bool] = None,  # noqa: UP045
 ) -> nn.Sequential:
-    """A strided convolution followed by a norm: ResNet's ``downsample`` shortcut.
-
-    The convolution is 1x1 unless ``kernel_size`` (odd) says otherwise, padded so that
-    every size ``n`` becomes ``ceil(n / stride)``, as the blocks' strided convolutions
-    do. ``pool=True`` is ResNet-D's shortcut (timm's ``avg_down``): average pooling over
-    ``stride`` x ``stride`` windows (ceil mode, padding not counted; ``nn.Identity`` at
-    stride 1), then the convolution at stride 1, so that it is child ``1`` and the norm
-    child ``2``. ``bias=None`` gives the convolution a bias only when the norm is
-    ``nn.Identity``, which is then left out.
-    """
-    if kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+    """A strided convolution followed by a norm: ResNet's ``downsample`` shortcut."""
     norm = norm_layer(out_channels)
-    if bias is None:
-        bias = isinstance(norm, nn.Identity)
+    bias = isinstance(norm, nn.Identity)
     layers: list[nn.Module] = []
     if pool:
         if stride > 1:
-            pooling = avg_pool_nd(dims)(stride, ceil_mode=True, count_include_pad=False)
+            pooling = nn.AvgPool2d(stride, ceil_mode=True, count_include_pad=False)
             layers.append(pooling)
         else:
             layers.append(nn.Identity())
         stride = 1
-    conv = conv_nd(dims)(
+    conv = nn.Conv2d(
         in_channels,
         out_channels,
         kernel_size=kernel_size,
@@ -405,48 +202,16 @@ def projection(
     return nn.Sequential(*layers)
 
 
-def check_skip(
-    in_channels: int,
-    out_channels: int,
-    stride: int,
-    skip: str,
-    downsample: bool,
-) -> None:
-    """Raise ValueError when a skip connection cannot match the block's output shape."""
-    if skip not in ("add", "concat", "none"):
-        raise ValueError(f"skip must be 'add', 'concat' or 'none', got {skip!r}")
-    if skip == "none":
-        if downsample:
-            raise ValueError("downsample=True needs a skip connection, got skip='none'")
-        return
-    if downsample:
-        return
-    if stride != 1:
-        raise ValueError(f"skip={skip!r} with stride={stride} needs downsample=True")
-    if skip == "add" and in_channels != out_channels:
-        channels = f"from {in_channels} to {out_channels} channels"
-        raise ValueError(f"skip='add' {channels} needs downsample=True")
-
-
 def combine(out: Tensor, identity: Tensor, skip: str) -> Tensor:
-    """Merge a block's output with its shortcut.
-
-    ``skip`` is "add", "concat" (the shortcut channels first) or "none".
-    """
+    """Merge a block's output with its shortcut."""
     if skip == "add":
         return out + identity
-    if skip == "concat":
-        return torch.cat([identity, out], dim=1)
-    if skip == "none":
-        return out
-    raise ValueError(f"skip must be 'add', 'concat' or 'none', got '{skip}'")
+    return out
 
 
 def drop_path(x: Tensor, p: float, training: bool) -> Tensor:
-    """Stochastic depth: zero whole samples with probability ``p`` and rescale the rest.
-
-    Same as ``torchvision.ops.stochastic_depth(x, p, "row", training)``.
-    """
+    """Stochastic depth: zero whole samples with probability ``p`` and rescale the
+    rest."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"drop path probability must be between 0 and 1, got {p}")
     if not training or p == 0.0:
@@ -460,14 +225,7 @@ def drop_path(x: Tensor, p: float, training: bool) -> Tensor:
 
 
 class ConvNormAct(nn.Sequential):
-    """Convolution, normalization and activation, like ``Conv2dNormActivation``.
-
-    Children are numbered in order (``0`` conv, ``1`` norm, ``2`` act), as in
-    torchvision; an ``nn.Identity`` norm or an act set to "none" is left out.
-    ``norm_layer`` is called with the channel count; ``padding=None`` keeps the size for
-    stride 1; ``bias=None`` gives the convolution a bias only when the norm is
-    ``nn.Identity``.
-    """
+    """Convolution, normalization and activation, like ``Conv2dNormActivation``."""
 
     def __init__(
         self,
@@ -475,27 +233,22 @@ class ConvNormAct(nn.Sequential):
         out_channels: int,
         kernel_size: int = 3,
         stride: int = 1,
-        padding: Optional[int] = None,  # noqa: UP045
-        dilation: int = 1,
         groups: int = 1,
-        bias: Optional[bool] = None,  # noqa: UP045
         *,
         dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: ActLayer = "relu",
     ) -> None:
-        if padding is None:
-            padding = same_padding(kernel_size, dilation)
+        padding = 1 * (kernel_size - 1) // 2
         norm = norm_layer(out_channels)
-        if bias is None:
-            bias = isinstance(norm, nn.Identity)
+        bias = isinstance(norm, nn.Identity)
         conv = conv_nd(dims)(
             in_channels,
             out_channels,
             kernel_size,
             stride=stride,
             padding=padding,
-            dilation=dilation,
+            dilation=1,
             groups=groups,
             bias=bias,
         )
@@ -515,31 +268,20 @@ class NormActConv(nn.Sequential):
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size: int = 3,
         stride: int = 1,
-        padding: Optional[int] = None,  # noqa: UP045
-        dilation: int = 1,
-        groups: int = 1,
-        bias: Optional[bool] = None,  # noqa: UP045
         *,
-        dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: ActLayer = "relu",
+        act: str = "relu",
     ) -> None:
-        if padding is None:
-            padding = same_padding(kernel_size, dilation)
         norm = norm_layer(in_channels)
         no_norm = isinstance(norm, nn.Identity)
-        if bias is None:
-            bias = no_norm
-        conv = conv_nd(dims)(
+        bias = no_norm
+        conv = nn.Conv2d(
             in_channels,
             out_channels,
-            kernel_size,
+            3,
             stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=groups,
+            padding=1,
             bias=bias,
         )
         # Without a norm in front, an in-place activation would overwrite the input.
@@ -558,7 +300,6 @@ class NormAct(nn.Sequential):
         self,
         channels: int,
         *,
-        dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
         act: ActLayer = "relu",
     ) -> None:
@@ -569,15 +310,7 @@ class NormAct(nn.Sequential):
 
 
 class Shortcut(nn.Module):
-    """Local skip connection around a ``body`` that has none of its own.
-
-    The shortcut is the input itself, or a projection when ``downsample=True`` (to
-    ``out_channels`` for ``skip="add"``, to ``in_channels`` for ``skip="concat"``): a
-    strided 1x1 convolution and a norm, unless the ``shortcut_*`` arguments shape it as
-    :func:`projection` does (kernel, ResNet-D's pool, its own norm, bias), registered
-    after the body or, with ``shortcut_first``, before it. Output channels are
-    ``out_channels``, or ``in_channels + out_channels`` for "concat".
-    """
+    """Local skip connection around a ``body`` that has none of its own."""
 
     def __init__(
         self,
@@ -588,44 +321,27 @@ class Shortcut(nn.Module):
         *,
         skip: str = "add",
         downsample: bool = False,
-        drop_path: float = 0.0,
-        dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        shortcut_kernel: int = 1,
         shortcut_pool: bool = False,
-        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
-        shortcut_bias: Optional[bool] = None,  # noqa: UP045
-        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
-        check_skip(in_channels, out_channels, stride, skip, downsample)
         shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                kernel_size=shortcut_kernel,
-                pool=shortcut_pool,
-                dims=dims,
-                norm_layer=shortcut_norm or norm_layer,
-                bias=shortcut_bias,
-            )
-        if shortcut_first:
-            self.downsample = shortcut
+        shortcut = projection(
+            in_channels,
+            in_channels,
+            stride,
+            pool=shortcut_pool,
+            norm_layer=norm_layer,
+        )
         self.body = body
         self.downsample = shortcut
         self.skip = skip
-        self.drop_path_rate = drop_path
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x
-        if self.downsample is not None:
-            identity = self.downsample(x)
+        identity = self.downsample(x)
         out = self.body(x)
-        if self.skip != "none":
-            out = drop_path(out, self.drop_path_rate, self.training)
-        return combine(out, identity, self.skip)
+        return torch.cat([identity, out], dim=1)
 
 
 class DenseLayer(nn.Module):
@@ -727,68 +443,39 @@ class MemoryEfficientDenseBlock(DenseBlock):
 
 
 class Transition(nn.Sequential):
-    """Norm, activation, 1x1 convolution and a 2x2 stride-2 pool between dense blocks.
-
-    Children are named ``norm``, ``relu``, ``conv`` and ``pool`` like torchvision's
-    ``_Transition``; an ``nn.Identity`` norm or an act set to "none" is left out.
-    """
+    """Norm, activation, 1x1 convolution and a 2x2 stride-2 pool between dense
+    blocks."""
 
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         *,
-        pool: str = "avg",
-        dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: ActLayer = "relu",
+        act: str = "relu",
     ) -> None:
         super().__init__()
         norm = norm_layer(in_channels)
         has_norm = not isinstance(norm, nn.Identity)
-        if has_norm:
-            self.add_module("norm", norm)
-        if act != "none":
-            # Without a norm in front, an in-place activation would overwrite the input.
-            self.add_module("relu", act_layer(act, inplace=has_norm))
-        conv = conv_nd(dims)(
-            in_channels,
-            out_channels,
-            kernel_size=1,
-            bias=not has_norm,
-        )
+        self.add_module("norm", norm)
+        # Without a norm in front, an in-place activation would overwrite the input.
+        self.add_module("relu", act_layer(act, inplace=has_norm))
+        conv = nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=not has_norm)
         self.add_module("conv", conv)
-        self.add_module("pool", pool_layer(pool, dims, kernel_size=2, stride=2))
+        self.add_module("pool", nn.AvgPool2d(2, stride=2, padding=0))
 
 
 class Classifier(nn.Linear):
-    """Global pooling, flatten, dropout and a fully connected layer.
+    """Global pooling, flatten, dropout and a fully connected layer."""
 
-    A subclass of ``nn.Linear``, so its only tensors are ``weight`` and ``bias`` (a head
-    named ``fc`` has torchvision ResNet's ``fc.weight`` and ``fc.bias``), whose
-    ``forward`` takes ``input`` as ``nn.Linear.forward`` does. ``pool`` is "avg", "max"
-    or "none" (the input is already ``(N, in_features)``).
-    """
-
-    def __init__(
-        self,
-        in_features: int,
-        classes: int,
-        *,
-        dropout: float = 0.0,
-        pool: str = "avg",
-        dims: int = 2,
-    ) -> None:
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    def __init__(self, in_features: int, classes: int, *, dropout: float = 0.0) -> None:
         super().__init__(in_features, classes)
-        self.pool = nn.Identity() if pool == "none" else global_pool(pool, dims)
+        self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = float(dropout)
 
     def forward(self, input: Tensor) -> Tensor:
         x = torch.flatten(self.pool(input), 1)
-        if self.dropout > 0.0:
-            x = F.dropout(x, p=self.dropout, training=self.training)
+        x = F.dropout(x, p=self.dropout, training=self.training)
         return F.linear(x, self.weight, self.bias)
 
 
@@ -805,7 +492,7 @@ class SqueezeExcitation(nn.Module):
         channels: int,
         squeeze_channels: int,
         *,
-        act: ActLayer = "silu",
+        act: str = "silu",
         gate: str = "sigmoid",
         dims: int = 2,
     ) -> None:
@@ -815,7 +502,7 @@ class SqueezeExcitation(nn.Module):
         self.fc1 = conv(channels, squeeze_channels, kernel_size=1)
         self.fc2 = conv(squeeze_channels, channels, kernel_size=1)
         self.activation = act_layer(act)
-        self.scale_activation = act_layer(gate, inplace=False)
+        self.scale_activation = nn.Sigmoid()
 
     def forward(self, x: Tensor) -> Tensor:
         scale: Tensor = self.activation(self.fc1(self.avgpool(x)))
@@ -832,168 +519,77 @@ def expand_depthwise_se(
     se_channels: int,
     dims: int,
     norm_layer: Callable[..., nn.Module],
-    act: ActLayer,
+    act: str,
     se_act: Optional[ActLayer],  # noqa: UP045
     se_gate: str,
     fused: bool,
 ) -> list[nn.Module]:
-    """The layers an inverted residual runs before its projection.
-
-    A 1x1 expansion to ``hidden_channels`` (left out when it equals ``in_channels``), a
-    depthwise ``kernel_size`` convolution with the stride, and a squeeze-and-excitation
-    when ``se_channels > 0`` (its activation ``se_act``, by default ``act``). ``fused``
-    (EfficientNetV2's Fused-MBConv): the expansion is a full ``kernel_size``
-    convolution with the stride, and there is no depthwise convolution.
-    """
+    """The layers an inverted residual runs before its projection."""
     conv_norm_act = partial(ConvNormAct, dims=dims, norm_layer=norm_layer, act=act)
     layers: list[nn.Module] = []
-    if fused:
-        layers.append(conv_norm_act(in_channels, hidden_channels, kernel_size, stride))
-    else:
-        if hidden_channels != in_channels:
-            layers.append(conv_norm_act(in_channels, hidden_channels, 1))
-        layers.append(
-            conv_norm_act(
-                hidden_channels,
-                hidden_channels,
-                kernel_size,
-                stride,
-                groups=hidden_channels,
-            ),
-        )
-    if se_channels > 0:
-        se = SqueezeExcitation(
+    layers.append(conv_norm_act(in_channels, hidden_channels, 1))
+    layers.append(
+        conv_norm_act(
             hidden_channels,
-            se_channels,
-            act=act if se_act is None else se_act,
-            gate=se_gate,
-            dims=dims,
-        )
-        layers.append(se)
+            hidden_channels,
+            kernel_size,
+            stride,
+            groups=hidden_channels,
+        ),
+    )
+    se = SqueezeExcitation(
+        hidden_channels,
+        se_channels,
+        act=act,
+        gate=se_gate,
+        dims=dims,
+    )
+    layers.append(se)
     return layers
 
 
-def fused_conv(
-    in_channels: int,
-    out_channels: int,
-    stride: int,
-    kernel_size: int,
-    dims: int,
-    norm_layer: Callable[..., nn.Module],
-    act: ActLayer,
-) -> ConvNormAct:
-    """A Fused-MBConv at expansion 1: its only layer, a ``kernel_size`` conv, norm and
-    act straight to ``out_channels`` (no expansion to fuse, no projection)."""
-    return ConvNormAct(
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride,
-        dims=dims,
-        norm_layer=norm_layer,
-        act=act,
-    )
-
-
 class MBConv(nn.Module):
-    """Inverted residual laid out as torchvision's EfficientNet MBConv and MobileNetV3.
-
-    The same layers and parameters as :class:`InvertedResidual`, in ``block``: each of
-    the expansion, the depthwise convolution, the squeeze-and-excitation and the
-    projection is one child, the projection a :class:`ConvNormAct` without activation
-    (``block.N.0`` its convolution, ``block.N.1`` its norm). With ``fused``, the layout
-    of torchvision's EfficientNetV2 FusedMBConv: ``block.0`` the full expansion
-    convolution, ``block.1`` the projection; at expansion 1 ``block.0`` alone. The
-    shortcut is as in :class:`InvertedResidual`.
-    """
+    """Inverted residual laid out as torchvision's EfficientNet MBConv and
+    MobileNetV3."""
 
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
-        stride: int = 1,
         *,
         hidden_channels: int,
         kernel_size: int = 3,
         se_channels: int = 0,
-        dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: ActLayer = "silu",
-        se_act: Optional[ActLayer] = None,  # noqa: UP045
-        se_gate: str = "sigmoid",
-        fused: bool = False,
-        skip: str = "add",
-        downsample: bool = False,
-        drop_path: float = 0.0,
-        shortcut_kernel: int = 1,
-        shortcut_pool: bool = False,
-        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
-        shortcut_bias: Optional[bool] = None,  # noqa: UP045
-        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
-        check_skip(in_channels, out_channels, stride, skip, downsample)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                kernel_size=shortcut_kernel,
-                pool=shortcut_pool,
-                dims=dims,
-                norm_layer=shortcut_norm or norm_layer,
-                bias=shortcut_bias,
-            )
-        if shortcut_first:
-            self.downsample = shortcut
-        if fused and hidden_channels == in_channels:
-            fused_layer = fused_conv(
-                in_channels,
-                out_channels,
-                stride,
-                kernel_size,
-                dims,
-                norm_layer,
-                act,
-            )
-            layers: list[nn.Module] = [fused_layer]
-        else:
-            layers = expand_depthwise_se(
-                in_channels,
-                hidden_channels,
-                stride,
-                kernel_size=kernel_size,
-                se_channels=se_channels,
-                dims=dims,
-                norm_layer=norm_layer,
-                act=act,
-                se_act=se_act,
-                se_gate=se_gate,
-                fused=fused,
-            )
-            project = ConvNormAct(
-                hidden_channels,
-                out_channels,
-                1,
-                dims=dims,
-                norm_layer=norm_layer,
-                act="none",
-            )
-            layers.append(project)
+        layers = expand_depthwise_se(
+            in_channels,
+            hidden_channels,
+            1,
+            kernel_size=kernel_size,
+            se_channels=se_channels,
+            dims=2,
+            norm_layer=norm_layer,
+            act="silu",
+            se_act=None,
+            se_gate="sigmoid",
+            fused=False,
+        )
+        project = ConvNormAct(
+            hidden_channels,
+            out_channels,
+            1,
+            norm_layer=norm_layer,
+            act="none",
+        )
+        layers.append(project)
         self.block = nn.Sequential(*layers)
-        self.downsample = shortcut  # kept in place when registered first
-        self.skip = skip
-        self.drop_path_rate = drop_path
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x
-        if self.downsample is not None:
-            identity = self.downsample(x)
         out = self.block(x)
-        if self.skip != "none":
-            out = drop_path(out, self.drop_path_rate, self.training)
-        return combine(out, identity, self.skip)
+        return combine(out, identity, "add")
 
 
 class PreActBasicBlock(nn.Module):
@@ -1012,53 +608,24 @@ class PreActBasicBlock(nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        stride: int = 1,
         *,
-        groups: int = 1,
-        dilation: int = 1,
-        dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: ActLayer = "relu",
+        act: str = "relu",
         skip: str = "add",
-        downsample: bool = False,
         drop_path: float = 0.0,
-        shortcut_kernel: int = 1,
-        shortcut_pool: bool = False,
-        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
-        shortcut_bias: Optional[bool] = None,  # noqa: UP045
-        shortcut_first: bool = False,
     ) -> None:
         super().__init__()
-        check_skip(in_channels, out_channels, stride, skip, downsample)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                kernel_size=shortcut_kernel,
-                pool=shortcut_pool,
-                dims=dims,
-                norm_layer=shortcut_norm or nn.Identity,
-                bias=False if shortcut_bias is None else shortcut_bias,
-            )
-        if shortcut_first:
-            self.downsample = shortcut
-        conv = conv_nd(dims)
         self.bn1 = norm_layer(in_channels)
         no_norm = isinstance(self.bn1, nn.Identity)
-        self.conv1 = conv(
+        self.conv1 = nn.Conv2d(
             in_channels,
             out_channels,
             kernel_size=3,
-            stride=stride,
-            padding=dilation,
-            dilation=dilation,
-            groups=groups,
+            padding=1,
             bias=no_norm,
         )
         self.bn2 = norm_layer(out_channels)
-        self.conv2 = conv(
+        self.conv2 = nn.Conv2d(
             out_channels,
             out_channels,
             kernel_size=3,
@@ -1067,7 +634,6 @@ class PreActBasicBlock(nn.Module):
         )
         # Without a norm in front, an in-place activation would overwrite the input.
         self.relu = act_layer(act, inplace=not no_norm)
-        self.downsample = shortcut  # kept in place when registered first
         self.skip = skip
         self.drop_path_rate = drop_path
 
@@ -1075,16 +641,12 @@ class PreActBasicBlock(nn.Module):
         out = self.bn1(x)
         out = self.relu(out)
         identity = x
-        if self.downsample is not None:
-            identity = self.downsample(out)
         out = self.conv1(out)
 
         out = self.bn2(out)
         out = self.relu(out)
         out = self.conv2(out)
 
-        if self.skip != "none":
-            out = drop_path(out, self.drop_path_rate, self.training)
         return combine(out, identity, self.skip)
 
 
@@ -1103,68 +665,26 @@ class PreActBottleneck(nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        stride: int = 1,
         *,
         width: int,
-        groups: int = 1,
-        dilation: int = 1,
-        dims: int = 2,
         norm_layer: Callable[..., nn.Module] = nn.BatchNorm2d,
-        act: ActLayer = "relu",
-        skip: str = "add",
-        downsample: bool = False,
-        drop_path: float = 0.0,
-        shortcut_kernel: int = 1,
-        shortcut_pool: bool = False,
-        shortcut_norm: Optional[Callable[..., nn.Module]] = None,  # noqa: UP045
-        shortcut_bias: Optional[bool] = None,  # noqa: UP045
-        shortcut_first: bool = False,
+        act: str = "relu",
     ) -> None:
         super().__init__()
-        check_skip(in_channels, out_channels, stride, skip, downsample)
-        shortcut: Optional[nn.Module] = None  # noqa: UP045
-        if downsample:
-            shortcut = projection(
-                in_channels,
-                in_channels if skip == "concat" else out_channels,
-                stride,
-                kernel_size=shortcut_kernel,
-                pool=shortcut_pool,
-                dims=dims,
-                norm_layer=shortcut_norm or nn.Identity,
-                bias=False if shortcut_bias is None else shortcut_bias,
-            )
-        if shortcut_first:
-            self.downsample = shortcut
-        conv = conv_nd(dims)
         self.bn1 = norm_layer(in_channels)
         no_norm = isinstance(self.bn1, nn.Identity)
-        self.conv1 = conv(in_channels, width, kernel_size=1, bias=no_norm)
+        self.conv1 = nn.Conv2d(in_channels, width, kernel_size=1, bias=no_norm)
         self.bn2 = norm_layer(width)
-        self.conv2 = conv(
-            width,
-            width,
-            kernel_size=3,
-            stride=stride,
-            padding=dilation,
-            dilation=dilation,
-            groups=groups,
-            bias=no_norm,
-        )
+        self.conv2 = nn.Conv2d(width, width, kernel_size=3, padding=1, bias=no_norm)
         self.bn3 = norm_layer(width)
-        self.conv3 = conv(width, out_channels, kernel_size=1, bias=no_norm)
+        self.conv3 = nn.Conv2d(width, out_channels, kernel_size=1, bias=no_norm)
         # Without a norm in front, an in-place activation would overwrite the input.
         self.relu = act_layer(act, inplace=not no_norm)
-        self.downsample = shortcut  # kept in place when registered first
-        self.skip = skip
-        self.drop_path_rate = drop_path
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.bn1(x)
         out = self.relu(out)
         identity = x
-        if self.downsample is not None:
-            identity = self.downsample(out)
         out = self.conv1(out)
 
         out = self.bn2(out)
@@ -1175,118 +695,39 @@ class PreActBottleneck(nn.Module):
         out = self.relu(out)
         out = self.conv3(out)
 
-        if self.skip != "none":
-            out = drop_path(out, self.drop_path_rate, self.training)
-        return combine(out, identity, self.skip)
+        return combine(out, identity, "add")
 
 
 class UpConv(nn.Sequential):
-    """Upsample by an integer ``scale`` and map ``in_channels`` to ``out_channels``.
-
-    ``mode="transposed"``: a transposed convolution with stride ``scale`` and kernel
-    ``kernel_size`` (default ``scale``). For a kernel ``scale + d`` the padding is
-    ``(d + 1) // 2`` and the output padding ``d % 2``, so every spatial size is
-    multiplied by exactly ``scale`` (kernel 2 stride 2, kernel 3 stride 2 and kernel 4
-    stride 2 all double). ``mode="nearest"`` or ``"bilinear"``: interpolation
-    (linear, bilinear or trilinear by ``dims``, ``align_corners=False``) followed by a
-    ``kernel_size`` (default 3) convolution with same padding.
-    A norm (``norm_layer``, called with ``out_channels``) and the activation follow when
-    given; ``bias=None`` gives the convolution a bias only when there is no norm.
-    Children are numbered in order.
-    """
+    """Upsample by an integer ``scale`` and map ``in_channels`` to ``out_channels``."""
 
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
-        scale: int = 2,
         *,
         mode: str = "transposed",
-        kernel_size: Optional[int] = None,  # noqa: UP045
-        bias: Optional[bool] = None,  # noqa: UP045
-        dims: int = 2,
-        norm_layer: Callable[..., nn.Module] = nn.Identity,
-        act: ActLayer = "none",
     ) -> None:
-        if scale < 1:
-            raise ValueError(f"scale must be a positive integer, got {scale}")
-        norm = norm_layer(out_channels)
-        if bias is None:
-            bias = isinstance(norm, nn.Identity)
-        if mode == "transposed":
-            if kernel_size is None:
-                kernel_size = scale
-            extra = kernel_size - scale
-            if extra < 0 or extra % 2 >= scale:
-                bad = f"transposed kernel_size={kernel_size} cannot upsample by {scale}"
-                need = "kernel_size >= scale, and kernel_size - scale even for scale 1"
-                raise ValueError(f"{bad}: use {need}")
-            conv = conv_transpose_nd(dims)(
-                in_channels,
-                out_channels,
-                kernel_size,
-                stride=scale,
-                padding=(extra + 1) // 2,
-                output_padding=extra % 2,
-                bias=bias,
-            )
-            layers: list[nn.Module] = [conv]
-        elif mode in ("nearest", "bilinear"):
-            if kernel_size is None:
-                kernel_size = 3
-            if kernel_size % 2 == 0:
-                got = f"got {kernel_size}"
-                raise ValueError(f"kernel_size must be odd after interpolation, {got}")
-            conv = conv_nd(dims)(
-                in_channels,
-                out_channels,
-                kernel_size,
-                padding=same_padding(kernel_size),
-                bias=bias,
-            )
-            if mode == "nearest":
-                upsample = nn.Upsample(scale_factor=scale, mode="nearest")
-            else:
-                linear_modes = {1: "linear", 2: "bilinear", 3: "trilinear"}
-                upsample = nn.Upsample(
-                    scale_factor=scale,
-                    mode=linear_modes[dims],
-                    align_corners=False,
-                )
-            layers = [upsample, conv]
-        else:
-            modes = "'transposed', 'nearest' or 'bilinear'"
-            raise ValueError(f"mode must be {modes}, got {mode!r}")
-        layers += [norm, act_layer(act)]
+        norm = nn.Identity(out_channels)
+        conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=True)
+        upsample = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        layers = [upsample, conv]
+        layers += [norm, nn.Identity()]
         super().__init__(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 
 class Interpolate(nn.Module):
-    """Resize ``x`` by interpolation alone to the spatial size of ``like``.
+    """Resize ``x`` by interpolation alone to the spatial size of ``like``."""
 
-    A U-Net decoder that meets each skip at the skip's own size accepts any input size,
-    not only multiples of 2 to its depth. ``mode`` is "nearest" or "bilinear" (linear,
-    bilinear or trilinear by ``dims``, ``align_corners=False``); the channels are kept.
-    """
-
-    def __init__(self, mode: str = "nearest", *, dims: int = 2) -> None:
+    def __init__(self, mode: str = "nearest") -> None:
         super().__init__()
-        linear_modes = {1: "linear", 2: "bilinear", 3: "trilinear"}
-        if mode not in ("nearest", "bilinear"):
-            raise ValueError(f"mode must be 'nearest' or 'bilinear', got {mode!r}")
-        if dims not in linear_modes:
-            raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
-        self.mode = "nearest" if mode == "nearest" else linear_modes[dims]
-        # nearest takes no align_corners: None there, False for the linear modes
-        align: Optional[bool] = None if mode == "nearest" else False  # noqa: UP045
-        self.align_corners = align
 
     def forward(self, x: Tensor, like: Tensor) -> Tensor:
         return nn.functional.interpolate(
             x,
             size=like.shape[2:],
-            mode=self.mode,
-            align_corners=self.align_corners,
+            mode="nearest",
+            align_corners=None,
         )
 
 
@@ -1462,3 +903,102 @@ class MixedNet(nn.Module):
         """
         fuse_for_inference(self)
         return self
+
+
+def fuse_for_inference(network: nn.Module) -> None:
+    """Fold the network's batch norms into its convolutions and, on the CPU, lay out its
+    convolution weights channels-last; in place, idempotent."""
+    if any(m.training for m in network.modules()):
+        raise RuntimeError("fuse() is for inference: call model.eval() first")
+    fuse_conv_norms(network)
+    channels_last_on_cpu(network)
+
+
+def channels_last_on_cpu(network: nn.Module) -> None:
+    """Lay out the weights of 2D convolutions on the CPU channels-last, in place."""
+    for module in network.modules():
+        if isinstance(module, nn.Conv2d) and module.weight.device.type == "cpu":
+            weight = module.weight
+            weight.data = weight.data.contiguous(memory_format=torch.channels_last)
+
+
+def fuse_conv_norms(network: nn.Module) -> int:
+    """Fold every batch norm that a convolution alone feeds into it, in place, and
+    replace the batch norm with ``nn.Identity``; return how many were folded (none the
+    second time)."""
+    folded = 0
+    for module in list(network.modules()):
+        for conv_path, norm_path in paired_norms(module):
+            conv = module.get_submodule(conv_path)
+            norm = module.get_submodule(norm_path)
+            if not isinstance(conv, nn.modules.conv._ConvNd):
+                continue
+            if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
+                continue
+            if norm.running_mean is None or norm.num_features != conv.out_channels:
+                continue
+            fuse_conv_bn(conv, norm)
+            owner, _, name = norm_path.rpartition(".")
+            setattr(module.get_submodule(owner), name, nn.Identity().eval())
+            folded += 1
+    return folded
+
+
+def paired_norms(module: nn.Module) -> list[tuple[str, str]]:
+    """The paths, below ``module``, of each layer and the layer that it alone feeds."""
+    pairs = []
+    for source, target in getattr(module, "conv_norm_pairs", ()):
+        feeding = chain_layers(module.get_submodule(source), source)
+        fed = chain_layers(module.get_submodule(target), target)
+        if feeding and fed:
+            pairs.append((feeding[-1][0], fed[0][0]))
+    paths = [path for path, _ in chain_layers(module)]
+    pairs += [(paths[i], paths[i + 1]) for i in range(len(paths) - 1)]
+    return pairs
+
+
+def chain_layers(module: nn.Module, path: str = "") -> list[tuple[str, nn.Module]]:
+    """The layers ``module`` runs one after the other, by path from ``path``: those of a
+    plain ``nn.Sequential`` (one whose ``forward`` is not overridden), nested ones
+    flattened and ``nn.Identity`` left out, or else the module itself."""
+    plain = type(module).forward is nn.Sequential.forward
+    if not (isinstance(module, nn.Sequential) and plain):
+        return [(path, module)]
+    layers: list[tuple[str, nn.Module]] = []
+    for name, child in module.named_children():
+        if not isinstance(child, nn.Identity):
+            layers += chain_layers(child, f"{path}.{name}" if path else name)
+    return layers
+
+
+def fuse_conv_bn(
+    conv: nn.modules.conv._ConvNd,
+    bn: nn.modules.batchnorm._BatchNorm,
+) -> None:
+    """Fold the eval-mode batch norm ``bn`` into ``conv``, which feeds it, in place."""
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError("a batch norm without running statistics cannot be folded")
+    with torch.no_grad():
+        scale = (bn.running_var.double() + bn.eps).rsqrt()
+        shift = -bn.running_mean.double() * scale
+        if bn.affine:
+            scale = scale * bn.weight.double()
+            shift = shift * bn.weight.double() + bn.bias.double()
+        weight = conv.weight
+        if conv.transposed:
+            # (in, out / groups, *kernel): row i is in group i // (in / groups), whose
+            # output channels are numbered on from group * (out / groups).
+            groups, per_group = conv.groups, weight.shape[1]
+            rows = weight.shape[0] // groups
+            factor = scale.view(groups, 1, per_group).expand(groups, rows, per_group)
+            factor = factor.reshape(groups * rows, per_group)
+        else:
+            factor = scale.view(-1, 1)
+        # In place, so the weight keeps its strides.
+        shape = (*factor.shape, *[1] * (weight.dim() - 2))
+        weight.mul_(factor.view(shape).to(weight.dtype))
+        if conv.bias is None:
+            bias = shift.to(weight.dtype)
+            conv.bias = nn.Parameter(bias, requires_grad=weight.requires_grad)
+        else:
+            conv.bias.copy_(conv.bias.double() * scale + shift)
