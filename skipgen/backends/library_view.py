@@ -50,6 +50,41 @@ def parse_definition(text: str) -> ast.stmt:
     return ast.parse(text).body[0]
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What one definition's text says that the specialiser asks about often."""
+
+    names: frozenset[str]  # every name it mentions
+    attrs: frozenset[tuple[str, str]]  # (what, attribute) it reads, what not self
+    runtime: frozenset[str]  # names that its methods other than __init__ read
+    defines: frozenset[str]  # attributes and methods that its classes define
+    bases: frozenset[str]  # the names its classes derive from
+
+
+@lru_cache(maxsize=1024)
+def facts(text: str) -> Facts:
+    tree = ast.parse(text)
+    classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    return Facts(
+        names=frozenset(_names(tree)),
+        attrs=frozenset(
+            (n.value.id if isinstance(n.value, ast.Name) else "", n.attr)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute)
+            and not (isinstance(n.value, ast.Name) and n.value.id == "self")
+        ),
+        runtime=frozenset(
+            name
+            for node in classes
+            for method in _methods(node)
+            if method.name != "__init__"
+            for name in _names(method)
+        ),
+        defines=frozenset(_class_attributes(classes)),
+        bases=frozenset(b.id for node in classes for b in node.bases if isinstance(b, ast.Name)),
+    )
+
+
 def _init(node: ast.ClassDef) -> ast.FunctionDef | None:
     inits = [n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"]
     return inits[0] if inits else None
@@ -124,45 +159,27 @@ class LibraryView:
         self.callees = {
             name: c for name, node in self.nodes.items() if (c := callee_of(node)) is not None
         }
-        self.refs = {name: _names(node) & set(self.texts) for name, node in self.nodes.items()}
+        known = set(self.texts)
+        self.refs = {name: set(facts(text).names) & known for name, text in self.texts.items()}
         self.recursive = {name for name in self.texts if name in self.reachable(self.refs[name])}
-        trees = [*self.nodes.values(), *(ast.parse(text) for text in entries)]
-        self.runtime = self._runtime(trees)
-        self.subclassed = {
-            base.id
-            for node in self.nodes.values()
-            if isinstance(node, ast.ClassDef)
-            for base in node.bases
-            if isinstance(base, ast.Name)
-        }
-        self.foreign_attrs = {
-            n.attr
-            for tree in trees
-            for n in ast.walk(tree)
-            if isinstance(n, ast.Attribute)
-            and not (isinstance(n.value, ast.Name) and n.value.id in {"self", *lib.imports})
-        }
+        every = [facts(text) for text in [*set(self.texts.values()), *entries]]
+        self.runtime = self._runtime(set().union(*(f.runtime for f in every)) & known)
+        self.subclassed = set().union(*(f.bases for f in every))
+        reads: set[tuple[str, str]] = set().union(*(f.attrs for f in every))
+        self.foreign_attrs = {attr for what, attr in reads if what not in lib.imports}
+        self.owned = set().union(*(facts(text).defines for text in set(self.texts.values())))
 
-    def _runtime(self, trees: list[ast.AST]) -> set[str]:
+    def _runtime(self, todo: set[str]) -> set[str]:
         """Library names that run after the network is built: those that a method other
-        than ``__init__`` reads, and all they read."""
-        todo: set[str] = set()
-        for tree in trees:
-            for node in ast.walk(tree):
-                if isinstance(node, ast.ClassDef):
-                    for method in _methods(node):
-                        if method.name != "__init__":
-                            todo |= _names(method)
-        todo &= set(self.texts)
+        than ``__init__`` reads (``todo``), and all that the functions among them read."""
         found: set[str] = set()
         while todo:
             name = todo.pop()
             if name in found:
                 continue
             found.add(name)
-            node = self.nodes[name]
-            reads = _names(node) if not isinstance(node, ast.ClassDef) else set()
-            todo |= (reads & set(self.texts)) - found
+            if not isinstance(self.nodes[name], ast.ClassDef):
+                todo |= self.refs[name] - found
         return found
 
     def evaluator(self, env: Env) -> Evaluator:
@@ -182,9 +199,8 @@ class LibraryView:
     def declare(self, texts: list[str]) -> None:
         """The classes of the file are ``texts``: an attribute that the library gives
         some class (``conv_norm_pairs``) and none of these does, no object has."""
-        owned = _class_attributes(self.nodes.values())
-        here = _class_attributes(n for text in texts for n in ast.parse(text).body)
-        self.absent = frozenset(owned - here)
+        here = set().union(*(facts(text).defines for text in texts))
+        self.absent = frozenset(self.owned - here)
         self.cache.clear()
 
     def construction_only(self, name: str) -> bool:

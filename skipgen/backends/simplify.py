@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from skipgen.backends import rewrite as rw
 from skipgen.backends.fold import Env, Lit, Made, Value, Values, path_text, printable
-from skipgen.backends.library_view import LibraryView, Use
+from skipgen.backends.library_view import LibraryView, Use, facts, parse_definition
 from skipgen.backends.simplify_class import DefinitionWalk, all_args, loads, stored
 from skipgen.backends.simplify_finish import finish
 
@@ -62,7 +62,7 @@ def simplify(
         if new == text:
             if text != original:
                 text = finish(text, set(fixed))
-            names = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
+            names = set(facts(text).names)
             result = Simplified(text, round_.uses, names & set(lib.texts))
             lib.cache[key] = result
             return result
@@ -101,7 +101,7 @@ class Round(DefinitionWalk):
         self.readonly = readonly
         self.lib, self.name, self.known, self.fixed, self.stack = lib, name, known, fixed, stack
         self.src = rw.Text(text)
-        self.node = ast.parse(text).body[0]
+        self.node = parse_definition(text)
         self.edits: list[rw.Edit] = []
         self.uses: list[Use] = []
         self.names: set[str] = set()

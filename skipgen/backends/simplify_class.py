@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import ast
 from abc import abstractmethod
+from functools import lru_cache
 
 from skipgen.backends import rewrite as rw
 from skipgen.backends.fold import Lit, Values, path_text, printable
 from skipgen.backends.simplify_expr import ExpressionWalk
 
 
+@lru_cache(maxsize=8192)
 def stored(node: ast.AST) -> dict[str, int]:
-    """How often each local name (and ``self.x``) is assigned in ``node``."""
+    """How often each local name (and ``self.x``) is assigned in ``node`` (not to be
+    changed: the answer is kept for the next question about the same node)."""
     counts: dict[str, int] = {}
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store | ast.Del):
@@ -27,8 +30,11 @@ def stored(node: ast.AST) -> dict[str, int]:
     return counts
 
 
-def loads(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+@lru_cache(maxsize=8192)
+def loads(node: ast.AST) -> frozenset[str]:
+    return frozenset(
+        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    )
 
 
 def _name(item: rw.Item) -> str:
