@@ -22,7 +22,7 @@ from skipgen.ir.memory import activations_too_large
 from skipgen.kinds.plugins import PluginError
 from skipgen.language import overrides
 from skipgen.language.load import Positions, Unreadable, load_yaml, read_file
-from skipgen.language.locate import diagnostics_from, did_you_mean, quoted
+from skipgen.language.locate import diagnostics_from, is_another_kind_of_file, quoted
 from skipgen.language.models import Spec, kinds_of, spec_model, spec_model_over
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def load_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Spec:
         raise SpecError(
             [positions.diagnostic((), "a spec is a mapping with name, input and layers")]
         )
-    if data and not any(key in _SPEC_KEYS or did_you_mean(key, _SPEC_KEYS) for key in data):
+    if is_another_kind_of_file(data, Spec):
         message = "this is not a skipgen spec: it has none of the keys name, input, layers"
         hint = "is it the file you meant? see configs/ for examples"
         raise SpecError([positions.diagnostic((), message, hint)])
@@ -126,9 +126,6 @@ def load_spec(source: SpecLike, *, set: Sequence[str] = ()) -> Spec:
     # what a generated file's hash covers: the spec, and the block files it includes
     spec._text = text + "".join(f"\n# include {f}\n{t}" for f, t in library.texts)
     return spec
-
-
-_SPEC_KEYS = list(Spec.model_fields)
 
 
 def _changes(changes: Sequence[str]) -> list[str]:

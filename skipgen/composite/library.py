@@ -24,7 +24,12 @@ from skipgen.composite.define import BlockDefinition, CompositeUse, use_model
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.kinds.base import Layer
 from skipgen.language.load import Path, Positions, Unreadable, load_yaml, read_file
-from skipgen.language.locate import diagnostics_from, did_you_mean, format_path, quoted
+from skipgen.language.locate import (
+    diagnostics_from,
+    format_path,
+    is_another_kind_of_file,
+    quoted,
+)
 from skipgen.language.vocabulary import StrictModel, check_identifier
 
 MAX_INCLUDED = 64  # files, all includes together
@@ -124,9 +129,7 @@ class _Reader:
         if not isinstance(data, dict):
             message = "a block file is a mapping with blocks (and include)"
             return [positions.diagnostic((), message, _LIBRARY_HINT)]
-        if data and not any(
-            key in _LIBRARY_KEYS or did_you_mean(key, _LIBRARY_KEYS) for key in data
-        ):
+        if is_another_kind_of_file(data, BlockLibrary):
             message = "this file is not a block file: it has none of the keys blocks, include"
             return [positions.diagnostic((), message, _LIBRARY_HINT)]
         blocks = data.get("blocks")
@@ -184,7 +187,6 @@ class _Prefixed:
         return [{**e, "loc": (*self.prefix, *e["loc"])} for e in self.error.errors()]
 
 
-_LIBRARY_KEYS = list(BlockLibrary.model_fields)
 _LIBRARY_HINT = "an included file holds `blocks:` (and may `include:` more): is it the right file?"
 _INCLUDE_HINT = "write a path relative to this file, ending in .yaml, such as blocks/decoder.yaml"
 

@@ -14,13 +14,12 @@ from dataclasses import dataclass, replace
 
 from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource, projection_call
 from skipgen.ir.composite import own_skip
-from skipgen.ir.graph import Block, LongSkip
+from skipgen.ir.graph import Block, LongSkip, combined_channels
 from skipgen.ir.names import Names
 from skipgen.ir.pending import Member, members_of
 from skipgen.ir.record import Record
 from skipgen.ir.skips import (
     SkipRequest,
-    combined_channels,
     decide_skip,
     long_mismatch,
     projection_stride,

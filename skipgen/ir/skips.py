@@ -13,7 +13,6 @@ from fractions import Fraction
 from skipgen.errors import LayerError
 from skipgen.ir.common import Resolved
 from skipgen.ir.graph import SkipNote
-from skipgen.ir.graph import combined_channels as combined_channels  # re-exported
 from skipgen.ir.sizes import Op, keeps_size
 from skipgen.language.shortcut import Shortcut
 from skipgen.language.vocabulary import Norm

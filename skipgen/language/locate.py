@@ -62,6 +62,13 @@ def did_you_mean(word: object, choices: list[str]) -> str | None:
     return "did you mean " + " or ".join(repr(m) for m in matches) + "?"
 
 
+def is_another_kind_of_file(data: Mapping[Any, Any], model: type[BaseModel]) -> bool:
+    """Whether a non-empty mapping has none of ``model``'s keys, nor a near miss of one: a
+    file of another kind (an error then names the file, not its lines)."""
+    keys = list(model.model_fields)
+    return bool(data) and not any(key in keys or did_you_mean(key, keys) for key in data)
+
+
 def _data_path(data: Any, loc: tuple[Any, ...], kinds: Kinds) -> Path:
     """Follow ``loc`` through ``data``, skipping the tags pydantic adds for unions."""
     path: list[str | int] = []
