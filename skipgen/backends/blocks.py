@@ -20,7 +20,7 @@ from typing import Any
 from skipgen.backends.block_params import calls_of, parametrize, with_calls
 from skipgen.backends.jinja import environment
 from skipgen.backends.layout import ClassCall, Group, call_expr, layout, literal, statement
-from skipgen.backends.members import Forward, deep_groups, held
+from skipgen.backends.members import Forward, deep_groups, held, read_names
 from skipgen.backends.text import docstring
 from skipgen.ir import graph as g
 from skipgen.language.reserved import name_problem
@@ -172,7 +172,9 @@ class BlockClasses:
         block = group.block
         assert block is not None
         channels = dict.fromkeys(block.inputs, 0)  # read, never added to: any count will do
-        body = Forward(self.width, False, set(), channels, inputs)  # no sizes: any size
+        read = read_names(group.members)
+        body = Forward(self.width, False, read, channels, inputs)  # no sizes: any size
+        body.keep_input()
         body.run(group.members, "self")
         lines = []
         held = "identity" if "identity" not in {*block.inputs, *inputs.values()} else "block_input"

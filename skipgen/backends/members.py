@@ -123,6 +123,23 @@ def last_node(member: Member) -> g.Node:
     return member.nodes[-1]
 
 
+def read_names(members: tuple[Member, ...]) -> set[str]:
+    """The saved outputs that statements of a forward running ``members`` read: the
+    sources of long skips and of ``from``, and a composite block's inputs; not those
+    that the forward of a composite block inside reads."""
+    read: set[str] = set()
+    for member in members:
+        skip = member.long_skip
+        if skip is not None and (skip.note != "dropped" or skip.resizes):
+            read.add(skip.source)
+        read.update(name for name, _ in member.reads)
+        if isinstance(member, g.Group) and member.block is not None:
+            read.update(member.block.inputs)
+        elif isinstance(member, g.Group):
+            read |= read_names(member.members)
+    return read
+
+
 def member_channels(member: Member) -> int:
     """The channels a member gives, its composite block's own skip included."""
     if isinstance(member, g.Group):
@@ -155,8 +172,17 @@ class Forward:
         self.methods: list[str] = []  # the class's methods that run checkpointed groups
         self.method_names: set[str] = set()
 
+    def keep_input(self) -> None:
+        """Keep the input of forward where a layer reads it later (``from: input``)."""
+        if g.INPUT_LOCAL in self.read:
+            self.out.append(f"{g.INPUT_LOCAL} = x")
+            self.saved[g.INPUT_LOCAL] = 0
+
     def run(self, members: tuple[Member, ...], holder: str) -> None:
         for member in members:
+            walks = isinstance(member, g.Group) and member.walked
+            if member.reads and walks:  # its first member reads x
+                self.out.append(f"x = {self.local(member.reads[0][0])}")
             if isinstance(member, g.Group) and member.walked and member.checkpoint:
                 self.out.append(self.checkpointed_walk(member, holder))
                 self.after(member, holder, member_channels(member), call=False)
@@ -202,6 +228,12 @@ class Forward:
         saving = Group("checkpointed", "(", ")", (("", module), *inputs, ("run=", f"self.{name}")))
         return checkpointed_statement(plain, saving, self.width)
 
+    def local(self, name: str) -> str:
+        """The local (or argument) of forward that holds the saved output ``name``."""
+        if name not in self.saved:
+            raise SourceError(f"internal error: {name!r} is read before any stage saves it")
+        return self.names.get(name, name)
+
     @staticmethod
     def child(holder: str, key: str) -> str:
         return f"{holder}.{key}" if holder == "self" else f"{holder}[{string_literal(key)}]"
@@ -240,7 +272,13 @@ class Forward:
                 inputs = (source,)
             held = self.child(holder, member.attr)
             tail = "" if combine is not None else comment
-            args = (("", "x"), *(("", name) for name in inputs))
+            first: Expr = "x"
+            if member.merges:
+                listed = tuple(("", self.local(name)) for name, _ in member.reads)
+                first = Group("", "[", "]", listed)
+            elif member.reads:
+                first = self.local(member.reads[0][0])
+            args = (("", first), *(("", name) for name in inputs))
             module = Group(held, "(", ")", args)
             if member.checkpoint:  # a module that takes more than x is its own run
                 run = (("run=", held),) if inputs else ()

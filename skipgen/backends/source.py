@@ -31,6 +31,7 @@ from skipgen.backends.members import (
     deep_groups,
     held,
     member_module,
+    read_names,
     uses_ordered_dict,
 )
 from skipgen.backends.specialise import arrange, reads, specialise
@@ -92,11 +93,11 @@ def init_statements(
 def forward_body(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> Forward:
     """The body of ``forward`` (stages in order, long skips as named locals), and the
     methods it calls."""
-    read = {s.source for s in graph.long_skips() if s.note != "dropped" or s.resizes}
+    read = read_names(graph.stages)
     read |= {head.source for head in graph.heads}
     read |= {output.local for output in graph.outputs}
-    read |= {name for block in graph.blocks() for name in block.inputs}
     body = Forward(width, graph.input_size is not None, read)
+    body.keep_input()
     body.run(graph.stages, "self")
     for head in graph.heads:
         call = Group(f"self.{head.group.attr}", "(", ")", (("", head.source),))

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from skipgen.errors import SpecError
 from skipgen.ir.common import TORCH_LAYERS
 from skipgen.ir.fusion import network_conv_norms
-from skipgen.ir.graph import Call, Graph, Group, Member, Partial, format_bytes, outside_reads
+from skipgen.ir.graph import INPUT_LOCAL, Call, Graph, Group, Member, Partial, format_bytes, outside_reads
 from skipgen.ir.memory import physical_memory
 from skipgen.kinds.registry import NN_BLOCKS
 from skipgen.library.plugins import loaded_blocks
@@ -102,6 +102,13 @@ def run(
     for member in members:
         module = holder.get_submodule(member.attr)
         skip = member.long_skip
+        if member.merges:
+            x = module([saved[name] for name, _ in member.reads])
+            if member.save_as is not None:
+                saved[member.save_as] = x
+            continue
+        if member.reads:
+            x = saved[member.reads[0][0]]
         if isinstance(member, Group) and member.walked and member.checkpoint:
             reads = outside_reads(member.members)
             walk = partial(_walk, module, member.members, reads)
@@ -165,6 +172,7 @@ class CompositeBlock(nn.Module):
 
     def forward(self, x: Tensor, *inputs: Tensor) -> Tensor:
         saved = dict(zip(self._block.inputs, inputs, strict=True))
+        saved[INPUT_LOCAL] = x
         out = run(self, self._group.members, x, saved)
         if self._block.skip == "none":
             return out
@@ -197,7 +205,7 @@ class SkipgenNetwork(nn.Module):
         self.conv_norm_pairs = network_conv_norms(graph)
 
     def forward(self, x: Tensor) -> Tensor | list[Tensor]:
-        saved: dict[str, Tensor] = {}
+        saved: dict[str, Tensor] = {INPUT_LOCAL: x}
         x = run(self, self._graph.stages, x, saved)
         for head in self._graph.heads:
             saved[head.group.attr] = self.get_submodule(head.group.attr)(saved[head.source])

@@ -84,6 +84,7 @@ class _Expander:
             "type": use.composite,
             "name": use.name,
             "id": use.id,
+            "from_": use.from_,
             "repeat": use.repeat,
             "skip": use.skip,
             "on_mismatch": use.on_mismatch,

@@ -39,6 +39,7 @@ def _pairs(members: tuple[Member, ...], prefix: str) -> list[tuple[str, str]]:
             and isinstance(after, Stage)
             and member.nodes[-1].call.target in _CONVS
             and after.nodes[0].call.target in _NORMS
+            and not after.reads  # it reads another output, not this conv's
             and _feeds_only_next(member)
         ):
             found.append((prefix + _last_path(member), prefix + _first_path(after)))

@@ -63,6 +63,9 @@ class Partial:
         return {self.target}
 
 
+Read = tuple[str, int]  # a saved output a member reads (a local of forward), its channels
+INPUT_LOCAL = "x_in"  # the local of forward that keeps its input, once something reads it
+
 SkipNote = Literal["identity", "projected", "dropped", "none", "built-in"]
 
 
@@ -121,6 +124,14 @@ class Stage:
     long_skip: LongSkip | None
     save_as: str | None  # a later long skip reads this stage's output under this name
     checkpoint: bool = False  # recompute its activations in the backward pass
+    # the saved outputs it runs on instead of the previous member's, with their channels:
+    # one (a `from`), or the several a merge's module takes as a list
+    reads: tuple[Read, ...] = ()
+
+    @property
+    def merges(self) -> bool:
+        """Whether its module takes a list of saved outputs (a concat, add or mul)."""
+        return len(self.reads) > 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +172,8 @@ class Group:
     save_as: str | None
     checkpoint: bool = False  # recompute its activations in the backward pass
     block: Block | None = None  # an instance of a composite block: its own class
+    reads: tuple[Read, ...] = ()  # the saved output it runs on, where not the previous
+    merges = False
 
 
 Member = Stage | Group
@@ -237,6 +250,7 @@ def outside_reads(members: tuple[Member, ...]) -> dict[str, int]:
                 names = dict(zip(member.block.inputs, member.block.input_channels, strict=True))
             elif isinstance(member, Group) and member.walked:
                 visit(member.members)
+            names.update(member.reads)
             skip = member.long_skip
             if skip is not None and (skip.note != "dropped" or skip.resizes):
                 names[skip.source] = skip.source_channels

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 
 from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource, projection_call
 from skipgen.ir.composite import own_skip
-from skipgen.ir.graph import Block, LongSkip, combined_channels
-from skipgen.ir.names import Names
-from skipgen.ir.pending import Member, members_of
+from skipgen.ir.graph import Block, Call, LongSkip, Read, combined_channels
+from skipgen.ir.names import INPUT, Names
+from skipgen.ir.pending import Member, PendingStage, members_of
 from skipgen.ir.record import Record
 from skipgen.ir.skips import (
     SkipRequest,
@@ -28,6 +28,7 @@ from skipgen.ir.skips import (
 from skipgen.ir.tree import scaled_repeats
 from skipgen.kinds.base import Kind, Layer
 from skipgen.kinds.composite import Composite
+from skipgen.kinds.merge import Merge
 from skipgen.kinds.sequence import Sequence as SequenceLayer
 from skipgen.language import models as m
 from skipgen.language.limits import MAX_CHANNELS
@@ -86,6 +87,8 @@ class LayerLowering(BlockLowering):
     def lower_list(self, todo: LayerList) -> LoweredList:
         """Lower ``todo.layers`` in order, from ``todo.channels`` at ``todo.slot``."""
         channels, slot = todo.channels, todo.slot
+        if todo.keyed or todo.path == ("layers",):  # what `from: input` reads in this list
+            todo.outputs[(*todo.path[:-1], INPUT)] = (channels, slot)
         stages: list[Member] = []
         flat_at: int | None = None
         for i in range(len(todo.layers)):
@@ -113,6 +116,18 @@ class LayerLowering(BlockLowering):
         and slot after it, and whether its output is flat."""
         path: Path = (*todo.path, i)
         layer = todo.layers[i]
+        inputs = todo.names.inputs.get(path)
+        reads: tuple[Read, ...] = ()
+        if inputs is not None:
+            read = [todo.outputs.get(j) for j in inputs]
+            if None in read:  # an earlier layer it reads failed, reported
+                return None, channels, slot, False
+            reads = tuple(
+                (todo.names.locals[j], c) for j, (c, _) in zip(inputs, read, strict=True)  # type: ignore[misc]
+            )
+            if isinstance(layer, Merge):
+                return self.merge(todo, path, layer, read, reads)  # type: ignore[arg-type]
+            channels, slot = read[0]  # type: ignore[misc]
         source = _long_skip_source(todo.names, path, todo.outputs)
         repeat = self.checked_repeats(path, layer)
         if source is not None and repeat > 1:
@@ -160,7 +175,63 @@ class LayerLowering(BlockLowering):
         attr, walked = todo.names.attrs[path], path in todo.names.walked
         members = members_of(attr, numbered, walked, layer, lowered, blocks)
         members[-1] = replace(members[-1], long_skip=long_skip, save_as=todo.names.locals.get(path))
+        members[0] = replace(members[0], reads=reads)
         return members, out_ch, out_slot, flat
+
+    def merge(
+        self,
+        todo: LayerList,
+        path: Path,
+        layer: Merge,
+        read: list[tuple[int, int]],
+        reads: tuple[Read, ...],
+    ) -> tuple[list[Member] | None, int, int, bool]:
+        """A merge of the outputs ``reads`` names, whose channels and size slots are
+        ``read``: one stage, whose module takes them as a list."""
+        channels = [c for c, _ in read]
+        out = layer.channels(channels)
+        if isinstance(out, str):
+            listed = ", ".join(f"{name!r} {c}" for name, c in reads)
+            self.record.error(
+                (*path, "from"),
+                f"cannot {layer.type} these outputs ({listed} channels): {out}",
+                "merge outputs whose channels agree, or use concat",
+            )
+            return None, channels[0], read[0][1], False
+        first = read[0][1]
+        for (name, _), (_, slot) in zip(reads[1:], read[1:], strict=True):
+            what = f"{layer.type} of {reads[0][0]!r} and {name!r}"
+            self.record.program.check(slot, first, self.record.step((*path, "from"), what))
+        if out > MAX_CHANNELS:
+            self.record.error(
+                path,
+                f"the output would have {out:,} channels, more than the limit of "
+                f"{MAX_CHANNELS:,}",
+                "merge fewer or narrower outputs",
+            )
+        node = PendingNode(
+            kind=layer.type,
+            call=Call(layer.target),
+            in_channels=channels[0],
+            out_channels=out,
+            in_slot=first,
+            out_slot=first,
+            skip="none",
+            note="none",
+            params=0,
+            path=path,
+            flat=False,
+        )
+        stage = PendingStage(
+            attr=todo.names.attrs[path],
+            nodes=(node,),
+            sequential=False,
+            long_skip=None,
+            save_as=todo.names.locals.get(path),
+            checkpoint=layer.checkpoint,
+            reads=reads,
+        )
+        return [stage], out, first, False
 
     def copies(
         self,

@@ -17,7 +17,7 @@ from typing import Any, cast
 from skipgen.composite.frames import FramedPositions
 from skipgen.errors import SpecError
 from skipgen.ir.blocks import PendingNode
-from skipgen.ir.graph import Graph, Group, Head, Node, Output, Stage, outside_reads
+from skipgen.ir.graph import INPUT_LOCAL, Graph, Group, Head, Node, Output, Stage, outside_reads
 from skipgen.ir.layers import (
     DropPathSchedule,
     LayerList,
@@ -284,7 +284,8 @@ class _Network:
             members = tuple(self.member(p, sizes_of) for p in pending.members)
             block = pending.block
             if block is not None:
-                inputs = outside_reads(members)
+                inputs = outside_reads(members)  # its own input is its forward's x
+                inputs.pop(INPUT_LOCAL, None)
                 block = replace(block, inputs=tuple(inputs), input_channels=tuple(inputs.values()))
             return Group(
                 pending.attr,
@@ -294,6 +295,7 @@ class _Network:
                 pending.save_as,
                 checkpoint=pending.checkpoint,
                 block=block,
+                reads=pending.reads,
             )
         return Stage(
             pending.attr,
@@ -302,6 +304,7 @@ class _Network:
             pending.long_skip,
             pending.save_as,
             pending.checkpoint,
+            pending.reads,
         )
 
     def node(self, pending: PendingNode, sizes_of: SizesOf) -> Node:

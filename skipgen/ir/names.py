@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from skipgen.ir.graph import INPUT_LOCAL
 from skipgen.ir.reach import Reach, ancestors
 from skipgen.ir.tree import scaled_repeats, walk
 from skipgen.kinds.base import Kind, Layer
@@ -26,6 +27,8 @@ from skipgen.language.load import Path, Positions
 from skipgen.language.locate import did_you_mean, format_path
 
 Report = Callable[[Path, str, str | None], None]
+
+INPUT = "input"  # what `from` writes for the input of the block (or network) it is in
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class Names:
     walked: frozenset[Path]  # sequences holding a layer read from outside: run layer by layer
     head_sources: dict[int, Path]  # head index -> the layer it reads
     outputs: tuple[OutputRef, ...]  # empty: the network returns its last layer
+    # layer -> the earlier layers its `from` reads: one, or a merge's several; a list's
+    # input (`from: input`) is the path of its block, or (), and "input"
+    inputs: dict[Path, tuple[Path, ...]]
 
 
 class _Resolver(Reach):
@@ -168,10 +174,45 @@ class _Resolver(Reach):
         self.report(where, f"no layer is named {source!r}", hint)
         return None
 
-    def source(self, path: Path, source: str) -> Path | None:
-        """The earlier layer the long skip of ``path`` reads; None after an error, reported."""
-        where = (*path, "skip", "from")
-        j = self.handle(where, source)
+    def body_of(self, path: Path) -> Path | None:
+        """The innermost composite block whose body holds the layer at ``path``."""
+        blocks = [p for p in ancestors(path) if isinstance(self.layers.get(p), Composite)]
+        return blocks[-1] if blocks else None
+
+    def own_layer(self, body: Path, where: Path, source: str) -> Path | None | bool:
+        """The layer named ``source`` in the body of the block at ``body`` (not in a block
+        inside it); False when there is none, None after an error, reported."""
+        found = [
+            p
+            for p, layer in self.layers.items()
+            if layer.name == source and p[: len(body)] == body and self.body_of(p) == body
+        ]
+        if len(found) > 1:
+            places = ", ".join(f"{format_path(p)} (line {self.line(p)})" for p in found)
+            self.report(
+                where,
+                f"{source!r} names {len(found)} layers of this block's body: {places}",
+                "name the one you mean differently from the others",
+            )
+            return None
+        return found[0] if found else False
+
+    def source(self, path: Path, source: str, where: Path | None = None) -> Path | None:
+        """The earlier layer that the layer at ``path`` reads under ``source`` (in its
+        `from`, or its long skip's); None after an error, reported at ``where``.
+
+        ``input`` is the input of the composite block whose body holds the layer, or the
+        network's; a body reads its own layers by name, and layers outside by handle."""
+        skip = where is None
+        where = (*path, "skip", "from") if where is None else where
+        reader = "a long skip" if skip else "a `from`"
+        body = self.body_of(path)
+        if source == INPUT and not skip:
+            return (*body, INPUT) if body is not None else (INPUT,)
+        own = self.own_layer(body, where, source) if body is not None else False
+        if own is None:
+            return None
+        j = own or self.handle(where, source)
         if j is None:
             return None
         if self.end[j] >= self.start[path]:
@@ -181,15 +222,70 @@ class _Resolver(Reach):
                 why = f"{format_path(j)}, which holds this layer: its output comes after"
             else:
                 why = f"{format_path(j)}, which comes later"
-            self.report(where, f"{source!r} is {why}", "a skip can only come from an earlier layer")
+            hint = "a layer can only read an earlier layer"
+            self.report(where, f"{source!r} is {why}", hint)
             return None
-        if self.in_composite(where, j, f"{source!r}", "a long skip"):
+        if own:
+            assert body is not None
+            inner = [p for p in ancestors(j) if len(p) > len(body)]
+            repeated = [p for p in inner if self.layers[p].repeat > 1]
+            if repeated:
+                self.report(
+                    where,
+                    f"{source!r} is inside {format_path(repeated[0])}, a sequence that "
+                    f"repeats: {reader} cannot tell its copies apart",
+                    "name a layer outside the repeated sequence, or write its copies out",
+                )
+                return None
+            return j
+        if self.in_composite(where, j, f"{source!r}", reader):
             return None
-        if not self.reachable(where, j, f"{source!r}", "a long skip"):
+        if not self.reachable(where, j, f"{source!r}", reader):
             return None
-        if not self.reachable(where, path, "this layer", "a long skip", reads=False):
+        if not self.reachable(where, path, "this layer", reader, reads=False):
             return None
         return j
+
+    def around(self, path: Path, j: Path) -> list[Path]:
+        """The groups a forward walks to reach ``j`` from the layer at ``path`` and to run
+        that layer: within their block's body when both lie in one."""
+        body = self.body_of(path)
+        groups = [*self.walked_around(j), *self.walked_around(path)]
+        if body is not None and self.body_of(j) == body:
+            groups = [p for p in groups if len(p) > len(body)]
+        return groups
+
+    def read(self, path: Path, j: Path, source: str) -> None:
+        """Note that the layer at ``path`` reads the earlier ``j`` (named ``source``)."""
+        if j[-1] == INPUT:
+            self.local_names[j] = INPUT_LOCAL
+            return
+        earlier = self.layers[j]
+        self.local_names[j] = earlier.id or earlier.name or source
+        groups = self.around(path, j)
+        self.walked.update(groups)
+        self.reached.update(set(groups) - set(ancestors(path)))
+
+    def inputs(self) -> dict[Path, tuple[Path, ...]]:
+        """What each layer with a `from` reads: one earlier output, or a merge's several."""
+        found: dict[Path, tuple[Path, ...]] = {}
+        for path, layer, _ in self.entries:
+            refs = layer.from_
+            if refs is None:
+                continue
+            many = not isinstance(refs, str)
+            names = list(refs) if many else [refs]
+            read: list[Path] = []
+            for k, name in enumerate(names):
+                where = (*path, "from", k) if many else (*path, "from")
+                j = self.source(path, name, where)
+                if j is not None:
+                    read.append(j)
+            if len(read) == len(names):
+                for j, name in zip(read, names, strict=True):
+                    self.read(path, j, name)
+                found[path] = tuple(read)
+        return found
 
     def read_from_outside(self, where: Path, name: str, reader: str) -> Path | None:
         """The main-path layer that a head's `from` or an output names; None after an
@@ -226,6 +322,13 @@ class _Resolver(Reach):
                 )
             seen.setdefault(head.name, k)
             for path, layer, _ in walk(head.layers, ("heads", k, "layers"), self.spec.scaling):
+                if layer.from_ is not None:
+                    self.report(
+                        (*path, "from"),
+                        "a head's layers run one after the other from the head's `from`",
+                        "remove it: write the branch as layers of the network, and read it "
+                        "in the head's `from`",
+                    )
                 if layer.id is not None or (layer.skip and layer.skip.from_):
                     field = "id" if layer.id is not None else "skip"
                     self.report(
@@ -328,15 +431,15 @@ class _Resolver(Reach):
             if name is None or j is None:
                 continue
             sources[path] = j
-            earlier = self.layers[j]
-            self.local_names[j] = earlier.id or earlier.name or name
-            self.walked.update(self.walked_around(j), self.walked_around(path))
-            self.reached.update(set(self.walked_around(j)) - set(ancestors(path)))
+            self.read(path, j, name)
+        inputs = self.inputs()
         head_sources = self.heads()
         outputs = self.outputs()
         self.checkpoints()
         walked = frozenset(self.walked)
-        return Names(attrs, sources, self.local_names, taken, walked, head_sources, outputs)
+        return Names(
+            attrs, sources, self.local_names, taken, walked, head_sources, outputs, inputs
+        )
 
 
 def resolve(spec: m.Spec, positions: Positions, report: Report) -> Names:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from skipgen.ir.blocks import PendingNode
-from skipgen.ir.graph import Block, LongSkip
+from skipgen.ir.graph import Block, LongSkip, Read
 from skipgen.kinds.base import Layer
 from skipgen.kinds.sequence import Sequence as SequenceLayer
 
@@ -22,6 +22,7 @@ class PendingStage:
     long_skip: LongSkip | None
     save_as: str | None
     checkpoint: bool = False
+    reads: tuple[Read, ...] = ()  # the saved outputs it runs on, where not the previous
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +36,7 @@ class PendingGroup:
     save_as: str | None
     checkpoint: bool = False
     block: Block | None = None  # an instance of a composite block
+    reads: tuple[Read, ...] = ()  # the saved output it runs on, where not the previous
 
 
 Member = PendingStage | PendingGroup

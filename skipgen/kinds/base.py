@@ -53,6 +53,12 @@ class Layer(StrictModel):
         description="handle for `skip: {from: ...}` references from later layers",
         json_schema_extra=IDENTIFIER_SCHEMA,
     )
+    from_: str | None = Field(
+        default=None,
+        alias="from",
+        description="the earlier layer whose output this layer reads (its id or name), "
+        "instead of the previous layer's: a branch from that point",
+    )
     repeat: Repeat = Field(
         default=1, description="how many times in a row; stride applies to the first"
     )

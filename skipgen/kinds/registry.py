@@ -21,6 +21,7 @@ from skipgen.kinds.global_pool import GlobalPool
 from skipgen.kinds.identity import Dropout, Identity
 from skipgen.kinds.inverted_residual import InvertedResidual
 from skipgen.kinds.macs import Formula
+from skipgen.kinds.merge import Add, Concat, Mul
 from skipgen.kinds.norm import NormAct
 from skipgen.kinds.pool import AvgPool, MaxPool
 from skipgen.kinds.sequence import Sequence
@@ -43,6 +44,9 @@ BUILTIN_KINDS: tuple[type[Layer], ...] = (
     Activation,
     Dropout,
     Identity,
+    Concat,
+    Add,
+    Mul,
     Classifier,
     Sequence,
 )

@@ -75,6 +75,7 @@ GENERATED_NAMES = (
     MODULE_ATTRIBUTES
     | library_names()  # what the emitted file defines or imports, read from skipgen/nn
     | {"x", "self", "torch", "nn", "F", "Tensor", "Optional", "math", "typing", "input", "super"}
+    | {"x_in"}  # forward keeps its input there when a layer reads it (`from: input`)
     | {"feature_info"}  # what the network tells about its outputs, as timm's backbones do
     | {"fuse", "conv_norm_pairs"}  # model.fuse() folds norms, the pairs it reads
     | {"l", "O", "I"}  # easily mistaken for 1 and 0; linters reject them

@@ -31,6 +31,7 @@ from .layers import (
     projection,
     same_padding,
 )
+from .merge import Add, Concat, Mul
 from .mobilenet import (
     InvertedResidual,
     MBConv,
@@ -45,9 +46,11 @@ from .upsample import Interpolate, UpConv
 __all__ = [
     "REGISTRY",
     "ActLayer",
+    "Add",
     "BasicBlock",
     "Bottleneck",
     "Classifier",
+    "Concat",
     "ConvNormAct",
     "DenseBlock",
     "DenseLayer",
@@ -57,6 +60,7 @@ __all__ = [
     "MBConv",
     "MLPClassifier",
     "MemoryEfficientDenseBlock",
+    "Mul",
     "NormAct",
     "NormActConv",
     "PreActBasicBlock",
