@@ -266,6 +266,20 @@ class _Resolver(Reach):
         self.walked.update(groups)
         self.reached.update(set(groups) - set(ancestors(path)))
 
+    def unread(self, read: set[Path]) -> None:
+        """Refuse a layer whose output nothing reads: the layer after it reads another
+        (its `from`), and no `from`, skip, head or output names it."""
+        for path, layer, _ in self.entries:
+            after = self.layers.get((*path[:-1], path[-1] + 1))  # type: ignore[operator]
+            if after is None or after.from_ is None or path in read:
+                continue
+            self.report(
+                path,
+                "nothing reads this layer's output: the layer after it reads "
+                f"{_listed(after.from_)} instead",
+                "read it in a `from` (or a merge's), or remove the layer",
+            )
+
     def inputs(self) -> dict[Path, tuple[Path, ...]]:
         """What each layer with a `from` reads: one earlier output, or a merge's several."""
         found: dict[Path, tuple[Path, ...]] = {}
@@ -435,6 +449,8 @@ class _Resolver(Reach):
         inputs = self.inputs()
         head_sources = self.heads()
         outputs = self.outputs()
+        read = {*sources.values(), *head_sources.values(), *(o.path for o in outputs)}
+        self.unread(read | {j for js in inputs.values() for j in js})
         self.checkpoints()
         walked = frozenset(self.walked)
         return Names(
@@ -445,3 +461,10 @@ class _Resolver(Reach):
 def resolve(spec: m.Spec, positions: Positions, report: Report) -> Names:
     """Check names and ids for clashes and skip references for existence and order."""
     return _Resolver(spec, positions, report).resolve()
+
+
+def _listed(names: str | list[str]) -> str:
+    """What a `from` names, in words."""
+    if isinstance(names, str):
+        return repr(names)
+    return ", ".join(repr(name) for name in names)
