@@ -19,10 +19,19 @@ from typing import Any
 
 from skipgen.backends.block_params import calls_of, parametrize, with_calls
 from skipgen.backends.jinja import environment
-from skipgen.backends.layout import ClassCall, Group, call_expr, layout, literal, statement
-from skipgen.backends.members import Forward, deep_groups, held, read_names
+from skipgen.backends.layout import (
+    ClassCall,
+    Group,
+    call_expr,
+    expr,
+    layout,
+    literal,
+    statement,
+)
+from skipgen.backends.members import Forward, deep_groups, held, named_values, read_names
 from skipgen.backends.text import docstring
 from skipgen.ir import graph as g
+from skipgen.ir.fusion import block_conv_norms
 from skipgen.language.reserved import name_problem
 
 _BASE = (("", "nn.Module"),)
@@ -157,9 +166,19 @@ class BlockClasses:
                 forward_line=self.forward_line(block, inputs),
                 forward=forward,
                 methods=methods,
+                conv_norm_pairs=self.pairs(group),
             )
         )
         return "\n" + text.strip("\n")
+
+    def pairs(self, group: g.Group) -> str | None:
+        """The class attribute naming the convolutions of the body and the batch norms
+        they feed, which ``fuse()`` reads; None when there are none."""
+        pairs = block_conv_norms(group)
+        if not pairs:
+            return None
+        lead = "conv_norm_pairs: ClassVar[tuple[tuple[str, str], ...]] = "
+        return "\n".join(layout(expr(pairs), 4, self.width, lead=lead))
 
     def forward_line(self, block: g.Block, inputs: dict[str, str]) -> str:
         names = [inputs.get(n, n) for n in block.inputs]
@@ -180,7 +199,7 @@ class BlockClasses:
         held = "identity" if "identity" not in {*block.inputs, *inputs.values()} else "block_input"
         if block.skip != "none":
             lines.append(f"{held} = x")
-        lines += body.out
+        lines += named_values(body.out, self.width)
         identity = f"self.shortcut({held})" if block.projection is not None else held
         if block.skip == "add":
             lines.append(f"x = x + {identity}")

@@ -8,6 +8,7 @@ named by :class:`Classes`, which renders the classes it names (see
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Protocol
 
@@ -123,6 +124,54 @@ def last_node(member: Member) -> g.Node:
     return member.nodes[-1]
 
 
+_READS_X = re.compile(r"(?<![\w.])x(?!\w)")
+
+
+def named_values(lines: list[str], width: int) -> list[str]:
+    """``lines`` with each value that is kept for a later reader assigned to its name
+    directly, as a person writes a branch: ``x = self.branch1(x)`` then ``branch1 = x``
+    becomes ``branch1 = self.branch1(x)`` where the next statement sets ``x`` anew
+    without reading it. Only one-line statements that still fit ``width`` change."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if i + 2 < len(lines) and line.startswith("x = ") and "\n" not in line:
+            name, _, value = lines[i + 1].partition(" = ")
+            after = lines[i + 2]
+            rhs = after.partition(" = ")[2].split("  # ")[0]
+            fresh = after.startswith("x = ") and not _READS_X.search(rhs)
+            joined = f"{name} = {line[4:]}"
+            if (
+                value == "x"
+                and name.isidentifier()
+                and fresh
+                and BODY_INDENT + len(joined) <= width
+            ):
+                out.append(joined)
+                i += 2
+                continue
+        out.append(line)
+        i += 1
+    return _input_as_x(out)
+
+
+def _input_as_x(lines: list[str]) -> list[str]:
+    """Without ``x_in = x`` where ``x`` still holds the input wherever ``x_in`` is read
+    (the branches read it before anything sets ``x``)."""
+    keep = f"{g.INPUT_LOCAL} = x"
+    if keep not in lines:
+        return lines
+    start = lines.index(keep)
+    reads_input = re.compile(rf"(?<![\w.]){g.INPUT_LOCAL}(?!\w)")
+    later = lines[start + 1 :]
+    sets_x = next((k for k, line in enumerate(later) if line.startswith("x = ")), len(later))
+    if any(reads_input.search(line) for line in later[sets_x + 1 :]):
+        return lines
+    renamed = [reads_input.sub("x", line) for line in later]
+    return [*lines[:start], *renamed]
+
+
 def read_names(members: tuple[Member, ...]) -> set[str]:
     """The saved outputs that statements of a forward running ``members`` read: the
     sources of long skips and of ``from``, and a composite block's inputs; not those
@@ -219,7 +268,7 @@ class Forward:
         doc = textwrap.wrap(about, self.width - BODY_INDENT - 6, break_long_words=False)
         doc[0] = '"""' + doc[0]
         doc[-1] += '"""'
-        lines = [*doc, *body.out, "return x"]
+        lines = [*doc, *named_values(body.out, self.width), "return x"]
         self.methods.append(
             "\n".join([*signature, *(INDENT + line for text in lines for line in text.split("\n"))])
         )

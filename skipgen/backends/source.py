@@ -31,6 +31,7 @@ from skipgen.backends.members import (
     deep_groups,
     held,
     member_module,
+    named_values,
     read_names,
     uses_ordered_dict,
 )
@@ -38,7 +39,7 @@ from skipgen.backends.specialise import arrange, reads, specialise
 from skipgen.backends.text import comment, string_literal
 from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir import graph as g
-from skipgen.ir.fusion import network_conv_norms
+from skipgen.ir.fusion import block_conv_norms, network_conv_norms
 from skipgen.ir.graph import Graph
 from skipgen.library.nn import NETWORK_IMPORTS, Library, import_sections
 from skipgen.library.plugins import library_for
@@ -237,7 +238,7 @@ def _network_globals(graph: Graph) -> set[str]:
     blocks = [m for m in members if isinstance(m, g.Group) and m.block is not None]
     if deep_groups(graph.stages) or any(deep_groups(b.members) for b in blocks):
         names.add("Any")
-    if network_conv_norms(graph):
+    if network_conv_norms(graph) or any(block_conv_norms(b) for b in blocks):
         names.add("ClassVar")
     calls = [node.call for node in graph.nodes()]
     calls += [skip.projection for skip in graph.long_skips() if skip.projection is not None]
@@ -269,7 +270,7 @@ def render(graph: Graph, spec_text: str, line_length: int = DEFAULT_LINE_LENGTH)
         "class_line": class_line(graph.name, line_length),
         "docstring": docstring(graph),
         "init": init_statements(graph, line_length, classes),
-        "forward": body.out,
+        "forward": named_values(body.out, line_length),
         "methods": body.methods,
         "returns": returns(graph, line_length),
         "fuse_line": fuse_line(graph.name, line_length),

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from skipgen.errors import SpecError
 from skipgen.ir.common import TORCH_LAYERS
-from skipgen.ir.fusion import network_conv_norms
+from skipgen.ir.fusion import block_conv_norms, network_conv_norms
 from skipgen.ir.graph import INPUT_LOCAL, Call, Graph, Group, Member, Partial, format_bytes, outside_reads
 from skipgen.ir.memory import physical_memory
 from skipgen.kinds.registry import NN_BLOCKS
@@ -169,6 +169,8 @@ class CompositeBlock(nn.Module):
             self.add_module(key, module)
         if group.block.projection is not None:
             self.add_module("shortcut", instantiate(group.block.projection))
+        # The convolutions its body holds and the norms they feed, for fuse().
+        self.conv_norm_pairs = block_conv_norms(group)
 
     def forward(self, x: Tensor, *inputs: Tensor) -> Tensor:
         saved = dict(zip(self._block.inputs, inputs, strict=True))

@@ -49,6 +49,11 @@ def _pairs(members: tuple[Member, ...], prefix: str) -> list[tuple[str, str]]:
     return found
 
 
+def block_conv_norms(group: Group) -> tuple[tuple[str, str], ...]:
+    """The same for a composite block's instance: its body's convolutions and norms."""
+    return tuple(_pairs(group.members, ""))
+
+
 def network_conv_norms(graph: Graph) -> tuple[tuple[str, str], ...]:
     """Paths of each convolution the network holds and the batch norm that it alone feeds,
     for ``fuse()``; a block's own pairs are not listed."""
