@@ -15,7 +15,7 @@ from skipgen.api import load_spec, lower_spec
 from skipgen.commands.common import SET_HELP, fail, report, spec_inputs
 from skipgen.commands.summary import node_shape
 from skipgen.errors import SpecError
-from skipgen.ir.graph import Graph, Group, Member, ModulePath, Node, Stage
+from skipgen.ir.graph import INPUT_LOCAL, Graph, Member, ModulePath, Node, Stage
 from skipgen.output import (
     OutputRefused,
     file_argument,
@@ -52,7 +52,8 @@ class Cluster:
 class Edge:
     tail: str
     head: str
-    label: str | None = None  # "add", "concat" or "mul" for a long skip
+    skip: str | None = None  # "add", "concat" or "mul": a long skip (dashed, labelled)
+    order: int | None = None  # a concat merge's source: its place in the concatenation
 
 
 def _id(path: ModulePath) -> str:
@@ -69,48 +70,98 @@ def _node_kind(node: Node) -> str:
     return f"{node.kind}, {node.skip}"
 
 
+Scope = dict[str, str]  # a local of forward (a saved output, or the input): the box giving it
+
+
 @dataclass
 class Drawing:
-    """The boxes and edges of a network, read from its lowered graph."""
+    """The boxes and edges of a network, read from its lowered graph: an edge from each
+    output a member reads (the previous member's, or those its `from` names), so that
+    branches and merges are drawn as they run."""
 
     graph: Graph
     expand: bool
     root: Cluster = field(init=False)
     edges: list[Edge] = field(default_factory=list)
-    last: dict[ModulePath, str] = field(default_factory=dict)  # a member's output box
-    saved: dict[str, str] = field(default_factory=dict)  # a long skip's source: its box
 
     def __post_init__(self) -> None:
         g = self.graph
         inp = Box("input", ("input", _shape(tuple(g.input_shape())[1:])))
         self.root = Cluster("root", g.name, [inp])
-        previous = self._members(g.stages, (), self.root, inp.id)
-        output = Box("output", ("output", _shape(tuple(g.output_shape())[1:])))
-        self.root.items.append(output)
-        self.edges.append(Edge(previous, output.id))
+        scope: Scope = {INPUT_LOCAL: inp.id}
+        last = self._members(g.stages, (), self.root, inp.id, scope)
+        for head in g.heads:
+            here = (head.group.attr,)
+            scope[head.group.attr] = self._member(
+                head.group, here, self.root, scope[head.source], scope
+            )
+        self._outputs(last, scope)
+
+    def _outputs(self, last: str, scope: Scope) -> None:
+        """The output box, from the last member (or from what `outputs` names); one box per
+        output where it names several."""
+        g = self.graph
+        if len(g.outputs) < 2:
+            source = scope[g.outputs[0].local] if g.outputs else last
+            self.root.items.append(Box("output", ("output", _shape(tuple(g.output_shape())[1:]))))
+            self.edges.append(Edge(source, "output"))
+            return
+        for output in g.outputs:
+            box = Box(
+                "output_" + re.sub(r"\W", "_", output.name),
+                (f"output {output.name}", _shape(output.shape(g.axes)[1:])),
+            )
+            self.root.items.append(box)
+            self.edges.append(Edge(scope[output.local], box.id))
 
     def _members(
-        self, members: tuple[Member, ...], path: ModulePath, cluster: Cluster, previous: str
+        self,
+        members: tuple[Member, ...],
+        path: ModulePath,
+        cluster: Cluster,
+        previous: str,
+        scope: Scope,
     ) -> str:
+        """Draw ``members`` in ``cluster``, the first reading ``previous``; the last box."""
         for member in members:
             here = (*path, member.attr)
-            if isinstance(member, Group):
-                block = member.block
-                label = ".".join(here) + (f": {block.name}" if block else "")
-                inner = Cluster(_id(here) + "_group", label)
-                cluster.items.append(inner)
-                start = previous
-                previous = self._members(member.members, here, inner, previous)
-                if block is not None and block.skip != "none":  # a composite's own skip
-                    self.edges.append(Edge(start, previous, block.skip))
-            else:
-                previous = self._stage(member, here, cluster, previous)
+            entry = scope[member.reads[0][0]] if member.reads else previous
+            previous = self._member(member, here, cluster, entry, scope)
             if member.long_skip is not None:
-                source = self.saved.get(member.long_skip.source, "input")
+                source = scope[member.long_skip.source]
                 self.edges.append(Edge(source, previous, member.long_skip.mode))
             if member.save_as is not None:
-                self.saved[member.save_as] = previous
+                scope[member.save_as] = previous
         return previous
+
+    def _member(
+        self, member: Member, path: ModulePath, cluster: Cluster, entry: str, scope: Scope
+    ) -> str:
+        """Draw one member reading ``entry`` (a merge: its sources); its output's box."""
+        if isinstance(member, Stage):
+            if member.merges:
+                return self._merge(member, path, cluster, scope)
+            return self._stage(member, path, cluster, entry)
+        block = member.block
+        label = ".".join(path) + (f": {block.name}" if block else "")
+        inner = Cluster(_id(path) + "_group", label)
+        cluster.items.append(inner)
+        if block is not None:  # its body has locals of its own: its input, and those passed
+            scope = {INPUT_LOCAL: entry, **{name: scope[name] for name in block.inputs}}
+        last = self._members(member.members, path, inner, entry, scope)
+        if block is not None and block.skip != "none":  # a composite's own skip
+            self.edges.append(Edge(entry, last, block.skip))
+        return last
+
+    def _merge(self, stage: Stage, path: ModulePath, cluster: Cluster, scope: Scope) -> str:
+        """A merge's box, with an edge from each of its sources (numbered for a concat)."""
+        (node,) = stage.nodes
+        box = Box(_id(path), (".".join(path), node.kind, _shape(node_shape(node, self.graph.dims))))
+        cluster.items.append(box)
+        ordered = node.kind == "concat"
+        for i, (name, _) in enumerate(stage.reads, start=1):
+            self.edges.append(Edge(scope[name], box.id, order=i if ordered else None))
+        return box.id
 
     def _stage(self, stage: Stage, path: ModulePath, cluster: Cluster, previous: str) -> str:
         nodes, dims = stage.nodes, self.graph.dims
@@ -181,13 +232,15 @@ def to_dot(drawing: Drawing) -> str:
 
     items(drawing.root, "  ")
     for edge in drawing.edges:
-        if edge.label is None:
-            lines.append(f"  {edge.tail} -> {edge.head};")
-        else:
+        if edge.skip is not None:
             lines.append(
-                f'  {edge.tail} -> {edge.head} [headlabel="{edge.label}", style=dashed, '
+                f'  {edge.tail} -> {edge.head} [headlabel="{edge.skip}", style=dashed, '
                 "labeldistance=3, labelangle=-40, constraint=false];"
             )
+        elif edge.order is not None:
+            lines.append(f'  {edge.tail} -> {edge.head} [label="{edge.order}"];')
+        else:
+            lines.append(f"  {edge.tail} -> {edge.head};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -211,7 +264,11 @@ def to_mermaid(drawing: Drawing) -> str:
 
     items(drawing.root, "  ")
     for edge in drawing.edges:
-        arrow = "-->" if edge.label is None else f"-. {edge.label} .->"
+        arrow = "-->"
+        if edge.skip is not None:
+            arrow = f"-. {edge.skip} .->"
+        elif edge.order is not None:
+            arrow = f"-->|{edge.order}|"
         lines.append(f"  {edge.tail} {arrow} {edge.head}")
     return "\n".join(lines) + "\n"
 
@@ -276,11 +333,14 @@ def graph(
         typer.Option("--force", help="Overwrite -o even if skipgen graph did not write it."),
     ] = False,
 ) -> None:
-    """Draw a spec's network: each layer a box with its output shape, long skips as edges.
+    """Draw a spec's network: each layer a box with its output shape, edges from what it reads.
 
-    A repeated layer is one box (--expand shows every block); a sequence layer is a
-    frame around its layers; a long skip is a dashed edge from its source, labelled add or
-    concat. Text formats need nothing; .svg and .png run Graphviz's dot.
+    An edge runs into each layer from the output it reads: the previous layer's, or the
+    one its `from` names; a merge (concat, add, mul) has one from each source, numbered in
+    a concat's order, so branches are drawn side by side. A repeated layer is one box
+    (--expand shows every block); a sequence layer or a composite block's use is a frame
+    around its layers; a long skip is a dashed edge from its source, labelled add, concat
+    or mul. Text formats need nothing; .svg and .png run Graphviz's dot.
 
     \b
     Examples:
