@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import skipgen
 from skipgen.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,12 +208,27 @@ def test_heads_branch_off_and_each_output_has_a_box() -> None:
     assert 'output_aux_dec2["output aux_dec2<br/>(2, 32, 32)"]' in result.stdout
 
 
-@pytest.mark.parametrize("config", ["squeezenet1_1", "googlenet"])
-def test_the_graph_configs_draw_no_chain_into_a_reader(config: str) -> None:
-    result = CliRunner().invoke(app, ["graph", str(ROOT / "configs" / f"{config}.yaml")])
+# The shipped configs that merge branches (SqueezeNet's Fire, GoogLeNet's Inception, ...).
+MERGING = [
+    config
+    for config in sorted((ROOT / "configs").glob("*.yaml"))
+    if any(f"type: {kind}, from: [" in config.read_text() for kind in ("concat", "add", "mul"))
+]
+
+
+@pytest.mark.parametrize("config", MERGING, ids=lambda p: p.stem)
+def test_every_merge_of_a_config_has_an_edge_from_each_source(config: Path) -> None:
+    graph = skipgen.lower_spec(config)
+    result = CliRunner().invoke(app, ["graph", str(config)])
     assert result.exit_code == 0, result.output
     edges = mermaid_edges(result.stdout)
-    merges = {h for _, h, label in edges if label == "1"}
-    assert merges and all(len(tails(edges, m)) >= 2 for m in merges)
-    for tail in {t for t, _, _ in edges}:
-        assert tail in frames(result.stdout) or tail == "input"  # every edge from a box
+    boxes = frames(result.stdout)
+    for path, stage in graph.leaves():
+        box = "n_" + "_".join(path)
+        if stage.merges:
+            labels = {label for _, label in tails(edges, box)}
+            assert len(tails(edges, box)) == len(stage.reads), path
+            if stage.nodes[0].kind == "concat":
+                assert labels == {str(i) for i in range(1, len(stage.reads) + 1)}, path
+        for tail, _ in tails(edges, box):
+            assert tail in boxes or tail == "input"  # every edge from a box drawn
