@@ -14,7 +14,7 @@ from skipgen.ir.graph import Call, Graph, Group, Member
 from skipgen.ir.state import StateShapes, state_shapes
 from skipgen.weights_order import leaf, order_problem
 
-ROW_FIELDS = ("kind", "output_shape", "params", "macs", "skip")
+ROW_FIELDS = ("kind", "output_shape", "params", "macs", "skip", "from")  # `from`: a rewiring
 TOTALS = ("params", "param_bytes", "macs", "activation_bytes")
 COUNTER = "num_batches_tracked"  # a batch norm's counter (skipgen.weights keeps its own)
 

@@ -53,7 +53,9 @@ def _pair(old: Any, new: Any, text: Callable[[Any], str]) -> str:
 
 
 def _kind(row: dict[str, Any]) -> str:
-    return row["kind"] + (f", {row['skip']}" if "skip" in row else "")
+    """``conv``, with the long skip it takes and what it reads where not the previous row."""
+    text = row["kind"] + (f", {row['skip']}" if "skip" in row else "")
+    return text + (f", from {', '.join(row['from'])}" if "from" in row else "")
 
 
 def _table(modules: list[dict[str, Any]], plain: bool) -> Table:

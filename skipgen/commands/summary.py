@@ -15,11 +15,16 @@ from skipgen.commands.common import SET_HELP, console, count, report
 from skipgen.commands.cost import node_macs, skip_macs
 from skipgen.errors import SpecError
 from skipgen.ir.graph import (
+    INPUT_LOCAL,
     Block,
     Graph,
     Group,
     LongSkip,
+    Member,
+    ModulePath,
     Node,
+    Read,
+    Stage,
     format_bytes,
     out_channels,
 )
@@ -45,6 +50,46 @@ class Row:
     elements: int | None  # of the output, for the activation memory
     skip: str | None = None  # the long skip the layer takes: ``shape`` is after it
     group_end: bool = False  # the end of a group that takes a long skip, not a block
+    reads: tuple[str, ...] = ()  # what it runs on, where not the previous row's output
+
+
+def spoken(local: str) -> str:
+    """A saved output as a spec names it in `from`: ``input`` for the input of the network
+    (or of the composite block whose body reads it)."""
+    return "input" if local == INPUT_LOCAL else local
+
+
+def in_channels(member: Member) -> int:
+    """The channels a member takes."""
+    if isinstance(member, Stage):
+        return member.nodes[0].in_channels
+    return member.block.in_channels if member.block else in_channels(member.members[0])
+
+
+def entry_reads(graph: Graph) -> dict[ModulePath, tuple[Read, ...]]:
+    """What each member runs on where that is not the previous member's output: what its
+    `from` names (a merge's several), what a head branches off, or, for a group's first
+    member that names nothing, what the group runs on. Members that read the previous
+    member's output are left out."""
+    found: dict[ModulePath, tuple[Read, ...]] = {}
+
+    def visit(members: tuple[Member, ...], path: ModulePath, inherited: tuple[Read, ...]) -> None:
+        for i, member in enumerate(members):
+            here = (*path, member.attr)
+            reads = member.reads or (inherited if i == 0 else ())
+            if reads:
+                found[here] = reads
+            if isinstance(member, Group):
+                visit(member.members, here, reads)
+
+    visit(graph.stages, (), ())
+    for head in graph.heads:
+        visit((head.group,), (), ((head.source, in_channels(head.group)),))
+    return found
+
+
+def read_names(reads: tuple[Read, ...]) -> tuple[str, ...]:
+    return tuple(spoken(name) for name, _ in reads)
 
 
 def node_shape(node: Node, dims: int) -> Shape:
@@ -53,17 +98,19 @@ def node_shape(node: Node, dims: int) -> Shape:
     return (node.out_channels, *(node.out_size or ("?",) * dims))
 
 
-def _node_row(path: tuple[str, ...], node: Node, dims: int) -> Row:
+def _node_row(path: tuple[str, ...], node: Node, dims: int, reads: tuple[str, ...] = ()) -> Row:
     shape = node_shape(node, dims)
     sizes = [s for s in shape if isinstance(s, int)]
     elements = prod(sizes) if len(sizes) == len(shape) else None
-    return Row(path, node.kind, shape, node.params, node_macs(node, dims), elements)
+    macs = node_macs(node, dims)
+    return Row(path, node.kind, shape, node.params, macs, elements, reads=reads)
 
 
 def block_rows(graph: Graph) -> list[Row]:
     """One row per block, and one per long skip with a projection, in network order."""
     rows: list[Row] = []
     pending: list[tuple[tuple[str, ...], Group]] = []  # their skips follow their members
+    reads = entry_reads(graph)
 
     def projection_row(path: tuple[str, ...], skip: LongSkip | Block) -> Row:
         """A projection's row: its output has the size of the output it joins, and its own
@@ -102,7 +149,9 @@ def block_rows(graph: Graph) -> list[Row]:
                 pending.append((path, member))
             continue
         for i, node in enumerate(member.nodes):
-            rows.append(_node_row((*path, str(i)) if member.sequential else path, node, graph.dims))
+            where = (*path, str(i)) if member.sequential else path
+            names = read_names(reads.get(path, ())) if i == 0 else ()
+            rows.append(_node_row(where, node, graph.dims, names))
         skip = member.long_skip
         if skip is not None:
             last = rows[-1]
@@ -119,8 +168,11 @@ def _skip_text(skip: LongSkip) -> str:
     return f"{skip.mode} from {skip.source} ({skip.note})"
 
 
-def collapse(rows: list[Row], depth: int) -> list[Row]:
-    """Rows deeper than ``depth`` module levels merged into their ancestor at that depth."""
+def collapse(
+    rows: list[Row], depth: int, reads: dict[ModulePath, tuple[Read, ...]] | None = None
+) -> list[Row]:
+    """Rows deeper than ``depth`` module levels merged into their ancestor at that depth;
+    each with what its member runs on (``reads``, from :func:`entry_reads`)."""
     merged: list[list[Row]] = []
     for row in rows:
         key = row.path[:depth]
@@ -148,6 +200,7 @@ def collapse(rows: list[Row], depth: int) -> list[Row]:
                 None if None in macs else sum(m or 0 for m in macs),
                 None if None in elements else sum(e or 0 for e in elements),
                 next((r.skip for r in group if r.group_end), None),
+                reads=read_names((reads or {}).get(group[0].path[:depth], ())),
             )
         )
     return result
@@ -166,7 +219,7 @@ def totals(graph: Graph, rows: list[Row]) -> dict[str, Any]:
 def summary_data(graph: Graph, depth: int | None = None) -> dict[str, Any]:
     """What ``skipgen summary --json`` prints."""
     rows = block_rows(graph)
-    shown = rows if depth is None else collapse(rows, depth)
+    shown = rows if depth is None else collapse(rows, depth, entry_reads(graph))
     return {
         "name": graph.name,
         "file": graph.file,
@@ -178,7 +231,8 @@ def summary_data(graph: Graph, depth: int | None = None) -> dict[str, Any]:
 
 
 def _row_data(row: Row) -> dict[str, Any]:
-    """A row as JSON; ``skip`` only for a layer that takes a long skip."""
+    """A row as JSON; ``skip`` only for a layer that takes a long skip, ``from`` only for
+    one that runs on other outputs than the previous row's (as its spec names them)."""
     data = {
         "module": ".".join(row.path),
         "kind": row.kind,
@@ -188,6 +242,8 @@ def _row_data(row: Row) -> dict[str, Any]:
     }
     if row.skip is not None:
         data["skip"] = row.skip
+    if row.reads:
+        data["from"] = list(row.reads)
     return data
 
 
@@ -221,15 +277,19 @@ def _table(data: dict[str, Any], plain: bool) -> Table:
     table.add_column("output", no_wrap=True)
     table.add_column("params", justify="right", no_wrap=True)
     table.add_column("MACs", justify="right", no_wrap=True)
+    reads = any("from" in layer for layer in data["layers"])
+    if reads:  # a column of its own, last: it folds on a narrow terminal, the figures do not
+        table.add_column("from", overflow="fold")
     for layer in data["layers"]:
         macs = "?" if layer["macs"] is None else count(layer["macs"])
-        table.add_row(
+        cells = [
             layer["module"],
             layer["kind"] + (f", {layer['skip']}" if "skip" in layer else ""),
             _shape_text(layer["output_shape"]),
             count(layer["params"]),
             macs,
-        )
+        ]
+        table.add_row(*cells, *([", ".join(layer.get("from", []))] if reads else []))
     return table
 
 
@@ -292,7 +352,9 @@ def summary(
     convention: convolutions cost their weights times output positions, every other
     parameter (linear, norm) one MAC each; activations, pooling and skips cost nothing.
     Shapes and MACs are for one sample at the spec's input size (--set input.size=N to
-    try another). Activation memory is the sum of every block's output, in float32.
+    try another). Activation memory is the sum of every block's output, in float32. A
+    block that runs on other outputs than the row above it (a `from`, a merge's sources
+    in order, a head's source) names them in a last column, from.
 
     \b
     Examples:

@@ -10,6 +10,7 @@ import typer
 
 from skipgen.api import lower_spec
 from skipgen.commands.common import SET_HELP, SPECS_HELP, count, report
+from skipgen.commands.summary import entry_reads, in_channels, read_names
 from skipgen.errors import SpecError
 from skipgen.ir.graph import Graph, Group, LongSkip, Stage, format_bytes, out_channels
 from skipgen.ir.memory import activations_too_large
@@ -20,33 +21,44 @@ def _shape(shape: tuple[int | str, ...]) -> str:
 
 
 def _explain(graph: Graph) -> None:
-    rows: list[Row] = [("module", "kind", "channels", "size", "skip", "params")]
+    """One row per block, then per composite block's use and long skip; the last column,
+    ``from``, only where a layer runs on other outputs than the previous one."""
+    rows: list[tuple[str, ...]] = [("module", "kind", "channels", "size", "skip", "params", "from")]
     pending: list[tuple[tuple[str, ...], Group]] = []  # groups whose rows follow their members
+    reads = entry_reads(graph)
     for path, member in graph.members():
         while pending and path[: len(pending[-1][0])] != pending[-1][0]:
-            rows.extend(_group_rows(*pending.pop()))
+            rows.extend((*row, "") for row in _group_rows(*pending.pop()))
         if isinstance(member, Group):
             if member.block is not None or member.long_skip is not None:
                 pending.append((path, member))
             continue
-        stage = member
-        for i, node in enumerate(stage.nodes):
-            attr = ".".join(path) + (f".{i}" if stage.sequential else "")
-            size = "x".join(map(str, node.out_size)) if node.out_size else "-"
-            skip: str = node.skip_note if node.skip_note != "none" else "-"
-            if node.skip != "none" and node.skip_note != "dropped":
-                skip = f"{node.skip} ({node.skip_note})"
-            out = node.out_channels
-            if stage.long_skip is not None and i == len(stage.nodes) - 1:
-                skip, out = _long_skip_text(stage.long_skip), stage.long_skip.channels_after(out)
-            rows.append(
-                (attr, node.kind, f"{node.in_channels}->{out}", size, skip, count(node.params))
-            )
-        if stage.long_skip is not None and stage.long_skip.attr:
-            rows.append(_long_skip_row(path, stage.long_skip))
+        names = ", ".join(read_names(reads.get(path, ())))
+        for i in range(len(member.nodes)):
+            rows.append((*_node_row(path, member, i), names if i == 0 else ""))
+        if member.long_skip is not None and member.long_skip.attr:
+            rows.append((*_long_skip_row(path, member.long_skip), ""))
     while pending:
-        rows.extend(_group_rows(*pending.pop()))
+        rows.extend((*row, "") for row in _group_rows(*pending.pop()))
+    if not any(row[-1] for row in rows[1:]):
+        rows = [row[:-1] for row in rows]
     _table(rows)
+
+
+def _node_row(path: tuple[str, ...], stage: Stage, i: int) -> Row:
+    """The row of the stage's block ``i``: a merge's channels are each source's, ``64+64``."""
+    node = stage.nodes[i]
+    attr = ".".join(path) + (f".{i}" if stage.sequential else "")
+    size = "x".join(map(str, node.out_size)) if node.out_size else "-"
+    skip: str = node.skip_note if node.skip_note != "none" else "-"
+    if node.skip != "none" and node.skip_note != "dropped":
+        skip = f"{node.skip} ({node.skip_note})"
+    cin, out = str(node.in_channels), node.out_channels
+    if stage.merges:
+        cin = "+".join(str(channels) for _, channels in stage.reads)
+    if stage.long_skip is not None and i == len(stage.nodes) - 1:
+        skip, out = _long_skip_text(stage.long_skip), stage.long_skip.channels_after(out)
+    return (attr, node.kind, f"{cin}->{out}", size, skip, count(node.params))
 
 
 def _group_rows(path: tuple[str, ...], group: Group) -> list[Row]:
@@ -62,7 +74,7 @@ def _group_rows(path: tuple[str, ...], group: Group) -> list[Row]:
             module += ".shortcut"
     else:
         text, kind, params = "none", "sequence", 0
-        cin, out = _in_channels(group), out_channels(group.members[-1])
+        cin, out = in_channels(group), out_channels(group.members[-1])
     if skip is not None:
         text, out = (
             _long_skip_text(skip, block.replaced if block else "none"),
@@ -82,12 +94,6 @@ def _long_skip_text(skip: LongSkip, replaced: str = "none") -> str:
     if replaced != "none":
         text += f", replacing the block's own {replaced}"
     return text
-
-
-def _in_channels(member: Stage | Group) -> int:
-    if isinstance(member, Stage):
-        return member.nodes[0].in_channels
-    return member.block.in_channels if member.block else _in_channels(member.members[0])
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> None:
@@ -144,8 +150,9 @@ def validate(
         typer.Option(
             "--explain",
             "-e",
-            help="Also list every block: channels, size, and whether its skip is "
-            "identity, projected or dropped.",
+            help="Also list every block: channels (a merge's per source, 64+64->128), "
+            "size, whether its skip is identity, projected or dropped, and what it reads "
+            "where not the previous layer's output (from).",
         ),
     ] = False,
     set_values: Annotated[
