@@ -329,6 +329,10 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Rule]] = {
     "ConvNormAct": ((*_CONV_ARGS, "groups", "bias"), _conv_norm_act),
     "NormActConv": ((*_CONV_ARGS, "groups", "bias"), _norm_act_conv),
     "NormAct": (("channels",), _norm_act),
+    # the merges (skipgen.nn.merge) hold no tensors: they combine the outputs they are given
+    "Concat": ((), lambda a: []),
+    "Add": ((), lambda a: []),
+    "Mul": ((), lambda a: []),
     "projection": (_BLOCK_ARGS, _projection),
     "Shortcut": (("body", *_BLOCK_ARGS), _shortcut),
     "BasicBlock": (_BLOCK_ARGS, _basic),
