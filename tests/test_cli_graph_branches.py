@@ -8,84 +8,26 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import skipgen
 from skipgen.cli import app
+from skipgen.errors import SpecError
+from tests.composite.strategies import composite_specs
+from tests.graph_specs import ADD_MUL, FIRE, INCEPTION, graph_specs
+from tests.strategies import fuzz_settings, specs
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_DOT = shutil.which("dot") is not None
 
-# SqueezeNet's Fire module: a squeeze, then two expands reading it side by side, concatenated.
-FIRE = """\
-name: FireNet
-input: {channels: 3, size: 32}
-defaults: {norm: none, act: relu, bias: true}
-blocks:
-  fire:
-    params: {squeeze: int, expand: int}
-    layers:
-      - {type: conv, kernel: 1, channels: "${squeeze}", act: none, name: squeeze}
-      - {type: act, act: relu, name: squeeze_activation}
-      - {type: conv, kernel: 1, channels: "${expand}", act: none, name: expand1x1}
-      - {type: act, act: relu, name: expand1x1_activation}
-      - {type: conv, kernel: 3, channels: "${expand}", act: none, name: expand3x3,
-         from: squeeze_activation}
-      - {type: act, act: relu, name: expand3x3_activation}
-      - {type: concat, from: [expand1x1_activation, expand3x3_activation], name: cat}
-layers:
-  - {type: conv, channels: 64, stride: 2, name: stem}
-  - {type: fire, squeeze: 16, expand: 64, name: fire1}
-  - {type: fire, squeeze: 16, expand: 64, name: fire2}
-  - {type: conv, channels: 10, kernel: 1, name: classifier}
-"""
-
-# Four branches, each reading the block's input, concatenated in order.
-INCEPTION = """\
-name: Incept
-input: {channels: 8, size: 16}
-blocks:
-  inception:
-    params: {width: int}
-    layers:
-      - {type: conv, kernel: 1, channels: "${width}", name: b1}
-      - {type: conv, kernel: 1, channels: "${width}", name: b2a, from: input}
-      - {type: conv, kernel: 3, channels: "${width}", name: b2b}
-      - {type: conv, kernel: 1, channels: "${width}", name: b3a, from: input}
-      - {type: conv, kernel: 5, channels: "${width}", name: b3b}
-      - {type: maxpool, kernel: 3, stride: 1, padding: 1, name: b4a, from: input}
-      - {type: conv, kernel: 1, channels: "${width}", name: b4b}
-      - {type: concat, from: [b1, b2b, b3b, b4b], name: cat}
-layers:
-  - {type: conv, channels: 16, name: stem}
-  - {type: inception, width: 4, name: mix}
-  - {type: conv, channels: 8, name: head}
-"""
-
-# Two branches added, then a one-channel gate multiplied in; a sequence reading far back,
-# and the network input concatenated at the end.
-ADD_MUL = """\
-name: Branches
-input: {channels: 3, size: 8}
-layers:
-  - {type: conv, channels: 8, name: stem}
-  - {type: conv, channels: 8, name: left}
-  - {type: conv, channels: 8, kernel: 1, name: right, from: stem}
-  - {type: add, from: [left, right], name: joined}
-  - {type: conv, channels: 1, kernel: 1, act: sigmoid, norm: none, name: gate}
-  - {type: mul, from: [joined, gate], name: gated}
-  - type: sequence
-    name: tail
-    from: stem
-    layers:
-      - {type: conv, channels: 8, name: first}
-      - {type: conv, channels: 8, name: second, skip: {mode: add, from: gated}}
-  - {type: concat, from: [tail, input], name: out}
-"""
-
 Edge = tuple[str, str, str]  # tail, head, label ("" for none)
+SKIPS = {"add", "concat", "mul"}  # the labels of long skips' (dashed) edges
 
 
 def draw(tmp_path: Path, text: str, *args: str) -> str:
@@ -232,3 +174,23 @@ def test_every_merge_of_a_config_has_an_edge_from_each_source(config: Path) -> N
                 assert labels == {str(i) for i in range(1, len(stage.reads) + 1)}, path
         for tail, _ in tails(edges, box):
             assert tail in boxes or tail == "input"  # every edge from a box drawn
+
+
+@fuzz_settings(30, HealthCheck.function_scoped_fixture)
+@given(spec=st.one_of(graph_specs(), specs(), composite_specs()))
+def test_every_box_is_fed_once_and_a_merge_once_per_source(
+    spec: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    try:
+        graph = skipgen.lower_spec(path)
+    except SpecError:
+        return
+    result = CliRunner().invoke(app, ["graph", str(path)])
+    assert result.exit_code == 0, result.output
+    edges = mermaid_edges(result.stdout)
+    merges = {"n_" + "_".join(p): len(s.reads) for p, s in graph.leaves() if s.merges}
+    for box in frames(result.stdout):
+        fed = {(tail, label) for tail, label in tails(edges, box) if label not in SKIPS}
+        assert len(fed) == merges.get(box, 0 if box == "input" else 1), box

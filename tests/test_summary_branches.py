@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from skipgen.cli import app
-from tests.test_cli_graph_branches import ADD_MUL, FIRE, INCEPTION
+from tests.graph_specs import ADD_MUL, FIRE, INCEPTION
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAINS = ["resnet18", "unet_small", "mobilenet_v2", "densenet121"]
