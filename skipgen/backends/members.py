@@ -25,6 +25,7 @@ from skipgen.backends.layout import (
 )
 from skipgen.backends.text import string_literal
 from skipgen.ir import graph as g
+from skipgen.ir.containers import Container, Item, registered
 from skipgen.ir.graph import Member, Stage
 from skipgen.library.nn import SourceError
 
@@ -45,13 +46,20 @@ def _stage_module(stage: Stage) -> Group | str:
 def held(members: tuple[Member, ...], classes: Classes) -> list[tuple[str, Expr]]:
     """The modules a list of members holds, by key: each long skip's projection after its
     layer, as the runtime backend registers them."""
-    found: list[tuple[str, Expr]] = []
-    for member in members:
-        found.append((member.attr, member_module(member, classes)))
-        skip = member.long_skip
-        if skip is not None and skip.projection is not None and skip.attr is not None:
-            found.append((skip.attr, call_expr(skip.projection)))
-    return found
+    return [(key, _item(item, classes)) for key, item in registered(members)]
+
+
+def _item(item: Item, classes: Classes) -> Expr:
+    if isinstance(item, g.Call):
+        return call_expr(item)
+    if not isinstance(item, Container):
+        return member_module(item, classes)
+    modules = [(key, _item(inner, classes)) for key, inner in item.items]
+    if item.listed:
+        listed = Group("", "[", "]", tuple(("", module) for _, module in modules))
+        return Group("nn.ModuleList", "(", ")", (("", listed),))
+    items = tuple((f"{string_literal(key)}: ", module) for key, module in modules)
+    return Group("nn.ModuleDict", "(", ")", (("", Group("", "{", "}", items)),))
 
 
 def numbered(keys: list[str]) -> bool:
@@ -92,7 +100,10 @@ def deep_groups(members: tuple[Member, ...]) -> set[str]:
         for member in members
         if isinstance(member, g.Group)
         and member.walked
-        and any(isinstance(inner, g.Group) and inner.walked for inner in member.members)
+        and any(
+            (isinstance(inner, g.Group) and inner.walked) or "." in inner.attr
+            for inner in member.members
+        )
     }
 
 
@@ -285,7 +296,10 @@ class Forward:
 
     @staticmethod
     def child(holder: str, key: str) -> str:
-        return f"{holder}.{key}" if holder == "self" else f"{holder}[{string_literal(key)}]"
+        """How forward reads the module at ``key`` (a path into containers) of ``holder``."""
+        first, *rest = key.split(".")
+        found = f"{holder}.{first}" if holder == "self" else f"{holder}[{string_literal(first)}]"
+        return found + "".join(f"[{p}]" if p.isdigit() else f"[{string_literal(p)}]" for p in rest)
 
     def after(self, member: Member, holder: str, channels: int, call: bool) -> None:
         skip = member.long_skip

@@ -17,8 +17,18 @@ from torch import Tensor, nn
 
 from skipgen.errors import SpecError
 from skipgen.ir.common import TORCH_LAYERS
+from skipgen.ir.containers import Container, Item, registered
 from skipgen.ir.fusion import block_conv_norms, network_conv_norms
-from skipgen.ir.graph import INPUT_LOCAL, Call, Graph, Group, Member, Partial, format_bytes, outside_reads
+from skipgen.ir.graph import (
+    INPUT_LOCAL,
+    Call,
+    Graph,
+    Group,
+    Member,
+    Partial,
+    format_bytes,
+    outside_reads,
+)
 from skipgen.ir.memory import physical_memory
 from skipgen.kinds.registry import NN_BLOCKS
 from skipgen.library.plugins import loaded_blocks
@@ -76,13 +86,17 @@ def instantiate(call: Call) -> nn.Module:
 
 def _modules(members: tuple[Member, ...]) -> OrderedDict[str, nn.Module]:
     """The modules of a list of members by key, each long skip's projection after its layer."""
-    modules: OrderedDict[str, nn.Module] = OrderedDict()
-    for member in members:
-        modules[member.attr] = _module(member)
-        skip = member.long_skip
-        if skip is not None and skip.projection is not None and skip.attr is not None:
-            modules[skip.attr] = instantiate(skip.projection)
-    return modules
+    return OrderedDict((key, _item(item)) for key, item in registered(members))
+
+
+def _item(item: Item) -> nn.Module:
+    if isinstance(item, Call):
+        return instantiate(item)
+    if not isinstance(item, Container):
+        return _module(item)
+    if item.listed:
+        return nn.ModuleList(_item(inner) for _, inner in item.items)
+    return nn.ModuleDict(OrderedDict((key, _item(inner)) for key, inner in item.items))
 
 
 def _module(member: Member) -> nn.Module:

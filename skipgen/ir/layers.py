@@ -119,15 +119,13 @@ class LayerLowering(BlockLowering):
         inputs = todo.names.inputs.get(path)
         reads: tuple[Read, ...] = ()
         if inputs is not None:
-            read = [todo.outputs.get(j) for j in inputs]
-            if None in read:  # an earlier layer it reads failed, reported
+            if any(j not in todo.outputs for j in inputs):  # an error there, reported
                 return None, channels, slot, False
-            reads = tuple(
-                (todo.names.locals[j], c) for j, (c, _) in zip(inputs, read, strict=True)  # type: ignore[misc]
-            )
+            read = [todo.outputs[j] for j in inputs]
+            reads = tuple((todo.names.locals[j], c) for j, (c, _) in zip(inputs, read, strict=True))
             if isinstance(layer, Merge):
-                return self.merge(todo, path, layer, read, reads)  # type: ignore[arg-type]
-            channels, slot = read[0]  # type: ignore[misc]
+                return self.merge(todo, path, layer, read, reads)
+            channels, slot = read[0]
         source = _long_skip_source(todo.names, path, todo.outputs)
         repeat = self.checked_repeats(path, layer)
         if source is not None and repeat > 1:
@@ -205,8 +203,7 @@ class LayerLowering(BlockLowering):
         if out > MAX_CHANNELS:
             self.record.error(
                 path,
-                f"the output would have {out:,} channels, more than the limit of "
-                f"{MAX_CHANNELS:,}",
+                f"the output would have {out:,} channels, more than the limit of {MAX_CHANNELS:,}",
                 "merge fewer or narrower outputs",
             )
         node = PendingNode(

@@ -13,6 +13,7 @@ to be referred to.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -110,12 +111,13 @@ class _Resolver(Reach):
 
     def attrs(self, layers: Sequence[Layer], list_path: Path, out: dict[Path, str]) -> set[str]:
         """Assign the keys of one list's layers; returns the keys and handles in use there."""
-        taken = {layer.name for layer in layers if layer.name is not None}
+        taken = {layer.name.split(".")[0] for layer in layers if layer.name is not None}
         if list_path == ("layers",):
             taken |= set(self.ids) | set(self.names)
         # a composite block's body is a class's attributes: unnamed layers take a prefix
         # and a counter, as the network's own do
         keyed = list_path == ("layers",) or isinstance(self.layers.get(list_path[:-1]), Composite)
+        self.containers(layers, list_path, keyed)
         counters: dict[str, int] = {}
         number = 0
         for i, layer in enumerate(layers):
@@ -136,6 +138,52 @@ class _Resolver(Reach):
                 taken.add(attr)
                 out[path] = attr
         return taken
+
+    def containers(self, layers: Sequence[Layer], list_path: Path, keyed: bool) -> None:
+        """Check the keys of one list's layers that are paths into containers: a class's
+        attribute is a Python name, a container's keys are 0, 1, 2, ... (a list) or no
+        number at all (a dict), and no layer has the key of a container."""
+        named = [(i, layer.name) for i, layer in enumerate(layers) if layer.name is not None]
+        owner = "network" if list_path == ("layers",) else "block"
+        for i, name in named:
+            first = name.split(".")[0]
+            if keyed and not first.isidentifier():
+                self.report(
+                    (*list_path, i, "name"),
+                    f"{first!r} would be an attribute of the {owner} class, and is not a "
+                    "Python name",
+                    "name it with letters, digits and _, or put it in a sequence or a "
+                    "container (`blocks.0`)",
+                )
+        held: dict[str, list[tuple[int, str]]] = {}  # container path -> (layer, key) in it
+        for i, name in named:
+            parts = name.split(".")
+            for k in range(1, len(parts)):
+                held.setdefault(".".join(parts[:k]), []).append((i, parts[k]))
+        plain = {name: i for i, name in named}
+        for container, keys in held.items():
+            where = (*list_path, keys[0][0], "name")
+            if container in plain:
+                self.report(
+                    (*list_path, plain[container], "name"),
+                    f"{container!r} is the key of a container that other layers are in "
+                    f"({', '.join(repr(layers[i].name) for i, _ in keys[:3])})",
+                    "rename this layer, or the container",
+                )
+                continue
+            found = sorted({key for _, key in keys}, key=lambda k: (not k.isdigit(), k))
+            numbers = [k for k in found if k.isdigit()]
+            if numbers and (
+                len(numbers) < len(found) or sorted(map(int, numbers)) != list(range(len(numbers)))
+            ):
+                self.report(
+                    where,
+                    f"the container {container!r} holds the keys {', '.join(found)}: a list's "
+                    "keys are 0, 1, 2, ... and a dict's are names",
+                    "number its members from 0 without gaps, or name them all",
+                )
+        if held and not keyed:  # its members are not one chain in the order of their keys
+            self.walked.add(list_path[:-1])
 
     def handle(self, where: Path, source: str) -> Path | None:
         """The layer that ``source`` (at ``where`` in the spec) names; None after an error,
@@ -179,23 +227,14 @@ class _Resolver(Reach):
         blocks = [p for p in ancestors(path) if isinstance(self.layers.get(p), Composite)]
         return blocks[-1] if blocks else None
 
-    def own_layer(self, body: Path, where: Path, source: str) -> Path | None | bool:
-        """The layer named ``source`` in the body of the block at ``body`` (not in a block
-        inside it); False when there is none, None after an error, reported."""
-        found = [
+    def own_layers(self, body: Path, source: str) -> list[Path]:
+        """The layers named ``source`` in the body of the block at ``body`` (not in a
+        block inside it)."""
+        return [
             p
             for p, layer in self.layers.items()
             if layer.name == source and p[: len(body)] == body and self.body_of(p) == body
         ]
-        if len(found) > 1:
-            places = ", ".join(f"{format_path(p)} (line {self.line(p)})" for p in found)
-            self.report(
-                where,
-                f"{source!r} names {len(found)} layers of this block's body: {places}",
-                "name the one you mean differently from the others",
-            )
-            return None
-        return found[0] if found else False
 
     def source(self, path: Path, source: str, where: Path | None = None) -> Path | None:
         """The earlier layer that the layer at ``path`` reads under ``source`` (in its
@@ -209,10 +248,16 @@ class _Resolver(Reach):
         body = self.body_of(path)
         if source == INPUT and not skip:
             return (*body, INPUT) if body is not None else (INPUT,)
-        own = self.own_layer(body, where, source) if body is not None else False
-        if own is None:
+        own = self.own_layers(body, source) if body is not None else []
+        if len(own) > 1:
+            places = ", ".join(f"{format_path(p)} (line {self.line(p)})" for p in own)
+            self.report(
+                where,
+                f"{source!r} names {len(own)} layers of this block's body: {places}",
+                "name the one you mean differently from the others",
+            )
             return None
-        j = own or self.handle(where, source)
+        j = own[0] if own else self.handle(where, source)
         if j is None:
             return None
         if self.end[j] >= self.start[path]:
@@ -261,7 +306,7 @@ class _Resolver(Reach):
             self.local_names[j] = INPUT_LOCAL
             return
         earlier = self.layers[j]
-        self.local_names[j] = earlier.id or earlier.name or source
+        self.local_names[j] = earlier.id or _local(earlier.name or source)
         groups = self.around(path, j)
         self.walked.update(groups)
         self.reached.update(set(groups) - set(ancestors(path)))
@@ -269,7 +314,7 @@ class _Resolver(Reach):
     def unread(self, read: set[Path]) -> None:
         """Refuse a layer whose output nothing reads: the layer after it reads another
         (its `from`), and no `from`, skip, head or output names it."""
-        for path, layer, _ in self.entries:
+        for path in self.layers:
             after = self.layers.get((*path[:-1], path[-1] + 1))  # type: ignore[operator]
             if after is None or after.from_ is None or path in read:
                 continue
@@ -310,7 +355,7 @@ class _Resolver(Reach):
         if not self.reachable(where, j, repr(name), reader):
             return None
         earlier = self.layers[j]
-        self.local_names.setdefault(j, earlier.id or earlier.name or name)
+        self.local_names.setdefault(j, earlier.id or _local(earlier.name or name))
         self.walked.update(self.walked_around(j))
         self.reached.update(self.walked_around(j))
         return j
@@ -453,9 +498,7 @@ class _Resolver(Reach):
         self.unread(read | {j for js in inputs.values() for j in js})
         self.checkpoints()
         walked = frozenset(self.walked)
-        return Names(
-            attrs, sources, self.local_names, taken, walked, head_sources, outputs, inputs
-        )
+        return Names(attrs, sources, self.local_names, taken, walked, head_sources, outputs, inputs)
 
 
 def resolve(spec: m.Spec, positions: Positions, report: Report) -> Names:
@@ -468,3 +511,10 @@ def _listed(names: str | list[str]) -> str:
     if isinstance(names, str):
         return repr(names)
     return ", ".join(repr(name) for name in names)
+
+
+def _local(name: str) -> str:
+    """The local of forward that keeps the output of the layer named ``name``: the name
+    itself, or for a key path (``inner_blocks.3``, ``block1-0``) its parts joined by _."""
+    local = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return local if local.isidentifier() else f"out_{local}"

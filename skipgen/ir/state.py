@@ -9,10 +9,10 @@ its module path is listed in :attr:`StateShapes.unknown` instead of its tensors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from skipgen.ir.block_state import UnknownBlock, call_state
+from skipgen.ir.containers import Container, Item, registered
 from skipgen.ir.graph import Call, Graph, Group, Member
 from skipgen.ir.layer_state import Entries, Shape
 
@@ -42,16 +42,22 @@ class _Walk:
     entries: Entries = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
 
-    def members(self, members: Iterable[Member], prefix: str) -> None:
-        """Each member, then the projection of the long skip it takes."""
-        for member in members:
-            self.member(member, prefix)
-            skip = member.long_skip
-            if skip is not None and skip.projection is not None and skip.attr is not None:
-                self.call(skip.projection, prefix + skip.attr)
+    def members(self, members: tuple[Member, ...], prefix: str) -> None:
+        """Each member, and the projection of each long skip after its layer, in the order
+        they are registered (:mod:`skipgen.ir.containers`)."""
+        self.items(registered(members), prefix)
 
-    def member(self, member: Member, prefix: str) -> None:
-        path = prefix + member.attr
+    def items(self, items: tuple[tuple[str, Item], ...], prefix: str) -> None:
+        for key, item in items:
+            if isinstance(item, Call):
+                self.call(item, prefix + key)
+            elif isinstance(item, Container):
+                self.items(item.items, f"{prefix}{key}.")
+            else:
+                self.member(item, prefix, key)
+
+    def member(self, member: Member, prefix: str, key: str | None = None) -> None:
+        path = prefix + (member.attr if key is None else key)
         if isinstance(member, Group):
             self.members(member.members, path + ".")
             if member.block is not None and member.block.projection is not None:

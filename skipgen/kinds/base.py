@@ -13,6 +13,7 @@ from skipgen.language.limits import Repeat
 from skipgen.language.vocabulary import (
     ACT_DESCRIPTION,
     IDENTIFIER_SCHEMA,
+    KEY_PATH_SCHEMA,
     ActSpec,
     HintedValueError,
     NormSpec,
@@ -21,6 +22,7 @@ from skipgen.language.vocabulary import (
     SkipSpec,
     StrictModel,
     check_identifier,
+    check_key_path,
 )
 
 
@@ -45,8 +47,9 @@ class Layer(StrictModel):
 
     name: str | None = Field(
         default=None,
-        description="attribute name of the module (its state_dict prefix)",
-        json_schema_extra=IDENTIFIER_SCHEMA,
+        description="key of the module (its state_dict prefix): a Python name, a key such "
+        "as `block1-0` inside a sequence, or a path into containers (`inner_blocks.3`)",
+        json_schema_extra=KEY_PATH_SCHEMA,
     )
     id: str | None = Field(
         default=None,
@@ -78,10 +81,15 @@ class Layer(StrictModel):
 
     model_config = ConfigDict(json_schema_extra=lambda schema: _describe_type(schema))
 
-    @field_validator("name", "id")
+    @field_validator("name")
+    @classmethod
+    def _key(cls, value: str | None, info: Any) -> str | None:
+        return None if value is None else check_key_path(value, "name")
+
+    @field_validator("id")
     @classmethod
     def _identifier(cls, value: str | None, info: Any) -> str | None:
-        return None if value is None else check_identifier(value, info.field_name)
+        return None if value is None else check_identifier(value, "id")
 
     @property
     def drops_path(self) -> bool:

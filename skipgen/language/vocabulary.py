@@ -4,6 +4,7 @@ activations and skips (each also written as a bare string: `norm: batch`, `skip:
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -48,6 +49,12 @@ STOCHASTIC_DEPTH_DESCRIPTION = (
 
 # Lets an editor flag what check_identifier refuses for its characters (not for its meaning).
 IDENTIFIER_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"}
+# A module's key, or a path of keys into containers: what `add_module` accepts, kept to
+# ASCII letters, digits, _ and - (torchvision's RegNet names its blocks `block1-0`).
+KEY_PATH_SCHEMA: dict[str, Any] = {
+    "pattern": "^[A-Za-z0-9-][A-Za-z0-9_-]*(\\.[A-Za-z0-9-][A-Za-z0-9_-]*)*$"
+}
+_KEY = re.compile(r"[A-Za-z0-9-][A-Za-z0-9_-]*")
 
 
 class HintedValueError(ValueError):
@@ -56,6 +63,24 @@ class HintedValueError(ValueError):
     def __init__(self, message: str, hint: str) -> None:
         super().__init__(message)
         self.hint = hint
+
+
+def check_key_path(value: str, what: str) -> str:
+    """``value`` if it can be a module's key, or a path of keys into containers (parts
+    that read as Python names follow :func:`check_identifier`)."""
+    for part in value.split("."):
+        if not part.isascii():
+            check_identifier(part, what)  # says how Python would read it
+        if not _KEY.fullmatch(part):
+            shown = f" in {value!r}" if part != value else ""
+            raise HintedValueError(
+                f"{what} {part!r}{shown} is not a module key",
+                "a key is made of ASCII letters, digits, _ and -; a . goes into a "
+                "container (inner_blocks.3)",
+            )
+        if part.isidentifier():
+            check_identifier(part, what)
+    return value
 
 
 def check_identifier(value: str, what: str) -> str:

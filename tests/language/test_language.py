@@ -169,17 +169,24 @@ def test_configs_read_the_same_in_yaml_1_1_and_1_2(config: Path) -> None:
     skipgen.load_spec(config)
 
 
+NAMED_KINDS = ("Conv", "Dense")
+
+
 def test_the_schema_tells_editors_which_characters_a_name_may_have() -> None:
-    patterns = {SCHEMA["properties"]["name"]["pattern"]}
-    patterns |= {
-        SCHEMA["$defs"][kind]["properties"][key]["pattern"]
-        for kind in ("Conv", "Dense")
-        for key in ("name", "id")
-    }
-    (pattern,) = patterns
-    for refused in [*NFKC_TWINS, "3d", "my block", "_private", "a-b"]:
-        assert re.fullmatch(pattern, refused) is None
-        assert only_error(spec(channels=8, name=refused)).message.startswith("layers[0].name")
+    identifiers = {SCHEMA["properties"]["name"]["pattern"]}
+    identifiers |= {SCHEMA["$defs"][kind]["properties"]["id"]["pattern"] for kind in NAMED_KINDS}
+    keys = {SCHEMA["$defs"][kind]["properties"]["name"]["pattern"] for kind in NAMED_KINDS}
+    (identifier,), (key,) = identifiers, keys
+    for refused in [*NFKC_TWINS, "3d", "my block", "_private", "a-b", "a.b"]:
+        assert re.fullmatch(identifier, refused) is None
+        assert only_error(spec(channels=8, id=refused)).message.startswith("layers[0].id")
     for accepted in ["layer1", "Enc_2", "x9"]:
-        assert re.fullmatch(pattern, accepted)
+        assert re.fullmatch(identifier, accepted)
+        skipgen.load_spec(spec(channels=8, id=accepted))
+    # a layer's name is a module key (block1-0), or a path into containers (blocks.0)
+    for refused in [*NFKC_TWINS, "my block", "_private", "a..b", ".a", "a.", "a/b"]:
+        assert re.fullmatch(key, refused) is None
+        assert only_error(spec(channels=8, name=refused)).message.startswith("layers[0].name")
+    for accepted in ["layer1", "Enc_2", "blocks.0", "inner_blocks.3"]:
+        assert re.fullmatch(key, accepted)
         skipgen.load_spec(spec(channels=8, name=accepted))
