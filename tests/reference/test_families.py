@@ -1,10 +1,9 @@
 """The modern families beside the zoo's cases: RegNetY's torchvision checkpoint, whose
-module names a spec cannot take, reaches the model by order and shape and gives the
-reference's output; the ResNet-34 U-Net is built through the command line."""
+block keys (`block1-0`) are not Python names, loads strictly and gives the reference's
+output; the ResNet-34 U-Net is built through the command line."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import torch
@@ -14,7 +13,7 @@ import skipgen
 from skipgen.cli import app
 
 from .fill import fill_value, make_input
-from .test_zoo import assert_matches, config, reference
+from .test_zoo import assert_matches, config, emitted_model, reference
 
 
 def reference_checkpoint(name: str) -> dict[str, torch.Tensor]:
@@ -30,21 +29,26 @@ def reference_checkpoint(name: str) -> dict[str, torch.Tensor]:
     }
 
 
-def test_regnet_keys_are_torchvisions_with_blocks_numbered() -> None:
-    """torchvision's `trunk_output.block2.block2-1...` is `trunk_output.block2.1...` here:
-    a module name is a Python identifier. Nothing else differs."""
+def test_regnet_keys_are_torchvisions() -> None:
+    """torchvision's `trunk_output.block2.block2-1...`, as the config names its blocks."""
     with torch.device("meta"):
         keys = list(skipgen.build_model(config("regnet_y_400mf")).state_dict())
-    theirs = [key for key, _ in reference("regnet_y_400mf")["state_dict"]]
-    assert keys == [re.sub(r"\.block(\d)-(\d+)\.", r".\2.", key) for key in theirs]
+    assert keys == [key for key, _ in reference("regnet_y_400mf")["state_dict"]]
 
 
-def test_regnet_loads_torchvisions_checkpoint_and_gives_its_output() -> None:
+def test_regnet_loads_torchvisions_checkpoint_strictly_and_gives_its_output(
+    tmp_path: Path,
+) -> None:
     ref = reference("regnet_y_400mf")
-    model = skipgen.build_model(config("regnet_y_400mf")).double().eval()
-    skipgen.transfer_weights(model, reference_checkpoint("regnet_y_400mf"))
-    with torch.no_grad():
-        assert_matches(model(make_input(ref["input_shape"])), ref)
+    checkpoint = reference_checkpoint("regnet_y_400mf")
+    runtime = skipgen.build_model(config("regnet_y_400mf"))
+    source = skipgen.generate_source(config("regnet_y_400mf"))
+    assert '"block1-0",' in source  # a key that is not a Python name, in an OrderedDict
+    emitted = emitted_model(source, "RegNetY400MF", tmp_path)
+    for model in (runtime, emitted):
+        model.double().eval().load_state_dict(checkpoint, strict=True)
+        with torch.no_grad():
+            assert_matches(model(make_input(ref["input_shape"])), ref)
 
 
 def test_unet_resnet34_through_the_cli(tmp_path: Path) -> None:
