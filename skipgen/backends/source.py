@@ -109,6 +109,9 @@ def forward_body(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> Forward:
 def returns(graph: Graph, width: int = DEFAULT_LINE_LENGTH) -> tuple[str, str]:
     """The return type of ``forward`` and its last statement."""
     outputs = graph.outputs
+    if graph.keyed_outputs:
+        items = tuple((f"{string_literal(o.name)}: ", o.local) for o in outputs)
+        return "dict[str, Tensor]", statement(Group("", "{", "}", items), width, "return ")
     if not outputs:
         return "Tensor", "return x"
     if len(outputs) == 1:
@@ -155,9 +158,9 @@ def docstring(graph: Graph) -> str:
         f"Input shape: {inputs}.",
         *(
             [f"Output shape: {_shape(graph.output_shape())}."]
-            if len(graph.outputs) < 2
+            if len(graph.outputs) < 2 and not graph.keyed_outputs
             else [
-                "Outputs, as a list:",
+                f"Outputs, as a {'dict' if graph.keyed_outputs else 'list'}:",
                 "",
                 *(f"- {o.name}: {_shape(o.shape(graph.axes))}" for o in graph.outputs),
                 "",

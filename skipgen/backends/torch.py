@@ -220,12 +220,14 @@ class SkipgenNetwork(nn.Module):
         # The convolutions the network holds itself and the norms they feed, for fuse().
         self.conv_norm_pairs = network_conv_norms(graph)
 
-    def forward(self, x: Tensor) -> Tensor | list[Tensor]:
+    def forward(self, x: Tensor) -> Tensor | list[Tensor] | dict[str, Tensor]:
         saved: dict[str, Tensor] = {INPUT_LOCAL: x}
         x = run(self, self._graph.stages, x, saved)
         for head in self._graph.heads:
             saved[head.group.attr] = self.get_submodule(head.group.attr)(saved[head.source])
         outputs = [saved[output.local] for output in self._graph.outputs]
+        if self._graph.keyed_outputs:
+            return {o.name: saved[o.local] for o in self._graph.outputs}
         if not outputs:
             return x
         return outputs[0] if len(outputs) == 1 else outputs

@@ -75,7 +75,7 @@ class Node:
 
     kind: str
     call: Call
-    in_channels: int
+    in_channels: int  # a merge's: its first source's (its stage's reads have them all)
     out_channels: int
     in_size: tuple[int, ...] | None
     out_size: tuple[int, ...] | None  # None once the output is flat, or when size is unknown
@@ -289,6 +289,7 @@ class Graph:
     sizes: SizeSet | None = None  # the input sizes (along one dimension) that work
     heads: tuple[Head, ...] = ()
     outputs: tuple[Output, ...] = ()  # as `outputs` lists them; none: the last layer's
+    keyed_outputs: bool = False  # forward returns a dict of the outputs by name
     dropped: tuple[tuple[str, str], ...] = ()  # (module path, kind) of layers no output needs
 
     @property

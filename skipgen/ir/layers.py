@@ -118,6 +118,8 @@ class LayerLowering(BlockLowering):
         layer = todo.layers[i]
         inputs = todo.names.inputs.get(path)
         reads: tuple[Read, ...] = ()
+        if inputs is None and isinstance(layer, Merge):  # its `from` failed, reported
+            return None, channels, slot, False
         if inputs is not None:
             if any(j not in todo.outputs for j in inputs):  # an error there, reported
                 return None, channels, slot, False

@@ -101,7 +101,13 @@ class _Network:
                 head = by_head.get(ref.path)
                 if head is not None:
                     found.append(
-                        PendingOutput(ref.name, ref.name, head.channels, head.slot, head.flat)
+                        PendingOutput(
+                            ref.name,
+                            self.spec.heads[int(ref.path[1])].name,
+                            head.channels,
+                            head.slot,
+                            head.flat,
+                        )
                     )
             elif ref.path in outputs:
                 channels, slot = outputs[ref.path]
@@ -257,7 +263,8 @@ class _Network:
                     None if out.flat else self.reduction(input_size, size, out.slot),
                 )
             )
-        return replace(graph, outputs=tuple(outputs))
+        keyed = isinstance(spec.outputs, dict)
+        return replace(graph, outputs=tuple(outputs), keyed_outputs=keyed)
 
     def reduction(
         self, input_size: tuple[int, ...] | None, size: tuple[int, ...] | None, slot: int

@@ -311,12 +311,13 @@ class _Resolver(Reach):
         self.walked.update(groups)
         self.reached.update(set(groups) - set(ancestors(path)))
 
-    def unread(self, read: set[Path]) -> None:
+    def unread(self, read: set[Path], inputs: dict[Path, tuple[Path, ...]]) -> None:
         """Refuse a layer whose output nothing reads: the layer after it reads another
-        (its `from`), and no `from`, skip, head or output names it."""
+        (its `from`, resolved), and no `from`, skip, head or output names it."""
         for path in self.layers:
-            after = self.layers.get((*path[:-1], path[-1] + 1))  # type: ignore[operator]
-            if after is None or after.from_ is None or path in read:
+            next_path = (*path[:-1], path[-1] + 1)  # type: ignore[operator]
+            after = self.layers.get(next_path)
+            if after is None or after.from_ is None or next_path not in inputs or path in read:
                 continue
             self.report(
                 path,
@@ -411,18 +412,21 @@ class _Resolver(Reach):
         heads = {head.name: k for k, head in enumerate(self.spec.heads)}
         found: list[OutputRef] = []
         seen: set[str] = set()
-        for i, name in enumerate(self.spec.outputs or ()):
-            where = ("outputs", i)
+        outputs = self.spec.outputs or ()
+        keyed = isinstance(outputs, dict)
+        entries = list(outputs.items()) if isinstance(outputs, dict) else [(n, n) for n in outputs]
+        for i, (key, name) in enumerate(entries):
+            where: Path = ("outputs", key) if keyed else ("outputs", i)
             if name in seen:
                 self.report(where, f"{name!r} is already an output", "list each output once")
                 continue
             seen.add(name)
             if name in heads:
-                found.append(OutputRef(name, ("heads", heads[name])))
+                found.append(OutputRef(key, ("heads", heads[name])))
                 continue
             j = self.read_from_outside(where, name, "an output")
             if j is not None:
-                found.append(OutputRef(name, j))
+                found.append(OutputRef(key, j))
         used = {ref.path for ref in found}
         for name, k in heads.items():
             if ("heads", k) not in used:
@@ -495,7 +499,7 @@ class _Resolver(Reach):
         head_sources = self.heads()
         outputs = self.outputs()
         read = {*sources.values(), *head_sources.values(), *(o.path for o in outputs)}
-        self.unread(read | {j for js in inputs.values() for j in js})
+        self.unread(read | {j for js in inputs.values() for j in js}, inputs)
         self.checkpoints()
         walked = frozenset(self.walked)
         return Names(attrs, sources, self.local_names, taken, walked, head_sources, outputs, inputs)

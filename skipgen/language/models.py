@@ -16,7 +16,14 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, Union
 
-from pydantic import BeforeValidator, Field, PrivateAttr, create_model, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    create_model,
+    field_validator,
+)
 
 from skipgen.composite.define import BlockDefinition
 from skipgen.kinds.act import Activation as Activation
@@ -56,6 +63,9 @@ from skipgen.language.vocabulary import (
 )
 from skipgen.language.vocabulary import Norm as Norm  # re-exported
 from skipgen.language.vocabulary import Skip as Skip  # re-exported
+
+# The key of an output in the dict a network returns: letters, digits, _ and -.
+OutputKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 def _size_shorthand(value: Any) -> Any:
@@ -161,11 +171,13 @@ class Spec(StrictModel):
         default_factory=list,
         description="branches off the main path, each ending in an output that `outputs` names",
     )
-    outputs: list[str] | None = Field(
+    outputs: list[str] | dict[OutputKey, str] | None = Field(
         default=None,
         min_length=1,
         description="what the network returns, in order: layers (by id or name) and heads "
-        "(by name); layers that no output needs are not built; default: the last layer",
+        "(by name), as a list; or as a dict under the keys given (`{out: logits}`, as "
+        "torchvision's segmentation and detection backbones return); layers that no "
+        "output needs are not built; default: the last layer",
     )
 
     # Where each value came from, for errors found after validation (set by load_spec).

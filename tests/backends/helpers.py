@@ -80,8 +80,12 @@ def input_shape(source: Any, graph: Graph, batch: int = 2) -> tuple[int, ...]:
     raise AssertionError(f"no small input size works for {graph.name}")
 
 
-def as_list(out: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
-    """A network's outputs as a list: one tensor, or the list of several."""
+def as_list(
+    out: torch.Tensor | list[torch.Tensor] | dict[str, torch.Tensor],
+) -> list[torch.Tensor]:
+    """A network's outputs as a list: one tensor, the list of several, or a dict's values."""
+    if isinstance(out, dict):
+        return list(out.values())
     return out if isinstance(out, list) else [out]
 
 
