@@ -351,7 +351,7 @@ class Forward:
                 self.out.append(statement(module, self.width, "x = ", tail))
         if combine is not None:
             self.out.append(statement(combine, self.width, "x = ", comment))
-        elif skip is not None and skip.note == "dropped":
+        elif skip is not None and skip.note == "dropped" and skip.mode != "none":
             self.out.append(f"# the {skip.mode} from {skip.source} is dropped: channels differ")
         if member.save_as is not None and member.save_as in self.read:
             self.out.append(f"{member.save_as} = x")

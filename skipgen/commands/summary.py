@@ -165,7 +165,7 @@ def block_rows(graph: Graph) -> list[Row]:
 
 
 def _skip_text(skip: LongSkip) -> str:
-    return f"{skip.mode} from {skip.source} ({skip.note})"
+    return skip.described()
 
 
 def collapse(

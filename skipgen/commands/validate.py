@@ -90,7 +90,7 @@ def _group_rows(path: tuple[str, ...], group: Group) -> list[Row]:
 
 def _long_skip_text(skip: LongSkip, replaced: str = "none") -> str:
     """``concat from enc1 (identity)``; with what it replaced, for a composite block's use."""
-    text = f"{skip.mode} from {skip.source} ({skip.note})"
+    text = skip.described()
     if replaced != "none":
         text += f", replacing the block's own {replaced}"
     return text

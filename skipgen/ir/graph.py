@@ -98,7 +98,7 @@ class LongSkip:
     """Combine a stage's output with the saved output of an earlier stage."""
 
     source: str  # the local variable holding the earlier output
-    mode: Literal["add", "concat", "mul"]
+    mode: Literal["add", "concat", "mul", "none"]  # none: it only gives the layer its size
     projection: Call | None  # applied to the source first; held by ``attr``
     attr: str | None
     note: SkipNote
@@ -106,6 +106,13 @@ class LongSkip:
     shortcut_first: bool = True  # concat: [source, x]; else [x, source]
     resizes: bool = False  # the stage's module is called with the source too, for its size
     source_channels: int = 0  # the channels of the saved output
+
+    def described(self) -> str:
+        """``concat from enc1 (identity)``; ``size of input`` where it only sizes."""
+        source = "input" if self.source == INPUT_LOCAL else self.source
+        if self.mode == "none":
+            return f"size of {source}"
+        return f"{self.mode} from {source} ({self.note})"
 
     def channels_after(self, channels: int) -> int:
         """The channels once this skip has combined its source with ``channels``."""

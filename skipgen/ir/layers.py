@@ -383,7 +383,7 @@ class LayerLowering(BlockLowering):
         resizes = isinstance(layer, Kind) and layer.sized_by_skip()
         if decision.note in ("none", "dropped"):
             dropped = LongSkip(source.local, mode, None, None, "dropped", 0, resizes=resizes)  # type: ignore[arg-type]
-            return (dropped if decision.note == "dropped" else None), out_ch
+            return (dropped if decision.note == "dropped" or resizes else None), out_ch
         projection, shortcut_slot = None, source.slot
         if decision.projection is not None:
             where = ((*path, "skip"), "the projected shortcut")

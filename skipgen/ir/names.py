@@ -490,7 +490,10 @@ class _Resolver(Reach):
         sources: dict[Path, Path] = {}
         for path, layer, _ in self.entries:
             name = layer.skip.from_ if layer.skip else None
-            j = None if name is None else self.source(path, name)
+            sized = layer.size_source() if isinstance(layer, Kind) else None
+            where = (*path, "size") if name is None and sized is not None else None
+            name = name or sized
+            j = None if name is None else self.source(path, name, where)
             if name is None or j is None:
                 continue
             sources[path] = j

@@ -137,6 +137,12 @@ class Kind(Layer):
         (its module is called with that source as a second argument)."""
         return False
 
+    def size_source(self) -> str | None:
+        """The earlier output (id or name) whose spatial size the layer's output takes,
+        where it names one instead of taking its long skip's: read as a skip source that
+        combines nothing."""
+        return None
+
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
         """This layer from ``cin`` to ``cout`` channels (0: the kind decides) at ``stride``,
         with the norm, activation and bias it ``inherited`` from the network."""
