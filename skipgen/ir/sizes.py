@@ -6,10 +6,14 @@ add or a concat needs equal, and the least size some layers accept — and runs 
 input size given.
 
 With no size given, the set of input sizes that work is found exactly, for every size. Each
-layer maps a size ``n`` to ``(n + c) // stride``, ``n * scale`` or ``1``, so the size in a
+layer maps a size ``n`` to ``(n + c) // stride`` (or a pool's ceil mode, which also steps by
+one when ``n`` grows by the stride), ``n * scale`` or a fixed size, so the size in a
 slot grows by a fixed step when the input grows by the product ``P`` of the strides on its
-path: ``v(n + P) = v(n) + P * rate``. With ``L`` the least common multiple of those
-products over the slots that a condition reads, running the program once for
+path: ``v(n + P) = v(n) + P * rate``. Two layers also need something of the size they
+read: a flatten that it be 1, a pixel unshuffle that its factor divide it; each such need is
+a condition on the slot it reads, solved as the checks are (a remainder modulo ``m`` on a
+slot of stride product ``P`` repeats every ``m * P`` sizes). With ``L`` the least common
+multiple of those products over the slots that a condition reads, running the program once for
 ``n = 1 .. L`` tells, for each residue of ``n`` modulo ``L``, from which multiple of ``L``
 on every condition holds (or the one size where two sizes that grow at different rates
 are equal). Every layer maps a larger size to a size at least as large, so a slot's least
@@ -22,7 +26,9 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-# ("conv", kernel, stride, padding, dilation) | ("up", scale) | ("global",)
+# ("conv", kernel, stride, padding, dilation[, ceil]) | ("up", scale) | ("global",)
+# | ("fixed", size): an adaptive pool's output size, whatever the input
+# | ("flat",): a flatten, which needs size 1 | ("divide", factor): a pixel unshuffle
 Op = tuple
 
 SCAN = 512  # sizes tried, one by one, when the exact rule would cost too much
@@ -31,12 +37,47 @@ BUDGET = 1 << 21  # slot values computed at most to solve the rule (period * slo
 
 
 def apply(op: Op, n: int) -> int:
+    """The size after ``op`` from size ``n``, as if ``n`` met what ``op`` needs of it
+    (:func:`needs`; :meth:`Program.run` checks that it does)."""
     if op[0] == "conv":
-        _, k, s, p, d = op
-        return (n + 2 * p - d * (k - 1) - 1) // s + 1
+        return _window(n, *op[1:])
     if op[0] == "up":
         return n * op[1]
-    return 1  # global pool
+    if op[0] == "fixed":
+        return op[1]
+    if op[0] == "divide":
+        return n // op[1]
+    return 1  # global pool, flatten
+
+
+def _window(n: int, k: int, s: int, p: int, d: int, ceil: bool = False) -> int:
+    """Windows of ``k`` (dilated by ``d``) at stride ``s`` over ``n`` padded by ``p``; in
+    ceil mode the last partial window counts, if it starts inside the input or the left
+    padding (torch's ``pooling_output_shape``). Either way, ``n + s`` gives one more."""
+    if not ceil:
+        return (n + 2 * p - d * (k - 1) - 1) // s + 1
+    out = (n + 2 * p - d * (k - 1) - 1 + s - 1) // s + 1
+    return out - 1 if (out - 1) * s >= n + p else out
+
+
+def needs(op: Op) -> tuple[int, int] | None:
+    """What ``op`` needs of the size it reads, as ``(modulus, value)``: a flatten that it
+    equal 1, ``(0, 1)``; a pixel unshuffle by ``r`` that ``r`` divide it, ``(r, 0)``.
+    None for the ops that take any size."""
+    if op[0] == "flat":
+        return 0, 1
+    if op[0] == "divide":
+        return op[1], 0
+    return None
+
+
+def meets(op: Op, n: int) -> bool:
+    """Whether size ``n`` meets what ``op`` needs of it."""
+    need = needs(op)
+    if need is None:
+        return True
+    modulus, value = need
+    return n == value if modulus == 0 else n % modulus == value
 
 
 def keeps_size(op: Op) -> bool:
@@ -55,7 +96,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Failure:
-    reason: str  # "zero" | "mismatch" | "small"
+    reason: str  # "zero" | "mismatch" | "small" | "need" (a flatten's, an unshuffle's)
     where: int
     slot: int
     check: Check | None = None
@@ -100,6 +141,11 @@ class Program:
         if failure.reason == "small":
             least = max(k for k, w in self.minimums[failure.slot] if w == failure.where)
             return f" needs a size of at least {least}, got {got}"
+        if failure.reason == "need":
+            source, op, _ = self.ops[failure.slot - 1]
+            if op[0] == "flat":
+                return f" needs a spatial size of 1, got {values[source]}"
+            return f" needs a spatial size that {op[1]} divides, got {values[source]}"
         if failure.reason == "zero":
             source = self.ops[failure.slot - 1][0]
             return f" shrinks the spatial size from {values[source]} to {got}"
@@ -116,6 +162,8 @@ class Program:
         for slot, (src, op, where) in enumerate(self.ops, start=1):
             value = apply(op, values[src])
             values.append(value)
+            if not meets(op, values[src]):
+                return values, Failure("need", where, slot)
             if value < 1:
                 return values, Failure("zero", where, slot)
             for least, at in self.minimums.get(slot, ()):
@@ -133,9 +181,10 @@ class Program:
         """Every slot's stride product ``P`` and rate: ``v(n + P) = v(n) + P * rate``."""
         strides, rates = [1], [Fraction(1)]
         for src, op, _ in self.ops:
-            if op[0] == "conv":
-                strides.append(strides[src] * op[2])
-                rates.append(rates[src] / op[2])
+            if op[0] in ("conv", "divide"):
+                stride = op[2] if op[0] == "conv" else op[1]
+                strides.append(strides[src] * stride)
+                rates.append(rates[src] / stride)
             elif op[0] == "up":
                 strides.append(strides[src])
                 rates.append(rates[src] * op[1])
@@ -157,13 +206,25 @@ class Program:
         """The least size of every slot that input size 1 does not already give.
 
         Every layer maps a larger size to a size at least as large, so a slot that is big
-        enough for input size 1 is big enough for all.
+        enough for input size 1 is big enough for all (a layer with a need is read as if
+        its need were met: its :meth:`conditions` are solved apart).
         """
         least = {slot: 1 for slot in range(len(self.ops) + 1)}
         for slot, pairs in self.minimums.items():
             least[slot] = max([least[slot], *(n for n, _ in pairs)])
         smallest = self.evaluate(1)
         return {slot: n for slot, n in least.items() if smallest[slot] < n}
+
+    def conditions(self) -> list[tuple[int, int, int]]:
+        """What the layers with a need ask of the slots they read: ``(slot, modulus,
+        value)``, the slot's size equal to ``value`` (modulus 0) or ``value`` modulo
+        ``modulus``."""
+        found = []
+        for src, op, _ in self.ops:
+            need = needs(op)
+            if need is not None:
+                found.append((src, *need))
+        return found
 
 
 @dataclass(frozen=True)
@@ -205,6 +266,14 @@ def _residue_tail(
     that works (then ``True``); ``None`` when none works."""
     values = program.evaluate(r)
     low, only = 0, None
+    # A size that must leave a remainder: the period makes its step a multiple of the
+    # modulus, so every size of the residue leaves the same one.
+    equal = []  # (difference at r, its step): the sizes of the residue where it is 0
+    for slot, modulus, value in program.conditions():
+        if modulus and values[slot] % modulus != value:
+            return None, False
+        if not modulus:
+            equal.append((values[slot] - value, int(period * rates[slot])))
     for slot, need in least.items():
         step = int(period * rates[slot])
         if step == 0:
@@ -214,7 +283,8 @@ def _residue_tail(
             low = max(low, -((values[slot] - need) // step))
     for check in program.checks:
         diff = values[check.a] - values[check.b]
-        step = int(period * (rates[check.a] - rates[check.b]))
+        equal.append((diff, int(period * (rates[check.a] - rates[check.b]))))
+    for diff, step in equal:
         if step == 0:
             if diff != 0:
                 return None, False
@@ -233,7 +303,9 @@ def working_sizes(program: Program) -> SizeSet:
     strides, rates = program.growth()
     least = program.least_sizes()
     checked = {slot for check in program.checks for slot in (check.a, check.b)}
-    period = math.lcm(*(strides[slot] for slot in {*least, *checked}))
+    # a condition modulo m on a slot of stride product P holds alike every m * P sizes
+    steps = [strides[slot] * max(modulus, 1) for slot, modulus, _ in program.conditions()]
+    period = math.lcm(*(strides[slot] for slot in {*least, *checked}), *steps)
     if period > MAX_PERIOD or period * (len(program.ops) + 1) > BUDGET:
         limit = max(16, min(SCAN, BUDGET // (len(program.ops) + 1)))
         found = frozenset(n for n in range(1, limit + 1) if program.run(n)[1] is None)
