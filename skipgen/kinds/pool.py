@@ -30,6 +30,11 @@ class MaxPool(Kind):
     padding: Padding | None = Field(
         default=None, description="padding on each side; default: (kernel - 1) // 2"
     )
+    ceil_mode: bool = Field(
+        default=False,
+        description="count a last, partial window (one that starts inside the input or "
+        "its left padding) as torch's ceil_mode does; default: false, whole windows only",
+    )
     shortcut: ShortcutSpec | None = shortcut_field()
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
@@ -49,12 +54,13 @@ class MaxPool(Kind):
             kernel_size=self.kernel,
             stride=step,
             padding=pad,
+            **({"ceil_mode": True} if self.ceil_mode else {}),
         )
         # PyTorch's 3D average pool refuses an input smaller than its kernel, padding or not.
         least = self.kernel if self.type == "avgpool" and inherited.dims == 3 else 0
         return Body(
             out_channels=cin,
-            op=("conv", self.kernel, step, pad, 1),
+            op=("conv", self.kernel, step, pad, 1, *((True,) if self.ceil_mode else ())),
             params=0,
             make=lambda skip, downsample: c,
             stride=step,

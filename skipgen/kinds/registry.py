@@ -17,7 +17,7 @@ from skipgen.kinds.bottleneck import Bottleneck
 from skipgen.kinds.classifier import Classifier
 from skipgen.kinds.conv import Conv
 from skipgen.kinds.dense import Dense
-from skipgen.kinds.global_pool import GlobalPool
+from skipgen.kinds.global_pool import AdaptivePool, GlobalPool
 from skipgen.kinds.identity import Dropout, Identity
 from skipgen.kinds.inverted_residual import InvertedResidual
 from skipgen.kinds.macs import Formula
@@ -39,6 +39,7 @@ BUILTIN_KINDS: tuple[type[Layer], ...] = (
     MaxPool,
     AvgPool,
     GlobalPool,
+    AdaptivePool,
     Upsample,
     NormAct,
     Activation,

@@ -67,19 +67,46 @@ class Upsample(NormActKind):
     bias: bool | None = Field(
         default=None, description="conv bias; default: only when no norm follows"
     )
-    size: Literal["skip"] | None = Field(
+    size: str | None = Field(
         default=None,
-        description="skip: interpolate (alone, without channels) to the spatial size of "
-        "the long skip's source, whatever the input size, instead of by scale",
+        description="interpolate (alone, without channels) to the spatial size of an "
+        "earlier output, whatever the input size, instead of by scale: `skip`, the long "
+        "skip's source; or an id or name (`input`: the network's or the block's input)",
+    )
+    align_corners: bool | None = Field(
+        default=None,
+        description="bilinear only: interpolate between the corner pixels' centres "
+        "(torch's align_corners=True) instead of their edges; default: false, as torch's",
     )
 
+    def align_errors(self) -> tuple[LayerError, ...]:
+        """Why ``align_corners`` does not apply to this upsample's mode, if it does not."""
+        if self.align_corners is None or self.mode == "bilinear":
+            return ()
+        message = f"align_corners applies to bilinear interpolation, not to {self.mode}"
+        hint = "remove align_corners, or set mode: bilinear"
+        return (LayerError(field="align_corners", message=message, hint=hint),)
+
     def sized_by_skip(self) -> bool:
-        return self.size == "skip"
+        return self.size is not None
+
+    def size_source(self) -> str | None:
+        return self.size if self.size != "skip" else None
 
     def size_errors(self) -> tuple[LayerError, ...]:
         """Why this upsample cannot take its size from its skip, if it cannot."""
         errors = []
-        if self.skip is None or self.skip.from_ is None or self.skip.mode == "none":
+        if self.size != "skip":
+            if self.skip is not None and self.skip.from_ is not None:
+                errors.append(
+                    LayerError(
+                        field="size",
+                        message=f"size: {self.size} takes the size of that output, and this "
+                        "layer's long skip would take its own",
+                        hint="write size: skip to take the skip's size, or remove the skip",
+                    )
+                )
+        elif self.skip is None or self.skip.from_ is None or self.skip.mode == "none":
             errors.append(
                 LayerError(
                     field="size",
@@ -145,33 +172,34 @@ class Upsample(NormActKind):
         if self.mode == "nearest":
             kwargs += (("mode", "nearest"),)
         else:
-            kwargs += (("mode", linear), ("align_corners", False))
+            kwargs += (("mode", linear), ("align_corners", bool(self.align_corners)))
         c = Call("nn.Upsample", (), kwargs)
         return Body(
             out_channels=cin,
             op=("up", self.scale),
             params=0,
             make=lambda skip, downsample: c,
-            errors=self.interpolation_errors(),
+            errors=self.interpolation_errors() + self.align_errors(),
         )
 
     def skip_interpolation_errors(self) -> tuple[LayerError, ...]:
         """Why ``size: skip`` cannot interpolate with this mode and these keys, if so."""
         if self.mode == "transposed":
-            message = "size: skip interpolates, and a transposed conv cannot take a size"
+            message = f"size: {self.size} interpolates, and a transposed conv cannot take a size"
             hint = "set mode: nearest or bilinear"
             return (LayerError(field="mode", message=message, hint=hint),)
         return self.interpolation_errors()
 
     def lower(self, inherited: Resolved, cin: int, cout: int, stride: int) -> Body:
-        if self.size == "skip":
-            mode = call("Interpolate", self.mode, dims=inherited.dims)
+        if self.size is not None:
+            align = bool(self.align_corners)
+            mode = call("Interpolate", self.mode, dims=inherited.dims, align_corners=align)
             return Body(
                 out_channels=cin,
                 op=("conv", 1, 1, 0, 1),  # the lowering gives it its skip's size slot
                 params=0,
                 make=lambda skip, downsample: mode,
-                errors=self.size_errors() + self.skip_interpolation_errors(),
+                errors=self.size_errors() + self.skip_interpolation_errors() + self.align_errors(),
             )
         if self.channels is None:
             return self.interpolation(inherited, cin)
@@ -185,6 +213,7 @@ class Upsample(NormActKind):
             cout,
             scale=self.scale,
             mode=self.mode,
+            align_corners=bool(self.align_corners),
             kernel_size=self.kernel,
             bias=self.bias if self.bias is not None else inherited.bias,
             act=inherited.act_at(cout),
@@ -197,6 +226,6 @@ class Upsample(NormActKind):
             + inherited.norm_params(cout)
             + inherited.act_params(cout),
             make=lambda skip, downsample: c,
-            errors=self.kernel_errors(kernel),
+            errors=self.kernel_errors(kernel) + self.align_errors(),
             normed=((cout, "out"),),
         )

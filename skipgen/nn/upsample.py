@@ -16,7 +16,7 @@ class UpConv(nn.Sequential):
     ``(d + 1) // 2`` and the output padding ``d % 2``, so every spatial size is
     multiplied by exactly ``scale`` (kernel 2 stride 2, kernel 3 stride 2 and kernel 4
     stride 2 all double). ``mode="nearest"`` or ``"bilinear"``: interpolation
-    (linear, bilinear or trilinear by ``dims``, ``align_corners=False``) followed by a
+    (linear, bilinear or trilinear by ``dims``, with ``align_corners``) followed by a
     ``kernel_size`` (default 3) convolution with same padding.
     A norm (``norm_layer``, called with ``out_channels``) and the activation follow when
     given; ``bias=None`` gives the convolution a bias only when there is no norm.
@@ -30,6 +30,7 @@ class UpConv(nn.Sequential):
         scale: int = 2,
         *,
         mode: str = "transposed",
+        align_corners: bool = False,
         kernel_size: Optional[int] = None,  # noqa: UP045
         bias: Optional[bool] = None,  # noqa: UP045
         dims: int = 2,
@@ -79,7 +80,7 @@ class UpConv(nn.Sequential):
                 upsample = nn.Upsample(
                     scale_factor=scale,
                     mode=linear_modes[dims],
-                    align_corners=False,
+                    align_corners=align_corners,
                 )
             layers = [upsample, conv]
         else:
@@ -94,10 +95,16 @@ class Interpolate(nn.Module):
 
     A U-Net decoder that meets each skip at the skip's own size accepts any input size,
     not only multiples of 2 to its depth. ``mode`` is "nearest" or "bilinear" (linear,
-    bilinear or trilinear by ``dims``, ``align_corners=False``); the channels are kept.
+    bilinear or trilinear by ``dims``, with ``align_corners``); the channels are kept.
     """
 
-    def __init__(self, mode: str = "nearest", *, dims: int = 2) -> None:
+    def __init__(
+        self,
+        mode: str = "nearest",
+        *,
+        dims: int = 2,
+        align_corners: bool = False,
+    ) -> None:
         super().__init__()
         linear_modes = {1: "linear", 2: "bilinear", 3: "trilinear"}
         if mode not in ("nearest", "bilinear"):
@@ -105,8 +112,10 @@ class Interpolate(nn.Module):
         if dims not in linear_modes:
             raise ValueError(f"dims must be 1, 2 or 3, got {dims}")
         self.mode = "nearest" if mode == "nearest" else linear_modes[dims]
-        # nearest takes no align_corners: None there, False for the linear modes
-        align: Optional[bool] = None if mode == "nearest" else False  # noqa: UP045
+        # nearest takes no align_corners: None there
+        align: Optional[bool] = None  # noqa: UP045
+        if mode != "nearest":
+            align = align_corners
         self.align_corners = align
 
     def forward(self, x: Tensor, like: Tensor) -> Tensor:
