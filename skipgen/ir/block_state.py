@@ -351,4 +351,6 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Rule]] = {
     "MLPClassifier": (("in_features", "hidden_features", "classes"), _mlp_classifier),
     "UpConv": (("in_channels", "out_channels", "scale"), _up_conv),
     "Interpolate": (("mode",), lambda a: []),
+    "ChannelShuffle": (("groups",), lambda a: []),
+    "ChannelSlice": (("start", "stop"), lambda a: []),
 }

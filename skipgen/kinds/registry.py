@@ -14,17 +14,21 @@ from skipgen.kinds.act import Activation
 from skipgen.kinds.base import Kind, Layer
 from skipgen.kinds.basic import Basic
 from skipgen.kinds.bottleneck import Bottleneck
+from skipgen.kinds.channels import Chunk, Slice
 from skipgen.kinds.classifier import Classifier
 from skipgen.kinds.conv import Conv
 from skipgen.kinds.dense import Dense
+from skipgen.kinds.flatten import Flatten
 from skipgen.kinds.global_pool import AdaptivePool, GlobalPool
 from skipgen.kinds.identity import Dropout, Identity
 from skipgen.kinds.inverted_residual import InvertedResidual
 from skipgen.kinds.macs import Formula
 from skipgen.kinds.merge import Add, Concat, Mul
 from skipgen.kinds.norm import NormAct
+from skipgen.kinds.pixel_shuffle import PixelShuffle, PixelUnshuffle
 from skipgen.kinds.pool import AvgPool, MaxPool
 from skipgen.kinds.sequence import Sequence
+from skipgen.kinds.shuffle import Shuffle
 from skipgen.kinds.transition import Transition
 from skipgen.kinds.upsample import Upsample
 
@@ -41,6 +45,8 @@ BUILTIN_KINDS: tuple[type[Layer], ...] = (
     GlobalPool,
     AdaptivePool,
     Upsample,
+    PixelShuffle,
+    PixelUnshuffle,
     NormAct,
     Activation,
     Dropout,
@@ -50,6 +56,10 @@ BUILTIN_KINDS: tuple[type[Layer], ...] = (
     Mul,
     Classifier,
     Sequence,
+    Shuffle,
+    Chunk,
+    Slice,
+    Flatten,
 )
 
 # The blocks the lowering builds around any kind: the shortcut of a skip and the

@@ -40,6 +40,11 @@ LIMITS: dict[str, int | float] = {
     "divisor": 1_024,
     "se_divisor": 1_024,  # squeeze-excitation width rounding; MobileNetV3 uses 8
     "hidden": MAX_CHANNELS,  # a classifier's hidden features
+    "factor": 64,  # a pixel shuffle's
+    "chunks": MAX_CHANNELS,  # equal parts of the channels
+    "index": MAX_CHANNELS,  # which of them (from 0)
+    "start": MAX_CHANNELS,  # the first channel a slice takes
+    "stop": MAX_CHANNELS,  # the channel after its last
 }
 
 # YAML and pydantic work recursively: a document nested deeper than this is refused before
@@ -80,3 +85,8 @@ Depth = Annotated[float, Field(gt=0.0, le=LIMITS["depth"])]
 Divisor = Annotated[int, Field(ge=1, le=LIMITS["divisor"])]
 SeDivisor = Annotated[int, Field(ge=1, le=LIMITS["se_divisor"])]
 Hidden = Annotated[int, Field(ge=1, le=LIMITS["hidden"])]
+Factor = Annotated[int, Field(ge=1, le=LIMITS["factor"])]
+Chunks = Annotated[int, Field(ge=1, le=LIMITS["chunks"])]
+ChunkIndex = Annotated[int, Field(ge=0, le=LIMITS["index"])]
+Start = Annotated[int, Field(ge=0, le=LIMITS["start"])]
+Stop = Annotated[int, Field(ge=1, le=LIMITS["stop"])]

@@ -4,6 +4,7 @@ Every class and helper here depends only on ``torch``, the standard library and 
 other names in this package, so its source can be copied into standalone modules.
 """
 
+from .channels import ChannelSlice
 from .checkpoint import Recompute, checkpointed, keep_convolutions
 from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
 from .densenet import DenseBlock, DenseLayer, MemoryEfficientDenseBlock, Transition
@@ -41,6 +42,7 @@ from .mobilenet import (
 )
 from .regnet import ResBottleneckBlock
 from .resnet import BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck
+from .shuffle import ChannelShuffle
 from .upsample import Interpolate, UpConv
 
 __all__ = [
@@ -49,6 +51,8 @@ __all__ = [
     "Add",
     "BasicBlock",
     "Bottleneck",
+    "ChannelShuffle",
+    "ChannelSlice",
     "Classifier",
     "Concat",
     "ConvNormAct",
