@@ -16,6 +16,7 @@ from tests.conftest import CONFIGS, ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 
+NO_NORMS = {"squeezenet1_1"}  # nothing to fold: fuse() leaves it as it is
 # The batch norms no convolution feeds directly, so they stay: DenseNet-121's 58 dense layers
 # and 3 transitions normalize a concatenation first, and norm5 the last one.
 LEFT = {"densenet121": 58 + 3 + 1}
@@ -49,7 +50,7 @@ def test_fused_equals_unfused(config: Path, tmp_path: Path) -> None:
         emitted.load_state_dict(model.state_dict())
         built = copy.deepcopy(model)
         for network in (built, emitted):
-            assert norms(network) > 0
+            assert (norms(network) > 0) == (config.stem not in NO_NORMS)
             assert network.eval().fuse() is network
             assert norms(network) == LEFT.get(config.stem, 0)
             actual = as_list(network(x))
