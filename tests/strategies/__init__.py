@@ -196,6 +196,7 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
         kinds.append("avgpool")  # PyTorch's avg_pool3d wants an input at least the kernel
     if state.can_shrink:
         kinds.append("transition")
+    kinds += _channel_kinds(state)
     kind = draw(st.sampled_from(kinds))
     layer: dict[str, Any] = {"type": kind}
     # A long skip from an earlier output of the size this layer will have.
@@ -215,8 +216,10 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
             stride = 2  # kernel 2, stride 2: halves
         else:
             layer.update(kernel=3, stride=1)
+        _maybe(draw, layer, "ceil_mode", st.booleans())  # the same sizes: they are even
     repeat = 1
-    if source is None and kind not in ("transition", "upsample") and draw(st.booleans()):
+    once = ("transition", "upsample", *CHANNEL_KINDS)
+    if source is None and kind not in once and draw(st.booleans()):
         shrinking_pool = kind in ("maxpool", "avgpool") and stride == 2
         repeat = 1 if shrinking_pool else draw(st.integers(1, 2))
         layer["repeat"] = repeat
@@ -288,8 +291,12 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
         layer["pool"] = draw(st.sampled_from(["avg", "max"]))
         _norm_act(draw, layer)
         size //= 2
+    elif kind in CHANNEL_KINDS:
+        channels, size = _channel_layer(draw, layer, state)
     else:  # upsample
         layer["mode"] = draw(st.sampled_from(["transposed", "nearest", "bilinear"]))
+        if layer["mode"] == "bilinear":
+            _maybe(draw, layer, "align_corners", st.booleans())
         if layer["mode"] != "transposed" and draw(st.booleans()):
             channels = cin  # interpolation alone
         else:
@@ -321,6 +328,40 @@ def _layer(draw: st.DrawFn, state: _State) -> dict[str, Any]:
         state.saved.append((draw(st.sampled_from(names)), channels, size))
     state.channels, state.size = channels, size
     return layer
+
+
+# The kinds that move channels around; each keeps the channel count even.
+CHANNEL_KINDS = ("shuffle", "chunk", "slice", "pixel_shuffle", "pixel_unshuffle")
+
+
+def _channel_kinds(state: _State) -> list[str]:
+    """Those of :data:`CHANNEL_KINDS` that can follow ``state``."""
+    kinds = ["shuffle", "slice"]
+    if state.channels % 4 == 0:
+        kinds.append("chunk")
+    if state.dims == 2 and state.channels % 8 == 0:
+        kinds.append("pixel_shuffle")
+    if state.dims == 2 and state.can_shrink:
+        kinds.append("pixel_unshuffle")
+    return kinds
+
+
+def _channel_layer(draw: st.DrawFn, layer: dict[str, Any], state: _State) -> tuple[int, int]:
+    """The keys of a layer of :data:`CHANNEL_KINDS`; its output channels and size."""
+    kind, channels, size = layer["type"], state.channels, state.size
+    if kind == "shuffle":
+        layer["groups"] = draw(st.sampled_from([g for g in (1, 2, 4) if channels % g == 0]))
+        return channels, size
+    if kind == "chunk":
+        layer["index"] = draw(st.sampled_from([0, 1]))
+        return channels // 2, size
+    if kind == "slice":
+        start = draw(st.sampled_from(range(0, channels - 1, 2)))
+        layer.update(start=start, stop=draw(st.sampled_from(range(start + 2, channels + 1, 2))))
+        return layer["stop"] - start, size
+    if kind == "pixel_shuffle":
+        return channels // 4, size * 2
+    return channels * 4, size // 2  # pixel_unshuffle
 
 
 def _has_handle_or_skip_from(layer: dict[str, Any]) -> bool:
@@ -381,11 +422,16 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
         spec["defaults"] = defaults
     for _ in range(draw(st.integers(1, 5))):
         spec["layers"].append(draw(_layer(state)))
-    ending = draw(st.sampled_from(["none", "classifier", "pool", "pool+classifier"]))
+    endings = ["none", "classifier", "pool", "pool+classifier", "pool+flatten"]
+    ending = draw(st.sampled_from(endings))
     if "pool" in ending:
-        spec["layers"].append(
-            {"type": "global_pool", "mode": draw(st.sampled_from(["avg", "max"]))}
-        )
+        pool: dict[str, Any] = {"type": "global_pool"}
+        if draw(st.booleans()):
+            pool = {"type": "adaptive_pool", "size": draw(st.sampled_from([1, [1] * dims]))}
+        pool["mode"] = draw(st.sampled_from(["avg", "max"]))
+        spec["layers"].append(pool)
+    if "flatten" in ending:
+        spec["layers"].append({"type": "flatten"})
     if "classifier" in ending:
         head: dict[str, Any] = {"type": "classifier", "classes": draw(st.integers(1, 5))}
         if draw(st.booleans()):

@@ -30,7 +30,19 @@ KINDS = [
     "act",
     "identity",
     "dropout",
+    "adaptive_pool",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "shuffle",
+    "chunk",
+    "slice",
+    "flatten",
 ]
+
+
+# The kinds that only move values around: no norm, no activation.
+SHAPE_ONLY = ("adaptive_pool", "pixel_shuffle", "pixel_unshuffle", "shuffle", "chunk", "slice")
+SHAPE_ONLY += ("flatten",)
 
 
 def _any_fields(draw: st.DrawFn, kind: str) -> dict[str, Any]:
@@ -84,11 +96,26 @@ def _any_fields(draw: st.DrawFn, kind: str) -> dict[str, Any]:
         maybe("pool", st.sampled_from(["avg", "max"]))
     if kind in ("maxpool", "avgpool"):
         maybe("stride", st.integers(1, 3))
+        maybe("ceil_mode", st.booleans())
+    if kind == "adaptive_pool":
+        layer["size"] = draw(st.sampled_from([1, 2, 3, [2, 2], [1, 2]]))
+        maybe("mode", st.sampled_from(["avg", "max"]))
+    if kind in ("pixel_shuffle", "pixel_unshuffle"):
+        maybe("factor", st.integers(1, 3))
+    if kind == "shuffle":
+        maybe("groups", st.sampled_from([1, 2, 3]))
+    if kind == "chunk":
+        maybe("chunks", st.integers(1, 3))
+        layer["index"] = draw(st.integers(0, 2))
+    if kind == "slice":
+        maybe("start", st.integers(0, 3))
+        layer["stop"] = draw(st.integers(1, 6))
     if kind == "global_pool":
         maybe("mode", st.sampled_from(["avg", "max"]))
     if kind == "upsample":
         maybe("mode", st.sampled_from(["transposed", "nearest", "bilinear"]))
         maybe("scale", st.integers(1, 3))
+        maybe("align_corners", st.booleans())
     if kind == "act":
         layer["act"] = draw(st.sampled_from(ANY_ACTS))
     if kind == "classifier":
@@ -97,7 +124,7 @@ def _any_fields(draw: st.DrawFn, kind: str) -> dict[str, Any]:
         maybe("pool", st.sampled_from(["avg", "max"]))
         maybe("hidden", st.integers(1, 4))
         maybe("act", st.sampled_from(ANY_ACTS))
-    if kind not in ("maxpool", "avgpool", "global_pool", "act", "classifier"):
+    if kind not in ("maxpool", "avgpool", "global_pool", "act", "classifier", *SHAPE_ONLY):
         maybe("norm", st.sampled_from(ANY_NORMS))
         if kind != "act":
             maybe("act", st.sampled_from(ANY_ACTS))
