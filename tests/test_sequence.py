@@ -294,10 +294,15 @@ def test_a_long_skip_into_nested_groups_in_both_backends(tmp_path: Path) -> None
 def test_nothing_follows_a_classifier_inside_or_after_a_sequence() -> None:
     [error] = errors(spec(sequence(conv(8), {"type": "classifier", "classes": 2}), conv(8)))
     assert error.split(" ", 1)[1].startswith(
-        "layers[1]: nothing can follow a sequence that ends in a classifier"
+        "layers[1]: nothing but linear, act, dropout and drop_path can follow a sequence "
+        "that ends in a classifier"
     )
     [error] = errors(spec(conv(8), {"type": "classifier", "classes": 2}, conv(8)))
-    assert "layers[2]: nothing can follow a classifier, whose output is flat" in error
+    assert (
+        "layers[2]: nothing but linear, act, dropout and drop_path can follow a classifier, "
+        "whose output is flat"
+        in error
+    )
     assert error.endswith("| move it (layers[1]) to the end")
 
 

@@ -343,7 +343,10 @@ class Forward:
                 first = self.local(member.reads[0][0])
             args = (("", first), *(("", name) for name in inputs))
             module = Group(held, "(", ")", args)
-            if member.checkpoint:  # a module that takes more than x is its own run
+            if member.scales:  # a parameter of the class: the input times it
+                source = first if isinstance(first, str) else "x"
+                self.out.append(statement(Sum(source, held, "*"), self.width, "x = ", tail))
+            elif member.checkpoint:  # a module that takes more than x is its own run
                 run = (("run=", held),) if inputs else ()
                 saving = Group("checkpointed", "(", ")", (("", held), *args, *run))
                 self.out.append(checkpointed_statement(module, saving, self.width, tail))

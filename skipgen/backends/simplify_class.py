@@ -11,6 +11,7 @@ from functools import lru_cache
 from skipgen.backends import rewrite as rw
 from skipgen.backends.fold import Lit, Values, path_text, printable
 from skipgen.backends.simplify_expr import ExpressionWalk
+from skipgen.backends.text import string_literal
 
 
 @lru_cache(maxsize=8192)
@@ -151,9 +152,14 @@ class DefinitionWalk(ExpressionWalk):
         if arg.annotation is None or not values or arg.arg in self.fixed:
             return
         found = set(values)
+        unused_default: ast.expr | None = None  # a default that no use takes
         if default is not arg:
             assert isinstance(default, ast.expr)
-            found |= self.lib.evaluator({}).values(default) or {Lit(object())}
+            defaults = self.lib.evaluator({}).values(default) or {Lit(object())}
+            if defaults & found or not all(isinstance(v, Lit) for v in defaults):
+                found |= defaults
+            else:
+                unused_default = default
         kinds = {type(v.value).__name__ if isinstance(v, Lit) else "" for v in found}
         kind = kinds.pop()
         if kinds or kind not in ("str", "int", "float", "bool"):
@@ -161,6 +167,11 @@ class DefinitionWalk(ExpressionWalk):
         if self.src.segment(arg.annotation) in ("str", "int", "float", "bool"):
             return
         self.edit(rw.Edit(*self.src.span(arg.annotation), kind))
+        if unused_default is not None:  # every use passes a value: any one of them will do
+            first = min((v for v in found if isinstance(v, Lit)), key=lambda v: repr(v.value))
+            value = first.value
+            text = string_literal(value) if isinstance(value, str) else repr(value)
+            self.edit(rw.Edit(*self.src.span(unused_default), text))
         line = self.src.lines[arg.lineno - 1]
         if "# noqa: UP0" in line and line.count("#") == 1:  # Optional[...] no more
             end = self.src.line_start(arg.lineno) + len(line)

@@ -114,15 +114,20 @@ def run(
 ) -> Tensor:
     """Run ``members``, the modules ``holder`` holds, combining and saving for long skips."""
     for member in members:
-        module = holder.get_submodule(member.attr)
         skip = member.long_skip
+        if member.reads and not member.merges:
+            x = saved[member.reads[0][0]]
+        if member.scales:  # a parameter of the holder, not a module (it has no skip)
+            x = x * getattr(holder, member.attr)
+            if member.save_as is not None:
+                saved[member.save_as] = x
+            continue
+        module = holder.get_submodule(member.attr)
         if member.merges:
             x = module([saved[name] for name, _ in member.reads])
             if member.save_as is not None:
                 saved[member.save_as] = x
             continue
-        if member.reads:
-            x = saved[member.reads[0][0]]
         if isinstance(member, Group) and member.walked and member.checkpoint:
             reads = outside_reads(member.members)
             walk = partial(_walk, module, member.members, reads)
@@ -180,7 +185,7 @@ class CompositeBlock(nn.Module):
         self._group = group
         self._block = group.block
         for key, module in _modules(group.members).items():
-            self.add_module(key, module)
+            setattr(self, key, module)  # a module, or a parameter (a layer scale)
         if group.block.projection is not None:
             self.add_module("shortcut", instantiate(group.block.projection))
         # The convolutions its body holds and the norms they feed, for fuse().
@@ -213,7 +218,7 @@ class SkipgenNetwork(nn.Module):
         super().__init__()
         self._graph = graph
         for key, module in _modules(graph.stages).items():
-            self.add_module(key, module)
+            setattr(self, key, module)  # a module, or a parameter (a layer scale)
         for head in graph.heads:
             self.add_module(head.group.attr, _module(head.group))
         self.feature_info = [output.feature_info() for output in graph.outputs]

@@ -353,4 +353,11 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Rule]] = {
     "Interpolate": (("mode",), lambda a: []),
     "ChannelShuffle": (("groups",), lambda a: []),
     "ChannelSlice": (("start", "stop"), lambda a: []),
+    "Permute": (("dims",), lambda a: []),
+    "StochasticDepth": (("p",), lambda a: []),
+    # a parameter of the holder itself, under the layer's own key
+    "scale_parameter": (
+        ("channels", "init", "dims"),
+        lambda a: [("", (a["channels"], *[1] * a.get("dims", 2)))],
+    ),
 }

@@ -238,6 +238,8 @@ TORCH_LAYERS = frozenset(
         "nn.PixelShuffle",
         "nn.PixelUnshuffle",
         "nn.Flatten",
+        "nn.Linear",
+        "nn.LayerNorm",
         "nn.Dropout",
         *(f"nn.Dropout{dims}d" for dims in (1, 2, 3)),
         *ACTIVATIONS.values(),

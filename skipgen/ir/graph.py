@@ -63,6 +63,8 @@ class Partial:
         return {self.target}
 
 
+# the skipgen.nn helpers that make a parameter of their holder, not a module
+PARAMETERS = frozenset({"scale_parameter"})
 Read = tuple[str, int]  # a saved output a member reads (a local of forward), its channels
 INPUT_LOCAL = "x_in"  # the local of forward that keeps its input, once something reads it
 
@@ -140,6 +142,12 @@ class Stage:
         """Whether its module takes a list of saved outputs (a concat, add or mul)."""
         return len(self.reads) > 1
 
+    @property
+    def scales(self) -> bool:
+        """Whether it is a parameter of its holder that multiplies the input (a layer
+        scale), not a module."""
+        return self.nodes[0].call.target in PARAMETERS
+
 
 @dataclass(frozen=True, kw_only=True)
 class Block:
@@ -181,6 +189,7 @@ class Group:
     block: Block | None = None  # an instance of a composite block: its own class
     reads: tuple[Read, ...] = ()  # the saved output it runs on, where not the previous
     merges = False
+    scales = False
 
 
 Member = Stage | Group

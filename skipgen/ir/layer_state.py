@@ -68,7 +68,18 @@ def _prelu(a: Args) -> Entries:
 
 _NORM_ARGS = ("num_features", "eps", "momentum", "affine", "track_running_stats")
 _CONV_ARGS = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation")
+
+
 # Each torch layer that holds tensors, by the start of its name: positional names, rule.
+def _torch_layer_norm(a: Args) -> Entries:
+    return _layer_norm({**a, "affine": a.get("elementwise_affine", True)})
+
+
+def _linear_layer(a: Args) -> Entries:
+    weight = [("weight", (a["out_features"], a["in_features"]))]
+    return weight + ([("bias", (a["out_features"],))] if a.get("bias", True) else [])
+
+
 _TORCH_LAYERS: dict[str, tuple[tuple[str, ...], Rule]] = {
     "Conv1d": ((*_CONV_ARGS, "groups", "bias"), lambda a: _torch_conv(a, 1)),
     "Conv2d": ((*_CONV_ARGS, "groups", "bias"), lambda a: _torch_conv(a, 2)),
@@ -77,6 +88,8 @@ _TORCH_LAYERS: dict[str, tuple[tuple[str, ...], Rule]] = {
     "InstanceNorm": (_NORM_ARGS, _instance_norm),
     "GroupNorm": (("num_groups", "num_channels", "eps", "affine"), _group_norm),
     "LayerNormNd": (("channels", "eps", "affine"), _layer_norm),
+    "LayerNorm": (("channels", "eps", "elementwise_affine"), _torch_layer_norm),
+    "Linear": (("in_features", "out_features", "bias"), _linear_layer),
     "PReLU": (("num_parameters",), _prelu),
 }
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource, projection_call
 from skipgen.ir.composite import own_skip
+from skipgen.ir.forms import Form, channels_last_node
 from skipgen.ir.graph import Block, Call, LongSkip, Read, combined_channels
 from skipgen.ir.names import INPUT, Names
 from skipgen.ir.pending import Member, PendingStage, members_of
@@ -90,23 +91,37 @@ class LayerLowering(BlockLowering):
         if todo.keyed or todo.path == ("layers",):  # what `from: input` reads in this list
             todo.outputs[(*todo.path[:-1], INPUT)] = (channels, slot)
         stages: list[Member] = []
-        flat_at: int | None = None
-        for i in range(len(todo.layers)):
-            if flat_at is not None:
+        form = Form()
+        keyed = todo.keyed or todo.path == ("layers",)
+        for i, layer in enumerate(todo.layers):
+            problem = form.problem(layer, keyed)
+            if problem is not None and form.flat and not layer.takes_flat:
+                shown = format_path((*todo.path, form.since or 0))
                 self.record.error(
                     (*todo.path, i),
-                    f"nothing can follow {_flat_layer(todo.layers[flat_at])}, whose output is flat",
-                    f"move it ({format_path((*todo.path, flat_at))}) to the end",
+                    f"nothing but linear, act, dropout and drop_path can follow "
+                    f"{_flat_layer(todo.layers[form.since or 0])}, whose output is flat",
+                    f"move it ({shown}) to the end",
                 )
                 break
+            if problem is not None:
+                self.record.error((*todo.path, i), *problem)
+                continue
             members, channels, slot, flat = self.lower_layer(todo, i, channels, slot)
             if members is None:
                 continue
+            if form.channels_last or form.flat:
+                members = [_in_form(m, form) for m in members]
             todo.outputs[(*todo.path, i)] = (channels, slot)
             stages.extend(members)
-            if flat:
-                flat_at = i
-        flat = flat_at is not None
+            form.after(layer, i, flat)
+        if form.channels_last:
+            self.record.error(
+                (*todo.path, form.since or 0),
+                "the channels are still last where this list of layers ends",
+                "put `{type: permute, to: channels_first}` after the layers that need them last",
+            )
+        flat = form.flat
         return LoweredList(stages=tuple(stages), channels=channels, slot=slot, flat=flat)
 
     def lower_layer(
@@ -447,3 +462,15 @@ def _long_skip_source(names: Names, path: Path, outputs: Outputs) -> SkipSource 
         return None
     channels, slot = outputs[j]
     return SkipSource(local=names.locals[j], channels=channels, slot=slot)
+
+
+def _in_form(member: Member, form: Form) -> Member:
+    """A member lowered after a flat output (its nodes flat too), or while the channels are
+    last (its layer norm over the last axis)."""
+    if not isinstance(member, PendingStage):
+        return member
+    nodes = tuple(
+        replace(channels_last_node(n) if form.channels_last else n, flat=n.flat or form.flat)
+        for n in member.nodes
+    )
+    return replace(member, nodes=nodes)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from skipgen.ir.block_state import UnknownBlock, call_state
 from skipgen.ir.containers import Container, Item, registered
-from skipgen.ir.graph import Call, Graph, Group, Member
+from skipgen.ir.graph import Call, Graph, Group, Member, Stage
 from skipgen.ir.layer_state import Entries, Shape
 
 
@@ -48,6 +48,8 @@ class _Walk:
         self.items(registered(members), prefix)
 
     def items(self, items: tuple[tuple[str, Item], ...], prefix: str) -> None:
+        # a holder's own parameters (layer scales) come before its modules, as torch lists them
+        items = tuple(sorted(items, key=lambda i: not (isinstance(i[1], Stage) and i[1].scales)))
         for key, item in items:
             if isinstance(item, Call):
                 self.call(item, prefix + key)
@@ -72,4 +74,4 @@ class _Walk:
         except UnknownBlock:
             self.unknown.append(path)
             return
-        self.entries.extend((f"{path}.{key}", shape) for key, shape in entries)
+        self.entries.extend((f"{path}.{key}" if key else path, shape) for key, shape in entries)

@@ -16,6 +16,8 @@ class Activation(Kind):
 
     attr_prefix: ClassVar[str] = "act"
     one_act_width: ClassVar[bool] = True
+    takes_flat: ClassVar[bool] = True
+    channels_last_ok: ClassVar[bool] = True
 
     type: Literal["act"]
     act: ActSpec = Field(description=ACT_DESCRIPTION)

@@ -41,6 +41,9 @@ class Layer(StrictModel):
     flattens: ClassVar[bool] = False  # its output is (batch, features): it ends the network
     # its activations all see one channel count, so a per-channel PReLU can be built
     one_act_width: ClassVar[bool] = False
+    takes_flat: ClassVar[bool] = False  # may follow a layer whose output is flat
+    # may run between `permute: channels_last` and back, on the channels of the last axis
+    channels_last_ok: ClassVar[bool] = False
 
     if TYPE_CHECKING:  # each kind declares its own `type: Literal[...]` field
         type: Any

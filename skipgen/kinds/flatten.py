@@ -11,7 +11,8 @@ from skipgen.kinds.base import Kind
 
 class Flatten(Kind):
     """`(N, C, 1, 1)` to `(N, C)` (`nn.Flatten`), after a global pool or where the layers
-    before it bring every input size down to 1; must come last"""
+    before it bring every input size down to 1; only `linear`, `act`, `dropout` and
+    `drop_path` may follow"""
 
     attr_prefix: ClassVar[str] = "flatten"
     flattens: ClassVar[bool] = True

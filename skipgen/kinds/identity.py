@@ -32,6 +32,8 @@ class Dropout(Kind):
     whole channels (`nn.Dropout2d` for images)"""
 
     attr_prefix: ClassVar[str] = "dropout"
+    takes_flat: ClassVar[bool] = True
+    channels_last_ok: ClassVar[bool] = True
 
     type: Literal["dropout"]
     p: Probability = Field(default=0.5, description="the probability of zeroing (torch's: 0.5)")

@@ -15,6 +15,7 @@ class NormAct(NormActKind):
 
     attr_prefix: ClassVar[str] = "norm"
     one_act_width: ClassVar[bool] = True
+    channels_last_ok: ClassVar[bool] = True  # a layer norm: nn.LayerNorm over the last axis
     blocks: ClassVar[tuple[str, ...]] = ("skipgen.nn.conv:NormAct",)
     macs: ClassVar[dict[str, Formula]] = {"NormAct": no_convs}
 

@@ -18,15 +18,19 @@ from skipgen.kinds.channels import Chunk, Slice
 from skipgen.kinds.classifier import Classifier
 from skipgen.kinds.conv import Conv
 from skipgen.kinds.dense import Dense
+from skipgen.kinds.drop_path import DropPath
 from skipgen.kinds.flatten import Flatten
 from skipgen.kinds.global_pool import AdaptivePool, GlobalPool
 from skipgen.kinds.identity import Dropout, Identity
 from skipgen.kinds.inverted_residual import InvertedResidual
+from skipgen.kinds.linear import Linear
 from skipgen.kinds.macs import Formula
 from skipgen.kinds.merge import Add, Concat, Mul
 from skipgen.kinds.norm import NormAct
+from skipgen.kinds.permute import Permute
 from skipgen.kinds.pixel_shuffle import PixelShuffle, PixelUnshuffle
 from skipgen.kinds.pool import AvgPool, MaxPool
+from skipgen.kinds.scale import Scale
 from skipgen.kinds.sequence import Sequence
 from skipgen.kinds.shuffle import Shuffle
 from skipgen.kinds.transition import Transition
@@ -60,6 +64,10 @@ BUILTIN_KINDS: tuple[type[Layer], ...] = (
     Chunk,
     Slice,
     Flatten,
+    Permute,
+    Linear,
+    Scale,
+    DropPath,
 )
 
 # The blocks the lowering builds around any kind: the shortcut of a skip and the

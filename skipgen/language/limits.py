@@ -40,6 +40,7 @@ LIMITS: dict[str, int | float] = {
     "divisor": 1_024,
     "se_divisor": 1_024,  # squeeze-excitation width rounding; MobileNetV3 uses 8
     "hidden": MAX_CHANNELS,  # a classifier's hidden features
+    "features": MAX_CHANNELS,  # a linear layer's output features
     "factor": 64,  # a pixel shuffle's
     "chunks": MAX_CHANNELS,  # equal parts of the channels
     "index": MAX_CHANNELS,  # which of them (from 0)
@@ -85,6 +86,7 @@ Depth = Annotated[float, Field(gt=0.0, le=LIMITS["depth"])]
 Divisor = Annotated[int, Field(ge=1, le=LIMITS["divisor"])]
 SeDivisor = Annotated[int, Field(ge=1, le=LIMITS["se_divisor"])]
 Hidden = Annotated[int, Field(ge=1, le=LIMITS["hidden"])]
+Features = Annotated[int, Field(ge=1, le=LIMITS["features"])]
 Factor = Annotated[int, Field(ge=1, le=LIMITS["factor"])]
 Chunks = Annotated[int, Field(ge=1, le=LIMITS["chunks"])]
 ChunkIndex = Annotated[int, Field(ge=0, le=LIMITS["index"])]

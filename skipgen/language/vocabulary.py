@@ -69,8 +69,8 @@ def check_key_path(value: str, what: str) -> str:
     """``value`` if it can be a module's key, or a path of keys into containers (parts
     that read as Python names follow :func:`check_identifier`)."""
     for part in value.split("."):
-        if not part.isascii():
-            check_identifier(part, what)  # says how Python would read it
+        if not part.isascii() or part.startswith("_"):
+            check_identifier(part, what)  # says how Python reads it, or that it is private
         if not _KEY.fullmatch(part):
             shown = f" in {value!r}" if part != value else ""
             raise HintedValueError(

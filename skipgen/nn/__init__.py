@@ -5,6 +5,7 @@ other names in this package, so its source can be copied into standalone modules
 """
 
 from .channels import ChannelSlice
+from .channels_last import Permute, StochasticDepth, scale_parameter
 from .checkpoint import Recompute, checkpointed, keep_convolutions
 from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
 from .densenet import DenseBlock, DenseLayer, MemoryEfficientDenseBlock, Transition
@@ -67,12 +68,14 @@ __all__ = [
     "Mul",
     "NormAct",
     "NormActConv",
+    "Permute",
     "PreActBasicBlock",
     "PreActBottleneck",
     "Recompute",
     "ResBottleneckBlock",
     "Shortcut",
     "SqueezeExcitation",
+    "StochasticDepth",
     "Transition",
     "UpConv",
     "act_layer",
@@ -96,6 +99,7 @@ __all__ = [
     "pool_layer",
     "projection",
     "same_padding",
+    "scale_parameter",
 ]
 
 # Every public block and helper, by name (the runtime backend finds them through the kinds).

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 import skipgen
@@ -24,6 +25,7 @@ from skipgen.cli import app
 from skipgen.library.nn import library
 from tests.backends.helpers import PROJECT_RULES, ROOT, ruff
 from tests.conftest import CONFIGS
+from tests.graph_specs import ADD_MUL
 
 WIDTHS = (88, 100, 120)
 SHAPE_COMMENT = re.compile(r"  # \(N[^)]*\)$", re.MULTILINE)
@@ -95,6 +97,9 @@ def typed(built: dict[int, Path], tmp_path_factory: pytest.TempPathFactory) -> P
         (folder / path.name).write_bytes(path.read_bytes())
     mixed = skipgen.generate_source(ROOT / "tests" / "golden" / "mixed.yaml")
     (folder / "mixed.py").write_text(mixed, encoding="utf-8")
+    # the merges no shipped config uses: a sum of branches and a gate's product
+    merges = skipgen.generate_source(yaml.safe_load(ADD_MUL), line_length=88)
+    (folder / "merges.py").write_text(merges, encoding="utf-8")
     return folder
 
 

@@ -171,7 +171,10 @@ def test_a_list_inside_a_sequence_reports_at_its_own_place_in_the_spec() -> None
         LayerList(layers=spec.layers, path=("layers",), names=names, channels=3, slot=0, outputs={})
     )
     [diagnostic] = record.diagnostics
-    assert diagnostic.message.startswith("layers[1].layers[1]: nothing can follow a classifier")
+    assert diagnostic.message.startswith(
+        "layers[1].layers[1]: nothing but linear, act, dropout and drop_path can follow "
+        "a classifier"
+    )
     assert diagnostic.hint == "move it (layers[1].layers[0]) to the end"
 
 

@@ -285,10 +285,26 @@ def test_a_pixel_shuffle_is_for_images(kind: str, dims: int) -> None:
     assert hint == "use upsample or a strided conv for signals and volumes"
 
 
-def test_a_flatten_ends_the_network() -> None:
+def test_after_a_flatten_only_layers_of_features_run() -> None:
     spec = net(4, {"type": "global_pool"}, {"type": "flatten"}, {"type": "conv", "channels": 4})
     [(_, _, message, _)] = errors(spec)
-    assert message == "layers[2]: nothing can follow a flatten, whose output is flat"
+    assert message == (
+        "layers[2]: nothing but linear, act, dropout and drop_path can follow a flatten, "
+        "whose output is flat"
+    )
+    spec = net(
+        4,
+        {"type": "global_pool"},
+        {"type": "flatten"},
+        {"type": "linear", "features": 6},
+        {"type": "act", "act": "relu"},
+        {"type": "dropout"},
+        {"type": "linear", "features": 3},
+    )
+    graph = skipgen.lower_spec(spec)
+    assert graph.flat and graph.output_shape(2) == (2, 3)
+    model = skipgen.build_model(graph).eval()
+    assert model(torch.randn(2, 4, 8, 8)).shape == (2, 3)
     spec = net(4, {"type": "flatten", "skip": "add"})
     [(_, _, message, _)] = errors(spec)
     assert message == "layers[0].skip: a flatten cannot have a skip"
