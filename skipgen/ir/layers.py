@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource, projection_call
 from skipgen.ir.composite import own_skip
 from skipgen.ir.forms import Form, channels_last_node
-from skipgen.ir.graph import Block, Call, LongSkip, Read, combined_channels
+from skipgen.ir.graph import INPUT_LOCAL, Block, Call, LongSkip, Read, combined_channels
 from skipgen.ir.names import INPUT, Names
 from skipgen.ir.pending import Member, PendingStage, members_of
 from skipgen.ir.record import Record
@@ -206,7 +206,9 @@ class LayerLowering(BlockLowering):
         channels = [c for c, _ in read]
         out = layer.channels(channels)
         if isinstance(out, str):
-            listed = ", ".join(f"{name!r} {c}" for name, c in reads)
+            listed = ", ".join(
+                f"{'input' if name == INPUT_LOCAL else name!r} {c}" for name, c in reads
+            )
             self.record.error(
                 (*path, "from"),
                 f"cannot {layer.type} these outputs ({listed} channels): {out}",
@@ -214,9 +216,19 @@ class LayerLowering(BlockLowering):
             )
             return None, channels[0], read[0][1], False
         first = read[0][1]
-        for (name, _), (_, slot) in zip(reads[1:], read[1:], strict=True):
-            what = f"{layer.type} of {reads[0][0]!r} and {name!r}"
-            self.record.program.check(slot, first, self.record.step((*path, "from"), what))
+        shown = [("input" if name == INPUT_LOCAL else name) for name, _ in reads]
+        for name, (_, slot) in zip(shown[1:], read[1:], strict=True):
+            what = f"{layer.type} of {shown[0]!r} and {name!r}"
+            scale = self.record.program.scale_between(first, slot)
+            if scale is not None and scale != 1:
+                self.record.error(
+                    (*path, "from"),
+                    f"{what}: {shown[0]!r} comes at {scale} times the size of {name!r}",
+                    "merge outputs of one size: resize one of them first (a pool, a strided "
+                    "conv or an upsample)",
+                )
+                return None, out, first, False
+            self.record.program.check(first, slot, self.record.step((*path, "from"), what))
         if out > MAX_CHANNELS:
             self.record.error(
                 path,

@@ -75,6 +75,7 @@ class _Resolver(Reach):
         # layer inside, can)
         self.reached: set[Path] = set()
         self.taken: dict[Path, frozenset[str]] = {}
+        self.partly_read: set[Path] = set()  # what every `from` names and was found
 
     def line(self, path: Path) -> int:
         return self.positions.of(path)[0]
@@ -185,9 +186,9 @@ class _Resolver(Reach):
         if held and not keyed:  # its members are not one chain in the order of their keys
             self.walked.add(list_path[:-1])
 
-    def handle(self, where: Path, source: str) -> Path | None:
+    def handle(self, where: Path, source: str, also: tuple[str, ...] = ()) -> Path | None:
         """The layer that ``source`` (at ``where`` in the spec) names; None after an error,
-        reported."""
+        reported (``also``: other names the reader could have meant)."""
         if source in self.ids:
             return self.ids[source]
         named = self.names.get(source, [])
@@ -201,22 +202,11 @@ class _Resolver(Reach):
                 "give the one you mean an `id` and refer to that",
             )
             return None
-        blocks = [p for p in ancestors(where) if isinstance(self.layers.get(p), Composite)]
-        body = blocks[-1] if blocks else None  # the innermost block around the reader
-        inside = body is not None and any(
-            layer.name == source and len(p) > len(body) and p[: len(body)] == body
-            for p, layer in self.layers.items()
-        )
-        if inside:  # a layer of the same body: its names are keys, not handles
-            self.report(
-                where,
-                f"{source!r} is a layer of this composite block's body: a long skip inside "
-                "a body reads only layers outside the block",
-                "for a skip around the whole body set the block's own `skip`, or write "
-                "these layers as a `sequence` outside the block",
-            )
+        held = [p for p, layer in self.layers.items() if layer.name == source and self.in_body(p)]
+        if held:  # a layer of a block's body (not the reader's own): its names are its own
+            self.in_composite(where, held[0], repr(source), "a `from` or a skip")
             return None
-        hint = did_you_mean(source, [*self.ids, *self.names]) or (
+        hint = did_you_mean(source, [*self.ids, *self.names, *also]) or (
             "give the earlier layer an `id` and refer to it here"
         )
         self.report(where, f"no layer is named {source!r}", hint)
@@ -236,6 +226,18 @@ class _Resolver(Reach):
             if layer.name == source and p[: len(body)] == body and self.body_of(p) == body
         ]
 
+    def shown(self, path: Path) -> str:
+        """A path as the spec writes it: inside a composite block's body, the block's own."""
+        return format_path(self.positions.shown(path))
+
+    def body_names(self, body: Path) -> list[str]:
+        """The names of the layers of a block's body (not of blocks inside it)."""
+        return [
+            layer.name
+            for p, layer in self.layers.items()
+            if layer.name is not None and p[: len(body)] == body and self.body_of(p) == body
+        ]
+
     def source(self, path: Path, source: str, where: Path | None = None) -> Path | None:
         """The earlier layer that the layer at ``path`` reads under ``source`` (in its
         `from`, or its long skip's); None after an error, reported at ``where``.
@@ -246,27 +248,28 @@ class _Resolver(Reach):
         where = (*path, "skip", "from") if where is None else where
         reader = "a long skip" if skip else "a `from`"
         body = self.body_of(path)
-        if source == INPUT and not skip:
+        if source == INPUT:
             return (*body, INPUT) if body is not None else (INPUT,)
         own = self.own_layers(body, source) if body is not None else []
+        also = (INPUT, *self.body_names(body)) if body is not None else (INPUT,)
         if len(own) > 1:
-            places = ", ".join(f"{format_path(p)} (line {self.line(p)})" for p in own)
+            places = ", ".join(f"{self.shown(p)} (line {self.line(p)})" for p in own)
             self.report(
                 where,
                 f"{source!r} names {len(own)} layers of this block's body: {places}",
                 "name the one you mean differently from the others",
             )
             return None
-        j = own[0] if own else self.handle(where, source)
+        j = own[0] if own else self.handle(where, source, also)
         if j is None:
             return None
         if self.end[j] >= self.start[path]:
             if j == path:
                 why = "this layer itself"
             elif path[: len(j)] == j:
-                why = f"{format_path(j)}, which holds this layer: its output comes after"
+                why = f"{self.shown(j)}, which holds this layer: its output comes after"
             else:
-                why = f"{format_path(j)}, which comes later"
+                why = f"{self.shown(j)}, which comes later"
             hint = "a layer can only read an earlier layer"
             self.report(where, f"{source!r} is {why}", hint)
             return None
@@ -277,7 +280,7 @@ class _Resolver(Reach):
             if repeated:
                 self.report(
                     where,
-                    f"{source!r} is inside {format_path(repeated[0])}, a sequence that "
+                    f"{source!r} is inside {self.shown(repeated[0])}, a sequence that "
                     f"repeats: {reader} cannot tell its copies apart",
                     "name a layer outside the repeated sequence, or write its copies out",
                 )
@@ -316,15 +319,40 @@ class _Resolver(Reach):
         (its `from`, resolved), and no `from`, skip, head or output names it."""
         for path in self.layers:
             next_path = (*path[:-1], path[-1] + 1)  # type: ignore[operator]
-            after = self.layers.get(next_path)
-            if after is None or after.from_ is None or next_path not in inputs or path in read:
+            reader = self.first_reader(next_path)  # reads the output of `path`, unless...
+            if reader is None or reader not in inputs or any(p in read for p in self.ends(path)):
                 continue
+            after = self.layers[reader]
             self.report(
                 path,
                 "nothing reads this layer's output: the layer after it reads "
-                f"{_listed(after.from_)} instead",
+                f"{_listed(after.from_ or [])} instead",
                 "read it in a `from` (or a merge's), or remove the layer",
             )
+
+    def first_reader(self, path: Path) -> Path | None:
+        """The layer that runs first in the layer at ``path`` (itself, or the first of its
+        sequence's layers, at any depth); None when there is no such layer."""
+        layer = self.layers.get(path)
+        while layer is not None and layer.from_ is None and isinstance(layer, SequenceLayer):
+            if isinstance(layer, Composite) and layer.own_skip != "none":
+                return None  # the block's own skip reads its input
+            path = (*path, "layers", 0)
+            layer = self.layers.get(path)
+        return path if layer is not None else None
+
+    def ends(self, path: Path) -> list[Path]:
+        """The layer at ``path`` and, for a sequence, the layers whose output is its output
+        (its last layer's, at any depth; not a composite block's, which adds its skip)."""
+        found = [path]
+        layer = self.layers.get(path)
+        while isinstance(layer, SequenceLayer) and not isinstance(layer, Composite):
+            if not layer.layers:
+                break
+            path = (*path, "layers", len(layer.layers) - 1)
+            found.append(path)
+            layer = self.layers.get(path)
+        return found
 
     def inputs(self) -> dict[Path, tuple[Path, ...]]:
         """What each layer with a `from` reads: one earlier output, or a merge's several."""
@@ -341,6 +369,7 @@ class _Resolver(Reach):
                 j = self.source(path, name, where)
                 if j is not None:
                     read.append(j)
+            self.partly_read.update(read)  # read, even where another name failed
             if len(read) == len(names):
                 for j, name in zip(read, names, strict=True):
                     self.read(path, j, name)
@@ -502,7 +531,7 @@ class _Resolver(Reach):
         head_sources = self.heads()
         outputs = self.outputs()
         read = {*sources.values(), *head_sources.values(), *(o.path for o in outputs)}
-        self.unread(read | {j for js in inputs.values() for j in js}, inputs)
+        self.unread(read | self.partly_read, inputs)
         self.checkpoints()
         walked = frozenset(self.walked)
         return Names(attrs, sources, self.local_names, taken, walked, head_sources, outputs, inputs)

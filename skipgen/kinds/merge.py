@@ -25,13 +25,20 @@ class Merge(Kind):
 
     from_: list[str] = Field(  # type: ignore[assignment]
         alias="from",
-        min_length=2,
-        description="the earlier layers whose outputs are merged (ids or names), in order",
+        description="the earlier layers whose outputs are merged (ids or names), in order; "
+        "two or more",
     )
 
     @field_validator("from_")
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
+        if len(value) < 2:
+            kind = cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+            read = f"read {value[0]!r} with `from: {value[0]}` on a layer" if value else ""
+            raise HintedValueError(
+                f"a {kind} merges 2 or more outputs; this names {len(value)}",
+                f"name every output to merge{', or ' + read if read else ''}",
+            )
         repeated = sorted({name for name in value if value.count(name) > 1})
         if repeated:
             raise HintedValueError(

@@ -53,12 +53,6 @@ layers:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the dead-layer rule (names.py unread) counts a read of a sequence's last layer "
-    "by name as no read of the sequence, and refuses the sequence: 'layers[1]: nothing "
-    "reads this layer's output: the layer after it reads 'stem' instead'",
-)
 @pytest.mark.parametrize(
     "text", [LAST_OF_SEQUENCE, LAST_OF_SEQUENCE_IN_A_BODY], ids=["top", "body"]
 )
@@ -117,3 +111,24 @@ def test_the_order_of_a_merge_does_not_decide_whether_the_blocks_skip_is_accepte
     with tempfile.TemporaryDirectory() as folder:
         module = load_module(skipgen.generate_source(text), Path(folder))
         assert_equivalent(graph, module.Net, (2, 2, 8, 8))
+
+
+# A long skip may read the input of the network (or of the block around it), as `from` does.
+SKIP_FROM_INPUT = """\
+name: Net
+input: {channels: 4, size: 8}
+layers:
+  - {type: conv, channels: 4}
+  - {type: conv, channels: 4, skip: {mode: add, from: input}}
+"""
+
+
+def test_a_long_skip_reads_the_input() -> None:
+    graph = skipgen.lower_spec(SKIP_FROM_INPUT)
+    [skip] = graph.long_skips()
+    assert skip.described() == "add from input (identity)"
+    with tempfile.TemporaryDirectory() as folder:
+        source = skipgen.generate_source(SKIP_FROM_INPUT)
+        assert "x = x + x_in" in source
+        module = load_module(source, Path(folder))
+        assert_equivalent(graph, module.Net, (2, 4, 8, 8))
