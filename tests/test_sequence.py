@@ -300,8 +300,7 @@ def test_nothing_follows_a_classifier_inside_or_after_a_sequence() -> None:
     [error] = errors(spec(conv(8), {"type": "classifier", "classes": 2}, conv(8)))
     assert (
         "layers[2]: nothing but linear, act, dropout and drop_path can follow a classifier, "
-        "whose output is flat"
-        in error
+        "whose output is flat" in error
     )
     assert error.endswith("| move it (layers[1]) to the end")
 
