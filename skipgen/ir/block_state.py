@@ -355,6 +355,7 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Rule]] = {
     "ChannelSlice": (("start", "stop"), lambda a: []),
     "Permute": (("dims",), lambda a: []),
     "StochasticDepth": (("p",), lambda a: []),
+    "ConstantScale": (("value",), lambda a: []),
     # a parameter of the holder itself, under the layer's own key
     "scale_parameter": (
         ("channels", "init", "dims"),

@@ -186,7 +186,8 @@ class BlockLowering:
         error, reported."""
         channels = getattr(layer, "channels", None)
         cout = self.width(channels, layer) if channels else 0
-        if channels and cout != channels and getattr(layer, "groups", None) == channels:
+        groups = getattr(layer, "groups", 1)
+        if channels and cout != channels and groups == channels and groups > 1:
             layer = layer.model_copy(update={"groups": cout})  # depthwise stays depthwise
         stride = getattr(layer, "stride", 1) if first else 1  # pools use their own stride
         body = layer.lower(inherited, cin, cout, stride or 1)

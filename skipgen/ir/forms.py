@@ -28,10 +28,10 @@ class Form:
 
     def problem(self, layer: Layer, keyed: bool) -> tuple[str, str] | None:
         """Why ``layer`` cannot come next, and what to do; None when it can."""
-        if isinstance(layer, Scale) and not keyed:
+        if isinstance(layer, Scale) and layer.learned and not keyed:
             return (
-                "a scale is a parameter of the network or of a composite block, and this "
-                "layer is inside a sequence",
+                "a learned scale is a parameter of the network or of a composite block, and "
+                "this layer is inside a sequence",
                 "put it at the top level or in a composite block's body",
             )
         if self.flat and not layer.takes_flat:

@@ -290,7 +290,7 @@ class _Resolver(Reach):
             return None
         if not self.reachable(where, j, f"{source!r}", reader):
             return None
-        if not self.reachable(where, path, "this layer", reader, reads=False):
+        if not self.reachable(where, path, "this layer", reader):
             return None
         return j
 

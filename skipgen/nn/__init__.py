@@ -5,7 +5,7 @@ other names in this package, so its source can be copied into standalone modules
 """
 
 from .channels import ChannelSlice
-from .channels_last import Permute, StochasticDepth, scale_parameter
+from .channels_last import ConstantScale, Permute, StochasticDepth, scale_parameter
 from .checkpoint import Recompute, checkpointed, keep_convolutions
 from .conv import ConvNormAct, NormAct, NormActConv, Shortcut
 from .densenet import DenseBlock, DenseLayer, MemoryEfficientDenseBlock, Transition
@@ -56,6 +56,7 @@ __all__ = [
     "ChannelSlice",
     "Classifier",
     "Concat",
+    "ConstantScale",
     "ConvNormAct",
     "DenseBlock",
     "DenseLayer",

@@ -16,7 +16,8 @@ from tests.conftest import CONFIGS, ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 
-NO_NORMS = {"squeezenet1_1"}  # nothing to fold: fuse() leaves it as it is
+# nothing to fold: no batch norm (ConvNeXt normalizes by layer norms), fuse() leaves them be
+NO_NORMS = {"squeezenet1_1", "convnext_tiny"}
 # The batch norms no convolution feeds directly, so they stay: DenseNet-121's 58 dense layers
 # and 3 transitions normalize a concatenation first, and norm5 the last one.
 LEFT = {"densenet121": 58 + 3 + 1}
