@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
 
 import skipgen
 from tests.backends.helpers import assert_equivalent, load_module
@@ -131,4 +132,32 @@ def test_a_long_skip_reads_the_input() -> None:
         source = skipgen.generate_source(SKIP_FROM_INPUT)
         assert "x = x + x_in" in source
         module = load_module(source, Path(folder))
+        assert_equivalent(graph, module.Net, (2, 4, 8, 8))
+
+
+# A residual branch scaled by a constant before the block adds its input (Inception-ResNet).
+SCALED_RESIDUAL = """\
+name: Net
+input: {channels: 4, size: 8}
+blocks:
+  scaled:
+    skip: add
+    layers:
+      - {type: conv, channels: 4}
+      - {type: scale, init: 0.17, learned: false}
+layers:
+  - {type: scaled}
+"""
+
+
+def test_a_constant_scale_holds_nothing_and_scales() -> None:
+    graph = skipgen.lower_spec(SCALED_RESIDUAL)
+    model = skipgen.build_model(graph).eval()
+    assert all(key.startswith("scaled1.conv1.") for key in model.state_dict())
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        branch = model.scaled1.conv1(x)
+        assert torch.allclose(model(x), branch * 0.17 + x)
+    with tempfile.TemporaryDirectory() as folder:
+        module = load_module(skipgen.generate_source(SCALED_RESIDUAL), Path(folder))
         assert_equivalent(graph, module.Net, (2, 4, 8, 8))
