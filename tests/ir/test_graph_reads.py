@@ -161,3 +161,34 @@ def test_a_constant_scale_holds_nothing_and_scales() -> None:
     with tempfile.TemporaryDirectory() as folder:
         module = load_module(skipgen.generate_source(SCALED_RESIDUAL), Path(folder))
         assert_equivalent(graph, module.Net, (2, 4, 8, 8))
+
+
+# Both branches of the block read its input by name, the first one too: `input` inside a
+# body is the block's input, the output of the layer before the use.
+BRANCHES_FROM_INPUT = """\
+name: Net
+input: {channels: 4, size: 8}
+blocks:
+  branches:
+    params: {c: int}
+    layers:
+      - {type: conv, channels: "${c}", kernel: 1, from: input, name: a}
+      - {type: conv, channels: "${c}", kernel: 3, from: input, name: b}
+      - {type: concat, from: [a, b]}
+layers:
+  - {type: conv, channels: 4}
+  - {type: branches, c: 4}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the dead-layer rule reads the body's first `from: input` as the network's input: "
+    "'layers[0]: nothing reads this layer's output: the layer after it reads 'input' "
+    "instead', though the block's input is layers[0]'s output",
+)
+def test_a_body_that_starts_from_its_input_reads_the_layer_before_the_use() -> None:
+    graph = skipgen.lower_spec(BRANCHES_FROM_INPUT)
+    with tempfile.TemporaryDirectory() as folder:
+        module = load_module(skipgen.generate_source(BRANCHES_FROM_INPUT), Path(folder))
+        assert_equivalent(graph, module.Net, (2, 4, 8, 8))

@@ -96,7 +96,6 @@ class Scope:
     body: bool = False  # a composite block's body: handles are names, channels symbolic
     depth: int = 0  # sequences around the list (a body counts from its own list)
     fixed: bool = False  # a branch's sequence: its motifs keep the size
-    reach: int = 0  # a body's: sequences around its use, and the use (a long skip's reach)
 
 
 @dataclass
@@ -256,9 +255,7 @@ class _Drawer:
         """Maybe a long skip onto ``layer`` from an earlier output of its size: an add, or
         (``concat``: its channels may grow) a concat."""
         sources = [
-            o
-            for o in self.readable(scope, out.scale)
-            if o.handle != "input" and (concat or o.channels == out.channels)
+            o for o in self.readable(scope, out.scale) if concat or o.channels == out.channels
         ]
         if not sources:
             return out
@@ -270,10 +267,8 @@ class _Drawer:
         return replace(out, channels=source.channels + out.channels)
 
     def readable(self, scope: Scope, scale: int) -> list[Out]:
-        """The outputs a `from` in ``scope`` may name at ``scale``: a layer of a body reads
-        one outside the block from at most 3 sequences deep, counting the use as one."""
-        far = scope.reach + scope.depth <= 3
-        return [o for o in scope.avail if o.scale == scale and (far or not o.outside)]
+        """The outputs a `from` in ``scope`` may name at ``scale`` (at any depth)."""
+        return [o for o in scope.avail if o.scale == scale]
 
     def take(self, scope: Scope, out: Out) -> Out:
         """``out`` (of a layer just drawn in ``scope``) with a handle, now readable."""
@@ -294,7 +289,7 @@ class _Drawer:
                 self.defect_motif(scope, layers)
                 continue
             options = ["chain", "diamond", "diamond", "diamond"]
-            if scope.depth < 2 and self.budget > 3:
+            if scope.depth < 3 and self.budget > 3:
                 options += ["sequence"]
             if not scope.body and scope.depth < 2:
                 options += ["composite", "repeated"]
@@ -344,7 +339,7 @@ class _Drawer:
         form = draw(st.sampled_from(["plain", "plain", "plain", "sequence", "composite"]))
         if form == "composite" and (scope.body or scope.depth >= 2 or out is not None):
             form = "plain"
-        if form == "sequence" and scope.depth >= 2:
+        if form == "sequence" and scope.depth >= 3:
             form = "plain"
         if form == "sequence":
             return self.sequence(scope, layers, src if reads else None, change, out, src)
@@ -376,6 +371,8 @@ class _Drawer:
         count = draw(st.integers(2, 3))
         srcs = [draw(st.sampled_from(sources)) for _ in range(count)]
         go_on = draw(st.booleans())  # the first branch goes on from the previous layer
+        if scope.body and not layers and cur.handle == "input":
+            go_on = True  # (a body's first `from: input` is refused: test_graph_reads.py)
         if not go_on and cur not in srcs:
             srcs[0] = cur  # the previous layer is read by a branch that names it
         far = [o for o in sources if o.outside]
@@ -447,7 +444,7 @@ class _Drawer:
             seq["name"] = self.fresh("s")
         start = src or scope.cur
         fixed = scope.fixed or src is not None
-        inner = Scope(scope.avail, start, scope.body, scope.depth + 1, fixed, scope.reach)
+        inner = Scope(scope.avail, start, scope.body, scope.depth + 1, fixed)
         body: list[dict[str, Any]] = []
         if src is not None:
             layer, inner.cur = self.plain(inner, start, change, None if out is None else out)
@@ -523,7 +520,7 @@ class _Drawer:
         once = bool(outside) and ((self.defect_left and self.defect_in_body) or draw(_rarely(2)))
         inp = Out("input", Ch(a=1), src.scale)
         outside = [replace(o, outside=True) for o in outside] if once else []
-        inner = Scope([inp, *outside], inp, body=True, fixed=change == 0, reach=scope.depth + 1)
+        inner = Scope([inp, *outside], inp, body=True, fixed=change == 0)
         body: list[dict[str, Any]] = []
         saved, self.defect_left = self.defect_left, self.defect_left and once
         seen, self.scales = self.scales, []
@@ -552,7 +549,7 @@ class _Drawer:
         kinds = list(DEFECTS)
         if not self.sized or scope.cur.scale <= MIN_SCALE:
             kinds.remove("merge_sizes")
-        if scope.depth >= 2:
+        if scope.depth >= 3:
             kinds.remove("holds_reader")
             kinds.remove("repeated_read")
         kind = self.draw(st.sampled_from(kinds))
@@ -591,7 +588,7 @@ class _Drawer:
         layers.append(layer)
         scope.cur = Out("", one, cur.scale, layer=layer)
         says = {"add_channels": "cannot add these outputs", "mul_channels": "cannot mul these"}
-        return layer, "from", says.get(kind, "differ")
+        return layer, "from", says.get(kind, "size")  # differ, or come at other scales
 
     def misread(self, kind: str, scope: Scope, layers: list[dict[str, Any]]) -> Where:
         """A branch whose `from` names no layer, a later one, itself, or one inside a
@@ -696,7 +693,7 @@ class _Drawer:
         if self.blocks:
             spec["blocks"] = {b.name: b.definition for b in self.blocks}
         spec["layers"] = layers
-        outs = [o for o in top.avail if o.handle != "input" and o.depth <= 1]
+        outs = [o for o in top.avail if o.handle != "input"]
         if outs and not self.defect and draw(_rarely(4)):  # (layers after are left out)
             picked = draw(st.lists(st.sampled_from(outs), min_size=1, max_size=2, unique=True))
             spec["outputs"] = [o.handle for o in picked]
