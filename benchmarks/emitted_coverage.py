@@ -65,7 +65,9 @@ def input_shape(path: Path, graph: Graph) -> tuple[int, ...]:
     return (2, graph.in_channels, *graph.input_size)
 
 
-def _total(out: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
+def _total(out: torch.Tensor | list[torch.Tensor] | dict[str, torch.Tensor]) -> torch.Tensor:
+    if isinstance(out, dict):
+        out = list(out.values())
     outs = out if isinstance(out, list) else [out]
     return sum((o.float().mean() for o in outs), torch.zeros(()))
 

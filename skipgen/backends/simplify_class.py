@@ -156,9 +156,11 @@ class DefinitionWalk(ExpressionWalk):
         if default is not arg:
             assert isinstance(default, ast.expr)
             defaults = self.lib.evaluator({}).values(default) or {Lit(object())}
-            if defaults & found or not all(isinstance(v, Lit) for v in defaults):
+            types = {type(v.value) for v in found if isinstance(v, Lit)}
+            same = all(isinstance(v, Lit) and type(v.value) in types for v in defaults)
+            if defaults & found or same or not all(isinstance(v, Lit) for v in defaults):
                 found |= defaults
-            else:
+            else:  # a default of another type (None) that no use takes
                 unused_default = default
         kinds = {type(v.value).__name__ if isinstance(v, Lit) else "" for v in found}
         kind = kinds.pop()

@@ -41,11 +41,24 @@ from skipgen.errors import Diagnostic, SpecError
 from skipgen.ir import graph as g
 from skipgen.ir.fusion import block_conv_norms, network_conv_norms
 from skipgen.ir.graph import Graph
+from skipgen.ir.state import state_shapes
 from skipgen.library.nn import NETWORK_IMPORTS, Library, import_sections
 from skipgen.library.plugins import library_for
 from skipgen.version import MARKER, __version__
 
 NETWORK_HELPERS = frozenset({"fuse_for_inference"})
+# fuse() of a network with no batch norm to fold: only the layout of its weights
+LAYOUT_HELPERS = frozenset({"layout_for_inference"})
+
+
+def fuse_helpers(graph: Graph) -> frozenset[str]:
+    """What the network's fuse() calls: the folding of batch norms where it has any (or
+    a plugin's block, whose tensors are not known), else only the weights' layout."""
+    state = state_shapes(graph)
+    norms = any(key.endswith(".running_var") for key, _ in state.entries)
+    return NETWORK_HELPERS if norms or state.unknown else LAYOUT_HELPERS
+
+
 """What the network class calls from the library, whatever blocks it holds: its ``fuse``."""
 
 
@@ -227,7 +240,7 @@ def _check_name(graph: Graph, spec_text: str, names: set[str]) -> None:
 def _network_globals(graph: Graph) -> set[str]:
     """The module-level names the network class reads (its template and statements)."""
     names = {"nn", "Tensor"}  # the base class, nn.Sequential and nn layers; the annotations
-    names |= NETWORK_HELPERS
+    names |= fuse_helpers(graph)
     for skip in graph.long_skips():
         if skip.mode == "concat" and skip.note != "dropped":
             names.add("torch")  # torch.cat
@@ -269,6 +282,7 @@ def render(graph: Graph, spec_text: str, line_length: int = DEFAULT_LINE_LENGTH)
     classes = BlockClasses(line_length, taken)
     classes.prepare(graph)
     body = forward_body(graph, line_length)
+    helpers = fuse_helpers(graph)
     network = {
         "class_line": class_line(graph.name, line_length),
         "docstring": docstring(graph),
@@ -278,14 +292,15 @@ def render(graph: Graph, spec_text: str, line_length: int = DEFAULT_LINE_LENGTH)
         "returns": returns(graph, line_length),
         "fuse_line": fuse_line(graph.name, line_length),
         "conv_norm_pairs": conv_norm_pairs(graph, line_length),
+        "fuse_helper": next(iter(helpers)),
     }
     network_text = env.get_template("network.py.jinja").render(**network)
     entries = [network_text, *classes.texts]
     view = LibraryView(lib, entries)
-    final = specialise(view, entries, blocks | NETWORK_HELPERS, NETWORK_HELPERS)
+    final = specialise(view, entries, blocks | helpers, helpers)
     order = {name: d.order for name, d in lib.definitions.items()}
     entry_names = set().union(*(reads(text) for text in entries))
-    before, after = arrange(final, order, entry_names | blocks, NETWORK_HELPERS)
+    before, after = arrange(final, order, entry_names | blocks, helpers)
     used = _network_globals(graph).union(*(reads(text) for text in final.values()))
     # isort's blank lines after imports: two before a class or function, else one
     first = [line for text in before[:1] for line in text.splitlines() if line[:1] != "#"]

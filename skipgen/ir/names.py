@@ -319,7 +319,7 @@ class _Resolver(Reach):
         (its `from`, resolved), and no `from`, skip, head or output names it."""
         for path in self.layers:
             next_path = (*path[:-1], path[-1] + 1)  # type: ignore[operator]
-            reader = self.first_reader(next_path)  # reads the output of `path`, unless...
+            reader = self.first_reader(next_path, read)  # reads the output of `path`, unless
             if reader is None or reader not in inputs or any(p in read for p in self.ends(path)):
                 continue
             after = self.layers[reader]
@@ -330,13 +330,16 @@ class _Resolver(Reach):
                 "read it in a `from` (or a merge's), or remove the layer",
             )
 
-    def first_reader(self, path: Path) -> Path | None:
+    def first_reader(self, path: Path, read: set[Path]) -> Path | None:
         """The layer that runs first in the layer at ``path`` (itself, or the first of its
-        sequence's layers, at any depth); None when there is no such layer."""
+        sequence's layers, at any depth); None when there is no such layer, or when the
+        input of a block on the way is read anyway (its own skip, a `from: input`)."""
         layer = self.layers.get(path)
         while layer is not None and layer.from_ is None and isinstance(layer, SequenceLayer):
-            if isinstance(layer, Composite) and layer.own_skip != "none":
-                return None  # the block's own skip reads its input
+            if isinstance(layer, Composite) and (
+                layer.own_skip != "none" or (*path, INPUT) in read
+            ):
+                return None  # the block reads its input, the output before it
             path = (*path, "layers", 0)
             layer = self.layers.get(path)
         return path if layer is not None else None

@@ -15,6 +15,7 @@ from .fuse import (
     fuse_conv_bn,
     fuse_conv_norms,
     fuse_for_inference,
+    layout_for_inference,
     paired_norms,
 )
 from .head import Classifier, MLPClassifier
@@ -96,6 +97,7 @@ __all__ = [
     "fused_conv",
     "global_pool",
     "keep_convolutions",
+    "layout_for_inference",
     "paired_norms",
     "pool_layer",
     "projection",

@@ -132,3 +132,11 @@ def fuse_for_inference(network: nn.Module) -> None:
         raise RuntimeError("fuse() is for inference: call model.eval() first")
     fuse_conv_norms(network)
     channels_last_on_cpu(network)
+
+
+def layout_for_inference(network: nn.Module) -> None:
+    """For a network without batch norms, what is left of ``fuse_for_inference``: lay
+    out its convolution weights channels-last on the CPU; in place, idempotent."""
+    if any(m.training for m in network.modules()):
+        raise RuntimeError("fuse() is for inference: call model.eval() first")
+    channels_last_on_cpu(network)

@@ -897,20 +897,19 @@ class MixedNet(nn.Module):
         return x
 
     def fuse(self) -> "MixedNet":
-        """Fold each batch norm into the convolution that feeds it, for inference.
+        """Lay out the weights for inference (there is no batch norm to fold).
 
         In place and idempotent; call ``eval()`` first. Returns the network.
         """
-        fuse_for_inference(self)
+        layout_for_inference(self)
         return self
 
 
-def fuse_for_inference(network: nn.Module) -> None:
-    """Fold the network's batch norms into its convolutions and, on the CPU, lay out its
-    convolution weights channels-last; in place, idempotent."""
+def layout_for_inference(network: nn.Module) -> None:
+    """For a network without batch norms, what is left of ``fuse_for_inference``: lay
+    out its convolution weights channels-last on the CPU; in place, idempotent."""
     if any(m.training for m in network.modules()):
         raise RuntimeError("fuse() is for inference: call model.eval() first")
-    fuse_conv_norms(network)
     channels_last_on_cpu(network)
 
 
@@ -920,85 +919,3 @@ def channels_last_on_cpu(network: nn.Module) -> None:
         if isinstance(module, nn.Conv2d) and module.weight.device.type == "cpu":
             weight = module.weight
             weight.data = weight.data.contiguous(memory_format=torch.channels_last)
-
-
-def fuse_conv_norms(network: nn.Module) -> int:
-    """Fold every batch norm that a convolution alone feeds into it, in place, and
-    replace the batch norm with ``nn.Identity``; return how many were folded (none the
-    second time)."""
-    folded = 0
-    for module in list(network.modules()):
-        for conv_path, norm_path in paired_norms(module):
-            conv = module.get_submodule(conv_path)
-            norm = module.get_submodule(norm_path)
-            if not isinstance(conv, nn.modules.conv._ConvNd):
-                continue
-            if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
-                continue
-            if norm.running_mean is None or norm.num_features != conv.out_channels:
-                continue
-            fuse_conv_bn(conv, norm)
-            owner, _, name = norm_path.rpartition(".")
-            setattr(module.get_submodule(owner), name, nn.Identity().eval())
-            folded += 1
-    return folded
-
-
-def paired_norms(module: nn.Module) -> list[tuple[str, str]]:
-    """The paths, below ``module``, of each layer and the layer that it alone feeds."""
-    pairs = []
-    for source, target in getattr(module, "conv_norm_pairs", ()):
-        feeding = chain_layers(module.get_submodule(source), source)
-        fed = chain_layers(module.get_submodule(target), target)
-        if feeding and fed:
-            pairs.append((feeding[-1][0], fed[0][0]))
-    paths = [path for path, _ in chain_layers(module)]
-    pairs += [(paths[i], paths[i + 1]) for i in range(len(paths) - 1)]
-    return pairs
-
-
-def chain_layers(module: nn.Module, path: str = "") -> list[tuple[str, nn.Module]]:
-    """The layers ``module`` runs one after the other, by path from ``path``: those of a
-    plain ``nn.Sequential`` (one whose ``forward`` is not overridden), nested ones
-    flattened and ``nn.Identity`` left out, or else the module itself."""
-    plain = type(module).forward is nn.Sequential.forward
-    if not (isinstance(module, nn.Sequential) and plain):
-        return [(path, module)]
-    layers: list[tuple[str, nn.Module]] = []
-    for name, child in module.named_children():
-        if not isinstance(child, nn.Identity):
-            layers += chain_layers(child, f"{path}.{name}" if path else name)
-    return layers
-
-
-def fuse_conv_bn(
-    conv: nn.modules.conv._ConvNd,
-    bn: nn.modules.batchnorm._BatchNorm,
-) -> None:
-    """Fold the eval-mode batch norm ``bn`` into ``conv``, which feeds it, in place."""
-    if bn.running_mean is None or bn.running_var is None:
-        raise ValueError("a batch norm without running statistics cannot be folded")
-    with torch.no_grad():
-        scale = (bn.running_var.double() + bn.eps).rsqrt()
-        shift = -bn.running_mean.double() * scale
-        if bn.affine:
-            scale = scale * bn.weight.double()
-            shift = shift * bn.weight.double() + bn.bias.double()
-        weight = conv.weight
-        if conv.transposed:
-            # (in, out / groups, *kernel): row i is in group i // (in / groups), whose
-            # output channels are numbered on from group * (out / groups).
-            groups, per_group = conv.groups, weight.shape[1]
-            rows = weight.shape[0] // groups
-            factor = scale.view(groups, 1, per_group).expand(groups, rows, per_group)
-            factor = factor.reshape(groups * rows, per_group)
-        else:
-            factor = scale.view(-1, 1)
-        # In place, so the weight keeps its strides.
-        shape = (*factor.shape, *[1] * (weight.dim() - 2))
-        weight.mul_(factor.view(shape).to(weight.dtype))
-        if conv.bias is None:
-            bias = shift.to(weight.dtype)
-            conv.bias = nn.Parameter(bias, requires_grad=weight.requires_grad)
-        else:
-            conv.bias.copy_(conv.bias.double() * scale + shift)

@@ -181,12 +181,6 @@ layers:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the dead-layer rule reads the body's first `from: input` as the network's input: "
-    "'layers[0]: nothing reads this layer's output: the layer after it reads 'input' "
-    "instead', though the block's input is layers[0]'s output",
-)
 def test_a_body_that_starts_from_its_input_reads_the_layer_before_the_use() -> None:
     graph = skipgen.lower_spec(BRANCHES_FROM_INPUT)
     with tempfile.TemporaryDirectory() as folder:

@@ -371,8 +371,6 @@ class _Drawer:
         count = draw(st.integers(2, 3))
         srcs = [draw(st.sampled_from(sources)) for _ in range(count)]
         go_on = draw(st.booleans())  # the first branch goes on from the previous layer
-        if scope.body and not layers and cur.handle == "input":
-            go_on = True  # (a body's first `from: input` is refused: test_graph_reads.py)
         if not go_on and cur not in srcs:
             srcs[0] = cur  # the previous layer is read by a branch that names it
         far = [o for o in sources if o.outside]
