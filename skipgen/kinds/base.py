@@ -42,6 +42,7 @@ class Layer(StrictModel):
     # its activations all see one channel count, so a per-channel PReLU can be built
     one_act_width: ClassVar[bool] = False
     takes_flat: ClassVar[bool] = False  # may follow a layer whose output is flat
+    merges: ClassVar[bool] = False  # reads a list of outputs in `from` (concat, add, mul)
     # may run between `permute: channels_last` and back, on the channels of the last axis
     channels_last_ok: ClassVar[bool] = False
 
@@ -83,6 +84,23 @@ class Layer(StrictModel):
     )
 
     model_config = ConfigDict(json_schema_extra=lambda schema: _describe_type(schema))
+
+    @field_validator("from_", mode="before")
+    @classmethod
+    def _one_or_several(cls, value: Any) -> Any:
+        """A layer reads one output, a merge a list: each says what to write instead."""
+        kind = getattr(cls.model_fields["type"].annotation, "__args__", ("layer",))[0]
+        if isinstance(value, list) and not cls.merges:
+            raise HintedValueError(
+                f"a {kind} reads one output, and this `from` names a list",
+                "merge several first in a `concat`, `add` or `mul` layer, and read that",
+            )
+        if isinstance(value, str) and cls.merges:
+            raise HintedValueError(
+                f"a {kind} merges a list of outputs, and this `from` names one",
+                f"write `from: [{value}, ...]`, naming every output to merge",
+            )
+        return value
 
     @field_validator("name")
     @classmethod
@@ -128,10 +146,13 @@ class Kind(Layer):
             return value
         skip = info.data.get("skip")
         if (skip.mode if skip else cls.default_skip) != "add" or (skip and skip.from_):
+            hint = "write `skip: add` on the layer, or remove stochastic_depth"
+            if cls.merges:
+                hint = "remove stochastic_depth: a merge has no branch of its own to drop"
             raise HintedValueError(
                 "stochastic_depth drops the branch around which a layer adds its input, "
                 "and this layer adds none",
-                "write `skip: add` on the layer, or remove stochastic_depth",
+                hint,
             )
         return value
 

@@ -21,6 +21,7 @@ class Merge(Kind):
     """What the three merges share: two or more sources, and no repeat or skip of their own."""
 
     target: ClassVar[str]  # the skipgen.nn block that merges
+    merges: ClassVar[bool] = True
     own_norm_act: ClassVar[bool] = True
 
     from_: list[str] = Field(  # type: ignore[assignment]
