@@ -219,7 +219,7 @@ class LayerLowering(BlockLowering):
         shown = [("input" if name == INPUT_LOCAL else name) for name, _ in reads]
         for name, (_, slot) in zip(shown[1:], read[1:], strict=True):
             what = f"{layer.type} of {shown[0]!r} and {name!r}"
-            scale = self.record.program.scale_between(first, slot)
+            scale = self.record.program.scale_between(read[0][1], slot)
             if scale is not None and scale != 1:
                 self.record.error(
                     (*path, "from"),
@@ -228,7 +228,10 @@ class LayerLowering(BlockLowering):
                     "conv or an upsample)",
                 )
                 return None, out, first, False
-            self.record.program.check(first, slot, self.record.step((*path, "from"), what))
+            self.record.program.check(read[0][1], slot, self.record.step((*path, "from"), what))
+            # one size (checked): the output takes the latest source's slot, so a block whose
+            # body merges an earlier outside output still sees its own chain of sizes
+            first = max(first, slot)
         if out > MAX_CHANNELS:
             self.record.error(
                 path,

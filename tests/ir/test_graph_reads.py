@@ -99,13 +99,6 @@ def test_a_block_whose_body_merges_an_outside_read_keeps_its_skip() -> None:
         assert_equivalent(graph, module.Net, (2, 2, 8, 8))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a merge's output takes the size of the first source its `from` lists; with the "
-    "outside read first, the block's skip sees 'an input and an output of different "
-    "spatial size' and is refused (layers[2].on_mismatch: cannot project a shortcut across "
-    "this gated block layer), though the merge checked the sizes equal",
-)
 def test_the_order_of_a_merge_does_not_decide_whether_the_blocks_skip_is_accepted() -> None:
     text = GATED.replace("from: [a, gate]", "from: [gate, a]")
     graph = skipgen.lower_spec(text)

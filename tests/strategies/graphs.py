@@ -503,7 +503,8 @@ class _Drawer:
         if block.delta == 0 and out.k == cin and repeatable and draw(_rarely(3)):
             layer["repeat"] = 2
         elif block.low == block.high == 0 and not block.once and draw(_rarely(4)):
-            # (not where the body reads outside: tests/ir/test_graph_reads.py, a bug)
+            # (not where the body reads outside: an output reached from there has no chain
+            # of strides back to the block's input, so a projection could not cross it)
             layer["skip"] = "add"  # projected where the channels differ
         self.budget -= 1
         return layer, Out("", out, src.scale + block.delta, layer=layer)
