@@ -137,7 +137,7 @@ class BlockClasses:
         assert block is not None
         self.nested = nested
         try:
-            modules = held(group.members, self)
+            modules = held(group.members, self, group.order)
         finally:
             self.nested = {}
         if block.projection is not None:

@@ -43,10 +43,12 @@ def _stage_module(stage: Stage) -> Group | str:
     return calls[0]
 
 
-def held(members: tuple[Member, ...], classes: Classes) -> list[tuple[str, Expr]]:
+def held(
+    members: tuple[Member, ...], classes: Classes, order: tuple[str, ...] = ()
+) -> list[tuple[str, Expr]]:
     """The modules a list of members holds, by key: each long skip's projection after its
     layer, as the runtime backend registers them."""
-    return [(key, _item(item, classes)) for key, item in registered(members)]
+    return [(key, _item(item, classes)) for key, item in registered(members, order)]
 
 
 def _item(item: Item, classes: Classes) -> Expr:
@@ -74,7 +76,7 @@ def member_module(member: Member, classes: Classes) -> Expr:
         return _stage_module(member)
     if member.block is not None:
         return call_expr(classes.call_of(member))
-    modules = held(member.members, classes)
+    modules = held(member.members, classes, member.order)
     if member.walked:  # the network reaches in: a dict of its modules
         items = tuple((f"{string_literal(key)}: ", module) for key, module in modules)
         return Group("nn.ModuleDict", "(", ")", (("", Group("", "{", "}", items)),))

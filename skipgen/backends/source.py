@@ -77,7 +77,7 @@ def init_statements(
     if classes is None:
         classes = BlockClasses(width, set())
         classes.prepare(graph)
-    modules = held(graph.stages, classes)
+    modules = held(graph.stages, classes, graph.order)
     modules += [(head.group.attr, member_module(head.group, classes)) for head in graph.heads]
     deep = deep_groups(graph.stages)
     out = [

@@ -84,9 +84,11 @@ def instantiate(call: Call) -> nn.Module:
     return make(*(value(a) for a in call.args), **{k: value(v) for k, v in call.kwargs})
 
 
-def _modules(members: tuple[Member, ...]) -> OrderedDict[str, nn.Module]:
+def _modules(
+    members: tuple[Member, ...], order: tuple[str, ...] = ()
+) -> OrderedDict[str, nn.Module]:
     """The modules of a list of members by key, each long skip's projection after its layer."""
-    return OrderedDict((key, _item(item)) for key, item in registered(members))
+    return OrderedDict((key, _item(item)) for key, item in registered(members, order))
 
 
 def _item(item: Item) -> nn.Module:
@@ -103,7 +105,7 @@ def _module(member: Member) -> nn.Module:
     if isinstance(member, Group) and member.block is not None:
         return CompositeBlock(member)
     if isinstance(member, Group):
-        modules = _modules(member.members)
+        modules = _modules(member.members, member.order)
         return nn.ModuleDict(modules) if member.walked else nn.Sequential(modules)
     blocks = [instantiate(node.call) for node in member.nodes]
     return nn.Sequential(*blocks) if member.sequential else blocks[0]
@@ -184,7 +186,7 @@ class CompositeBlock(nn.Module):
         assert group.block is not None
         self._group = group
         self._block = group.block
-        for key, module in _modules(group.members).items():
+        for key, module in _modules(group.members, group.order).items():
             setattr(self, key, module)  # a module, or a parameter (a layer scale)
         if group.block.projection is not None:
             self.add_module("shortcut", instantiate(group.block.projection))
@@ -217,7 +219,7 @@ class SkipgenNetwork(nn.Module):
     def __init__(self, graph: Graph) -> None:
         super().__init__()
         self._graph = graph
-        for key, module in _modules(graph.stages).items():
+        for key, module in _modules(graph.stages, graph.order).items():
             setattr(self, key, module)  # a module, or a parameter (a layer scale)
         for head in graph.heads:
             self.add_module(head.group.attr, _module(head.group))

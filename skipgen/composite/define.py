@@ -25,6 +25,7 @@ from pydantic import (
 from skipgen.kinds.base import Layer
 from skipgen.language.shortcut import Shortcut, ShortcutSpec
 from skipgen.language.vocabulary import (
+    REGISTER_DESCRIPTION,
     HintedValueError,
     OnMismatch,
     StrictModel,
@@ -185,6 +186,11 @@ class BlockDefinition(StrictModel):
         default=None,
         description="how the block projects its own skip, where it does: conv or avgpool, "
         "or {type, kernel, norm, bias}; default: a 1x1 conv with the stride and the norm",
+    )
+    register_: list[str] | None = Field(
+        default=None,
+        alias="register",
+        description=REGISTER_DESCRIPTION,
     )
     layers: list[dict[str, Any]] = Field(
         min_length=1,

@@ -90,6 +90,7 @@ class _Expander:
             "on_mismatch": use.on_mismatch,
             "checkpoint": use.checkpoint,
             "layers": body,
+            "register_": definition.body.register_,
             "block": use.composite,
             "own_skip": definition.body.skip,
             "own_on_mismatch": definition.body.on_mismatch,

@@ -30,16 +30,19 @@ class Container:
 Item = Member | Call | Container  # a member's module, a long skip's projection, a container
 
 
-def registered(members: tuple[Member, ...]) -> tuple[tuple[str, Item], ...]:
-    """The modules a list of members holds, by key, in the order they are registered: each
-    long skip's projection after its layer, each container at its first member."""
-    root: dict[str, Any] = {}
+def registered(
+    members: tuple[Member, ...], order: tuple[str, ...] = ()
+) -> tuple[tuple[str, Item], ...]:
+    """The modules a list of members holds, by key, in the order they are registered: the
+    keys ``order`` lists first (a spec's `register`), then each as it runs, each long skip's
+    projection after its layer and each container at its first member."""
+    root: dict[str, Any] = {key: None for key in order}
     for member in members:
         _put(root, member.attr.split("."), member)
         skip = member.long_skip
         if skip is not None and skip.projection is not None and skip.attr is not None:
             _put(root, [skip.attr], skip.projection)
-    return _frozen(root, top=True)
+    return _frozen({key: item for key, item in root.items() if item is not None}, top=True)
 
 
 def _put(tree: dict[str, Any], parts: list[str], item: Member | Call) -> None:

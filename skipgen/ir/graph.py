@@ -188,6 +188,7 @@ class Group:
     checkpoint: bool = False  # recompute its activations in the backward pass
     block: Block | None = None  # an instance of a composite block: its own class
     reads: tuple[Read, ...] = ()  # the saved output it runs on, where not the previous
+    order: tuple[str, ...] = ()  # the keys registered first (its `register`)
     merges = False
     scales = False
 
@@ -306,6 +307,7 @@ class Graph:
     heads: tuple[Head, ...] = ()
     outputs: tuple[Output, ...] = ()  # as `outputs` lists them; none: the last layer's
     keyed_outputs: bool = False  # forward returns a dict of the outputs by name
+    order: tuple[str, ...] = ()  # the attributes registered first (the spec's `register`)
     dropped: tuple[tuple[str, str], ...] = ()  # (module path, kind) of layers no output needs
 
     @property

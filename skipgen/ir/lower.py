@@ -264,7 +264,8 @@ class _Network:
                 )
             )
         keyed = isinstance(spec.outputs, dict)
-        return replace(graph, outputs=tuple(outputs), keyed_outputs=keyed)
+        order = tuple(spec.register_ or ())
+        return replace(graph, outputs=tuple(outputs), keyed_outputs=keyed, order=order)
 
     def reduction(
         self, input_size: tuple[int, ...] | None, size: tuple[int, ...] | None, slot: int
@@ -303,6 +304,7 @@ class _Network:
                 checkpoint=pending.checkpoint,
                 block=block,
                 reads=pending.reads,
+                order=pending.order,
             )
         return Stage(
             pending.attr,

@@ -140,6 +140,31 @@ class _Resolver(Reach):
                 out[path] = attr
         return taken
 
+    def registers(self, layers: Sequence[Layer], list_path: Path, attrs: dict[Path, str]) -> None:
+        """Check the `register` of the list's owner (a sequence, a block, the network): every
+        key it lists is a key of the list's layers, once. A sequence that registers its
+        modules in another order than they run is run layer by layer."""
+        owner: Path = list_path[:-1]
+        order = self.spec.register_ if not owner else getattr(self.layers[owner], "register_", None)
+        if not order:
+            return
+        keys: list[str] = []
+        for i, layer in enumerate(layers):
+            first = attrs[(*list_path, i)].split(".")[0]
+            copies = 1 if layer.name is not None or not first.isdigit() else layer.repeat
+            keys += [str(int(first) + r) for r in range(copies)] if first.isdigit() else [first]
+        where: Path = (*owner, "register")
+        seen: set[str] = set()
+        for k, key in enumerate(order):
+            if key in seen:
+                self.report((*where, k), f"{key!r} is listed twice", "list each key once")
+            elif key not in keys:
+                hint = did_you_mean(key, keys) or f"the keys here are {', '.join(keys[:8])}"
+                self.report((*where, k), f"no module here has the key {key!r}", hint)
+            seen.add(key)
+        if owner and not isinstance(self.layers[owner], Composite):
+            self.walked.add(owner)  # an nn.Sequential runs in the order it registers
+
     def containers(self, layers: Sequence[Layer], list_path: Path, keyed: bool) -> None:
         """Check the keys of one list's layers that are paths into containers: a class's
         attribute is a Python name, a container's keys are 0, 1, 2, ... (a list) or no
@@ -518,6 +543,8 @@ class _Resolver(Reach):
         lists += [(head.layers, ("heads", k, "layers")) for k, head in enumerate(self.spec.heads)]
         for layers, list_path in lists:
             taken[list_path] = frozenset(self.attrs(layers, list_path, attrs))
+            if list_path[0] == "layers":
+                self.registers(layers, list_path, attrs)
         self.taken = taken
         sources: dict[Path, Path] = {}
         for path, layer, _ in self.entries:

@@ -37,6 +37,7 @@ class PendingGroup:
     checkpoint: bool = False
     block: Block | None = None  # an instance of a composite block
     reads: tuple[Read, ...] = ()  # the saved output it runs on, where not the previous
+    order: tuple[str, ...] = ()  # the keys registered first (its `register`)
 
 
 Member = PendingStage | PendingGroup
@@ -72,6 +73,7 @@ def members_of(
                 save_as=None,
                 checkpoint=checkpoint,
                 block=blocks[r],
+                order=tuple(layer.register_ or ()),
             )
 
         if numbered or (len(copies) == 1 and "repeat" not in layer.model_fields_set):

@@ -31,7 +31,7 @@ class StateShapes:
 def state_shapes(graph: Graph) -> StateShapes:
     """The keys and shapes of the ``state_dict`` of ``build_model(graph)``, in its order."""
     walk = _Walk()
-    walk.members(graph.stages, "")
+    walk.members(graph.stages, "", graph.order)
     for head in graph.heads:
         walk.member(head.group, "")
     return StateShapes(tuple(walk.entries), tuple(walk.unknown))
@@ -42,10 +42,12 @@ class _Walk:
     entries: Entries = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
 
-    def members(self, members: tuple[Member, ...], prefix: str) -> None:
+    def members(
+        self, members: tuple[Member, ...], prefix: str, order: tuple[str, ...] = ()
+    ) -> None:
         """Each member, and the projection of each long skip after its layer, in the order
         they are registered (:mod:`skipgen.ir.containers`)."""
-        self.items(registered(members), prefix)
+        self.items(registered(members, order), prefix)
 
     def items(self, items: tuple[tuple[str, Item], ...], prefix: str) -> None:
         # a holder's own parameters (layer scales) come before its modules, as torch lists them
@@ -61,7 +63,7 @@ class _Walk:
     def member(self, member: Member, prefix: str, key: str | None = None) -> None:
         path = prefix + (member.attr if key is None else key)
         if isinstance(member, Group):
-            self.members(member.members, path + ".")
+            self.members(member.members, path + ".", member.order)
             if member.block is not None and member.block.projection is not None:
                 self.call(member.block.projection, path + ".shortcut")
             return

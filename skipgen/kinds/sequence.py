@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 from pydantic import Field, field_validator
 
 from skipgen.kinds.base import Layer
-from skipgen.language.vocabulary import HintedValueError, Skip
+from skipgen.language.vocabulary import REGISTER_DESCRIPTION, HintedValueError, Skip
 
 if TYPE_CHECKING:
     from skipgen.kinds.base import Kind
@@ -27,6 +27,11 @@ class Sequence(Layer):
 
     type: Literal["sequence"]
     layers: list[Block] = Field(min_length=1, description=LAYERS_DESCRIPTION)
+    register_: list[str] | None = Field(
+        default=None,
+        alias="register",
+        description=REGISTER_DESCRIPTION,
+    )
 
     @field_validator("skip")
     @classmethod

@@ -54,6 +54,7 @@ from skipgen.language.reserved import RESERVED_NAMES as RESERVED_NAMES  # re-exp
 from skipgen.language.vocabulary import (
     ACT_DESCRIPTION,
     IDENTIFIER_SCHEMA,
+    REGISTER_DESCRIPTION,
     Act,
     ActSpec,
     NormSpec,
@@ -167,6 +168,11 @@ class Spec(StrictModel):
         "and a body of layers; a layer uses one by its name as `type`",
     )
     layers: list[Block] = Field(min_length=1, description=_LAYERS_DESCRIPTION)
+    register_: list[str] | None = Field(
+        default=None,
+        alias="register",
+        description=REGISTER_DESCRIPTION,
+    )
     heads: list[Head] = Field(
         default_factory=list,
         description="branches off the main path, each ending in an output that `outputs` names",

@@ -51,6 +51,10 @@ STOCHASTIC_DEPTH_DESCRIPTION = (
 IDENTIFIER_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"}
 # A module's key, or a path of keys into containers: what `add_module` accepts, kept to
 # ASCII letters, digits, _ and - (torchvision's RegNet names its blocks `block1-0`).
+REGISTER_DESCRIPTION = (
+    "the keys of its modules to register first, in this order (the rest follow as they "
+    "run): where a reference registers modules in another order than it runs them"
+)
 KEY_PATH_SCHEMA: dict[str, Any] = {
     "pattern": "^[A-Za-z0-9-][A-Za-z0-9_-]*(\\.[A-Za-z0-9-][A-Za-z0-9_-]*)*$"
 }
