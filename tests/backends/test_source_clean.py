@@ -26,6 +26,7 @@ from skipgen.library.nn import library
 from tests.backends.helpers import PROJECT_RULES, ROOT, ruff
 from tests.conftest import CONFIGS
 from tests.graph_specs import ADD_MUL
+from tests.ir.test_graph_reads import SCALED_RESIDUAL
 
 WIDTHS = (88, 100, 120)
 SHAPE_COMMENT = re.compile(r"  # \(N[^)]*\)$", re.MULTILINE)
@@ -100,6 +101,9 @@ def typed(built: dict[int, Path], tmp_path_factory: pytest.TempPathFactory) -> P
     # the merges no shipped config uses: a sum of branches and a gate's product
     merges = skipgen.generate_source(yaml.safe_load(ADD_MUL), line_length=88)
     (folder / "merges.py").write_text(merges, encoding="utf-8")
+    # a residual branch scaled by a constant (no shipped config uses one)
+    scaled = skipgen.generate_source(SCALED_RESIDUAL, line_length=88)
+    (folder / "scaled.py").write_text(scaled, encoding="utf-8")
     return folder
 
 
