@@ -120,7 +120,11 @@ def _long_skip_row(path: tuple[str, ...], skip: LongSkip) -> Row:
 
 
 def _returned(graph: Graph) -> str:
-    """What the network returns: its output's shape, or its named outputs' in a list."""
+    """What the network returns: its output's shape, or its named outputs' in a list (a
+    dict, ``{out: (N, 21, H, W)}``, when `outputs` gives them keys)."""
+    if graph.keyed_outputs:
+        shapes = (f"{o.name}: {_shape(o.shape(graph.axes))}" for o in graph.outputs)
+        return "{" + ", ".join(shapes) + "}"
     if len(graph.outputs) < 2:
         return _shape(graph.output_shape())
     shapes = (f"{o.name} {_shape(o.shape(graph.axes))}" for o in graph.outputs)

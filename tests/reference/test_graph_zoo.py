@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 import torch
+from typer.testing import CliRunner
 
 import skipgen
+from skipgen.cli import app
 from tests.backends.helpers import as_list
 
 from .fill import fill, make_input
@@ -100,3 +102,12 @@ def test_outputs_at_224(name: str) -> None:
         assert (picked - sample).abs().max().item() <= 1e-6 * scale
         assert flat.abs().sum().item() == pytest.approx(entry["abs_sum"], rel=1e-6)
         assert flat.sum().item() == pytest.approx(entry["sum"], rel=1e-6, abs=1e-6 * scale)
+
+
+def test_validate_shows_a_dict_of_outputs_by_key() -> None:
+    result = CliRunner().invoke(app, ["validate", str(config("deeplabv3_resnet50"))])
+    assert result.exit_code == 0, result.output
+    assert "-> {out: (N, 21, 224, 224)}, 39,638,869 parameters" in result.stdout
+    result = CliRunner().invoke(app, ["validate", str(config("resnet50_fpn"))])
+    assert "{0: (N, 256, 56, 56), 1: (N, 256, 28, 28)" in result.stdout
+    assert "pool: (N, 256, 4, 4)}" in result.stdout
