@@ -78,6 +78,11 @@ def assert_matches_torchinfo(data: dict[str, Any], spec: Path, size: int | None)
         stats = torchinfo.summary(model, input_size=shape, verbose=0, device="cpu")
     infos = {info.layer_id: info for info in stats.summary_list}
     for row in data["layers"]:
+        owner, _, key = row["module"].rpartition(".")
+        held_here = dict(model.get_submodule(owner).named_parameters(recurse=False))
+        if key in held_here:  # a layer scale: a parameter of its block, counted once
+            assert row["params"] == row["macs"] == held_here[key].numel(), row["module"]
+            continue
         module = model.get_submodule(row["module"])
         if "skip" in row and row["params"] == 0 and any(module.children()):
             continue  # a group's end: its long skip joins what its members gave (tested apart)

@@ -95,7 +95,10 @@ def read_names(reads: tuple[Read, ...]) -> tuple[str, ...]:
 def node_shape(node: Node, dims: int) -> Shape:
     if node.flat:
         return (node.out_channels,)
-    return (node.out_channels, *(node.out_size or ("?",) * dims))
+    size = node.out_size or ("?",) * dims
+    if node.channels_last:  # between a permute to channels_last and back
+        return (*size, node.out_channels)
+    return (node.out_channels, *size)
 
 
 def _node_row(path: tuple[str, ...], node: Node, dims: int, reads: tuple[str, ...] = ()) -> Row:

@@ -40,6 +40,7 @@ class PendingNode:
     params: int
     path: Path
     flat: bool  # its output is (batch, features)
+    channels_last: bool = False  # its output has the channels on the last axis
 
 
 @dataclass(frozen=True, kw_only=True)

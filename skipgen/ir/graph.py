@@ -89,6 +89,7 @@ class Node:
     flat: bool = False  # the output is (batch, features), as a classifier's
     file: str | None = None  # where it is written, when not in the spec's own file
     notes: tuple[str, ...] = ()  # the composite blocks' uses it lies in, for diagnostics
+    channels_last: bool = False  # the output has the channels on the last axis (a permute)
 
     def diagnostic(self, spec_file: str, message: str, hint: str | None = None) -> Diagnostic:
         """An error at the layer this block comes from."""

@@ -113,8 +113,10 @@ class LayerLowering(BlockLowering):
             if form.channels_last or form.flat:
                 members = [_in_form(m, form) for m in members]
             todo.outputs[(*todo.path, i)] = (channels, slot)
-            stages.extend(members)
             form.after(layer, i, flat)
+            if form.channels_last:  # its output has the channels last
+                members = [_channels_last(m) for m in members]
+            stages.extend(members)
         if form.channels_last:
             self.record.error(
                 (*todo.path, form.since or 0),
@@ -477,6 +479,13 @@ def _long_skip_source(names: Names, path: Path, outputs: Outputs) -> SkipSource 
         return None
     channels, slot = outputs[j]
     return SkipSource(local=names.locals[j], channels=channels, slot=slot)
+
+
+def _channels_last(member: Member) -> Member:
+    """A member whose output has the channels on the last axis."""
+    if not isinstance(member, PendingStage):
+        return member
+    return replace(member, nodes=tuple(replace(n, channels_last=True) for n in member.nodes))
 
 
 def _in_form(member: Member, form: Form) -> Member:

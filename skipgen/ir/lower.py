@@ -333,6 +333,7 @@ class _Network:
             pending.flat,
             where.file if where.file != self.positions.file else None,
             where.notes,
+            pending.channels_last,
         )
 
 

@@ -250,7 +250,11 @@ def test_a_body_keeps_its_layers_to_itself(tmp_path: Path) -> None:
     """
     found = errors(write(tmp_path, "net.yaml", spec))
     assert [(line, message) for _, line, _, message, _ in found] == [
-        (13, "layers[1].skip.from: no layer is named 'inner'")
+        (
+            13,
+            "layers[1].skip.from: 'inner' is inside layers[0], a composite block: a `from` "
+            "or a skip cannot read a layer of its body",
+        )
     ]
     spec = spec.replace("{type: unit, channels: 4, name: first}", "{type: tagged}")
     found = errors(write(tmp_path, "net.yaml", spec))

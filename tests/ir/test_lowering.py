@@ -178,6 +178,9 @@ def test_every_config_builds_with_the_inferred_output_shape(path) -> None:
     size = graph.input_size or (32,) * graph.dims
     with torch.no_grad():
         out = model(torch.randn(1, graph.in_channels, *size))
+    if graph.keyed_outputs:  # a dict under the keys `outputs` gives, in their order
+        assert isinstance(out, dict) and list(out) == [o.name for o in graph.outputs]
+        out = list(out.values())
     if graph.outputs:
         assert isinstance(out, list) and len(out) == len(graph.outputs)
         for tensor, output in zip(out, graph.outputs, strict=True):
