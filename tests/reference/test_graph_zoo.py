@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import torch
+import yaml
 from typer.testing import CliRunner
 
 import skipgen
@@ -111,3 +112,22 @@ def test_validate_shows_a_dict_of_outputs_by_key() -> None:
     result = CliRunner().invoke(app, ["validate", str(config("resnet50_fpn"))])
     assert "{0: (N, 256, 56, 56), 1: (N, 256, 28, 28)" in result.stdout
     assert "pool: (N, 256, 4, 4)}" in result.stdout
+
+
+def test_squeezenets_pools_round_up_at_every_size() -> None:
+    """The sizes validate accepts are those the network runs at: its pools round up
+    (ceil_mode), so 17 and more work, odd or even, as torchvision's."""
+    data = yaml.safe_load(config("squeezenet1_1").read_text(encoding="utf-8"))
+    del data["input"]["size"]
+    graph = skipgen.lower_spec(data)
+    assert graph.sizes is not None
+    model = skipgen.build_model(graph).eval()
+    for n in range(1, 48):
+        try:
+            with torch.no_grad():
+                model(torch.zeros(1, 3, n, n))
+            runs = True
+        except RuntimeError:
+            runs = False
+        assert (n in graph.sizes) == runs, n
+    assert 17 in graph.sizes and 16 not in graph.sizes
