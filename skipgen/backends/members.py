@@ -25,7 +25,7 @@ from skipgen.backends.layout import (
 )
 from skipgen.backends.text import string_literal
 from skipgen.ir import graph as g
-from skipgen.ir.containers import Container, Item, registered
+from skipgen.ir.containers import Alias, Container, Item, registered
 from skipgen.ir.graph import Member, Stage
 from skipgen.library.nn import SourceError
 
@@ -52,6 +52,8 @@ def held(
 
 
 def _item(item: Item, classes: Classes) -> Expr:
+    if isinstance(item, Alias):  # the same module, under a second attribute
+        return f"self.{item.member.attr}"
     if isinstance(item, g.Call):
         return call_expr(item)
     if not isinstance(item, Container):

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from skipgen.errors import SpecError
 from skipgen.ir.common import TORCH_LAYERS
-from skipgen.ir.containers import Container, Item, registered
+from skipgen.ir.containers import Alias, Container, Item, registered
 from skipgen.ir.fusion import block_conv_norms, network_conv_norms
 from skipgen.ir.graph import (
     INPUT_LOCAL,
@@ -88,10 +88,15 @@ def _modules(
     members: tuple[Member, ...], order: tuple[str, ...] = ()
 ) -> OrderedDict[str, nn.Module]:
     """The modules of a list of members by key, each long skip's projection after its layer."""
-    return OrderedDict((key, _item(item)) for key, item in registered(members, order))
+    modules: OrderedDict[str, nn.Module] = OrderedDict()
+    for key, item in registered(members, order):
+        # a second key holds the very module of the first (an alias)
+        modules[key] = modules[item.member.attr] if isinstance(item, Alias) else _item(item)
+    return modules
 
 
 def _item(item: Item) -> nn.Module:
+    assert not isinstance(item, Alias)  # the module of another key: see _modules
     if isinstance(item, Call):
         return instantiate(item)
     if not isinstance(item, Container):

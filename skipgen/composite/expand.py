@@ -85,6 +85,7 @@ class _Expander:
             "name": use.name,
             "id": use.id,
             "from_": use.from_,
+            "alias": use.alias,
             "repeat": use.repeat,
             "skip": use.skip,
             "on_mismatch": use.on_mismatch,

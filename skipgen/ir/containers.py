@@ -27,7 +27,15 @@ class Container:
         return [key for key, _ in self.items] == [str(n) for n in range(len(self.items))]
 
 
-Item = Member | Call | Container  # a member's module, a long skip's projection, a container
+@dataclass(frozen=True)
+class Alias:
+    """A member's module registered a second time, under another key."""
+
+    member: Member
+
+
+# a member's module, a long skip's projection, a container, a second key of a member's module
+Item = Member | Call | Container | Alias
 
 
 def registered(
@@ -39,6 +47,8 @@ def registered(
     root: dict[str, Any] = {key: None for key in order}
     for member in members:
         _put(root, member.attr.split("."), member)
+        if member.alias is not None:  # the same module under a second key, right after
+            root[member.alias] = Alias(member)
         skip = member.long_skip
         if skip is not None and skip.projection is not None and skip.attr is not None:
             _put(root, [skip.attr], skip.projection)

@@ -137,6 +137,7 @@ class Stage:
     # the saved outputs it runs on instead of the previous member's, with their channels:
     # one (a `from`), or the several a merge's module takes as a list
     reads: tuple[Read, ...] = ()
+    alias: str | None = None  # a second key its holder registers it under
 
     @property
     def merges(self) -> bool:
@@ -190,6 +191,7 @@ class Group:
     block: Block | None = None  # an instance of a composite block: its own class
     reads: tuple[Read, ...] = ()  # the saved output it runs on, where not the previous
     order: tuple[str, ...] = ()  # the keys registered first (its `register`)
+    alias: str | None = None  # a second key its holder registers it under
     merges = False
     scales = False
 

@@ -192,7 +192,7 @@ class LayerLowering(BlockLowering):
         attr, walked = todo.names.attrs[path], path in todo.names.walked
         members = members_of(attr, numbered, walked, layer, lowered, blocks)
         members[-1] = replace(members[-1], long_skip=long_skip, save_as=todo.names.locals.get(path))
-        members[0] = replace(members[0], reads=reads)
+        members[0] = replace(members[0], reads=reads, alias=layer.alias)
         return members, out_ch, out_slot, flat
 
     def merge(

@@ -305,6 +305,7 @@ class _Network:
                 block=block,
                 reads=pending.reads,
                 order=pending.order,
+                alias=pending.alias,
             )
         return Stage(
             pending.attr,
@@ -314,6 +315,7 @@ class _Network:
             pending.save_as,
             pending.checkpoint,
             pending.reads,
+            pending.alias,
         )
 
     def node(self, pending: PendingNode, sizes_of: SizesOf) -> Node:

@@ -113,6 +113,7 @@ class _Resolver(Reach):
     def attrs(self, layers: Sequence[Layer], list_path: Path, out: dict[Path, str]) -> set[str]:
         """Assign the keys of one list's layers; returns the keys and handles in use there."""
         taken = {layer.name.split(".")[0] for layer in layers if layer.name is not None}
+        taken |= self.aliases(layers, list_path, taken)
         if list_path == ("layers",):
             taken |= set(self.ids) | set(self.names)
         # a composite block's body is a class's attributes: unnamed layers take a prefix
@@ -164,6 +165,35 @@ class _Resolver(Reach):
             seen.add(key)
         if owner and not isinstance(self.layers[owner], Composite):
             self.walked.add(owner)  # an nn.Sequential runs in the order it registers
+
+    def aliases(self, layers: Sequence[Layer], list_path: Path, names: set[str]) -> set[str]:
+        """The second keys of the list's layers: only an attribute of the network or of a
+        block's class, and no other key or alias of the list."""
+        keyed = list_path == ("layers",) or isinstance(self.layers.get(list_path[:-1]), Composite)
+        found: set[str] = set()
+        for i, layer in enumerate(layers):
+            alias = layer.alias
+            if alias is None:
+                continue
+            where = (*list_path, i, "alias")
+            if not keyed:
+                self.report(
+                    where,
+                    "an alias is a second attribute of the network or of a block's class, and "
+                    "this layer is inside a sequence",
+                    "give the alias to a layer at the top level or in a composite block's body",
+                )
+            elif layer.name is not None and "." in layer.name:
+                self.report(
+                    where,
+                    "an alias is a second attribute of the class, and this layer is in a "
+                    f"container ({layer.name})",
+                    "give the alias to a layer that is an attribute of its own",
+                )
+            elif alias in names or alias in found:
+                self.report(where, f"{alias!r} is already a key here", "choose another alias")
+            found.add(alias)
+        return found
 
     def containers(self, layers: Sequence[Layer], list_path: Path, keyed: bool) -> None:
         """Check the keys of one list's layers that are paths into containers: a class's

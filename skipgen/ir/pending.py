@@ -23,6 +23,7 @@ class PendingStage:
     save_as: str | None
     checkpoint: bool = False
     reads: tuple[Read, ...] = ()  # the saved outputs it runs on, where not the previous
+    alias: str | None = None  # a second key it is registered under
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +39,7 @@ class PendingGroup:
     block: Block | None = None  # an instance of a composite block
     reads: tuple[Read, ...] = ()  # the saved output it runs on, where not the previous
     order: tuple[str, ...] = ()  # the keys registered first (its `register`)
+    alias: str | None = None  # a second key it is registered under
 
 
 Member = PendingStage | PendingGroup

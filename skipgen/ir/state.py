@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from skipgen.ir.block_state import UnknownBlock, call_state
-from skipgen.ir.containers import Container, Item, registered
+from skipgen.ir.containers import Alias, Container, Item, registered
 from skipgen.ir.graph import Call, Graph, Group, Member, Stage
 from skipgen.ir.layer_state import Entries, Shape
 
@@ -57,6 +57,8 @@ class _Walk:
                 self.call(item, prefix + key)
             elif isinstance(item, Container):
                 self.items(item.items, f"{prefix}{key}.")
+            elif isinstance(item, Alias):  # its tensors again, under the second key
+                self.member(item.member, prefix, key)
             else:
                 self.member(item, prefix, key)
 

@@ -60,6 +60,13 @@ class Layer(StrictModel):
         description="handle for `skip: {from: ...}` references from later layers",
         json_schema_extra=IDENTIFIER_SCHEMA,
     )
+    alias: str | None = Field(
+        default=None,
+        description="a second key under which the network (or the block) registers this "
+        "module too: its tensors appear under both in the state_dict, as references that "
+        "keep a head under two names do",
+        json_schema_extra=IDENTIFIER_SCHEMA,
+    )
     from_: str | None = Field(
         default=None,
         alias="from",
@@ -107,10 +114,10 @@ class Layer(StrictModel):
     def _key(cls, value: str | None, info: Any) -> str | None:
         return None if value is None else check_key_path(value, "name")
 
-    @field_validator("id")
+    @field_validator("id", "alias")
     @classmethod
     def _identifier(cls, value: str | None, info: Any) -> str | None:
-        return None if value is None else check_identifier(value, "id")
+        return None if value is None else check_identifier(value, info.field_name)
 
     @property
     def drops_path(self) -> bool:

@@ -49,3 +49,32 @@ def test_register_orders_the_state_dict_and_not_the_run() -> None:
         module = load_module(skipgen.generate_source(SPEC), Path(folder))
         assert list(module.Net().state_dict()) == keys
         assert_equivalent(graph, module.Net, (2, 3, 8, 8))
+
+
+ALIASED = """\
+name: Net
+input: {channels: 3, size: 8}
+defaults: {norm: batch, act: relu}
+outputs: [main, aux]
+layers:
+  - {type: conv, channels: 4, id: stem}
+  - {type: conv, channels: 2, kernel: 1, name: main}
+  - {type: conv, channels: 2, kernel: 1, from: stem, name: aux, alias: deep_supervision}
+"""
+
+
+def test_an_alias_registers_the_same_module_under_a_second_key() -> None:
+    graph = skipgen.lower_spec(ALIASED)
+    model = skipgen.build_model(graph)
+    keys = list(model.state_dict())
+    aux = [key.removeprefix("aux.") for key in keys if key.startswith("aux.")]
+    assert keys[-len(aux) :] == [f"deep_supervision.{key}" for key in aux]
+    assert keys == [key for key, _ in state_shapes(graph).entries]
+    assert model.get_submodule("aux") is model.get_submodule("deep_supervision")
+    assert graph.params == sum(p.numel() for p in model.parameters())  # counted once
+    with tempfile.TemporaryDirectory() as folder:
+        source = skipgen.generate_source(ALIASED)
+        assert "self.deep_supervision = self.aux" in source
+        module = load_module(source, Path(folder))
+        assert list(module.Net().state_dict()) == keys
+        assert_equivalent(graph, module.Net, (2, 3, 8, 8))
