@@ -3,14 +3,11 @@ channels (often through a composite block's parameter), scales with them."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
 import torch
 
 import skipgen
-from tests.backends.helpers import assert_equivalent, load_module
+from tests.backends.helpers import assert_backends_agree
 
 SPEC = """\
 name: Net
@@ -37,6 +34,4 @@ def test_a_depthwise_conv_stays_depthwise_under_width_scaling(width: float, dept
     model = skipgen.build_model(graph)
     groups = [m.groups for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     assert groups == [1, depthwise, 1, 4]  # grouped, not depthwise: 4 groups at any width
-    with tempfile.TemporaryDirectory() as folder:
-        module = load_module(skipgen.generate_source(text), Path(folder))
-        assert_equivalent(graph, module.Net, (2, 3, 16, 16))
+    assert_backends_agree(text, (2, 3, 16, 16))

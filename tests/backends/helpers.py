@@ -165,3 +165,12 @@ def assert_equivalent(
         assert torch.allclose(gen_grads[name], grad, **tolerance), name
     for name, value in ref_after.items():
         assert torch.equal(gen_after[name], value), name
+
+
+def assert_backends_agree(text: str, input_shape: tuple[int, ...], name: str = "Net") -> None:
+    """The spec ``text`` built at run time and its emitted class (imported as a user would)
+    compute the same (:func:`assert_equivalent`)."""
+    graph = skipgen.lower_spec(text)
+    with tempfile.TemporaryDirectory() as folder:
+        module = load_module(skipgen.generate_source(text), Path(folder))
+        assert_equivalent(graph, getattr(module, name), input_shape)

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import skipgen
-from tests.backends.helpers import assert_equivalent, load_module
+from tests.backends.helpers import assert_backends_agree, assert_equivalent, load_module
 
 # The sequence `stage` is followed by a layer that reads `stem`; the add reads `last`, the
 # sequence's last layer, whose output is the sequence's.
@@ -58,19 +58,13 @@ layers:
     "text", [LAST_OF_SEQUENCE, LAST_OF_SEQUENCE_IN_A_BODY], ids=["top", "body"]
 )
 def test_reading_the_last_layer_of_a_sequence_reads_the_sequence(text: str) -> None:
-    graph = skipgen.lower_spec(text)
-    with tempfile.TemporaryDirectory() as folder:
-        module = load_module(skipgen.generate_source(text), Path(folder))
-        assert_equivalent(graph, module.Net, (2, 4, 8, 8))
+    assert_backends_agree(text, (2, 4, 8, 8))
 
 
 def test_reading_the_sequence_by_its_name_is_accepted() -> None:
     """The same graph with the add reading the sequence by its own name works today."""
     text = LAST_OF_SEQUENCE.replace("from: [last, side]", "from: [stage, side]")
-    graph = skipgen.lower_spec(text)
-    with tempfile.TemporaryDirectory() as folder:
-        module = load_module(skipgen.generate_source(text), Path(folder))
-        assert_equivalent(graph, module.Net, (2, 4, 8, 8))
+    assert_backends_agree(text, (2, 4, 8, 8))
 
 
 # A gate read from outside the block scales its body; the block adds its input. `side` and
@@ -93,18 +87,12 @@ layers:
 
 
 def test_a_block_whose_body_merges_an_outside_read_keeps_its_skip() -> None:
-    graph = skipgen.lower_spec(GATED)
-    with tempfile.TemporaryDirectory() as folder:
-        module = load_module(skipgen.generate_source(GATED), Path(folder))
-        assert_equivalent(graph, module.Net, (2, 2, 8, 8))
+    assert_backends_agree(GATED, (2, 2, 8, 8))
 
 
 def test_the_order_of_a_merge_does_not_decide_whether_the_blocks_skip_is_accepted() -> None:
     text = GATED.replace("from: [a, gate]", "from: [gate, a]")
-    graph = skipgen.lower_spec(text)
-    with tempfile.TemporaryDirectory() as folder:
-        module = load_module(skipgen.generate_source(text), Path(folder))
-        assert_equivalent(graph, module.Net, (2, 2, 8, 8))
+    assert_backends_agree(text, (2, 2, 8, 8))
 
 
 # A long skip may read the input of the network (or of the block around it), as `from` does.
@@ -175,7 +163,4 @@ layers:
 
 
 def test_a_body_that_starts_from_its_input_reads_the_layer_before_the_use() -> None:
-    graph = skipgen.lower_spec(BRANCHES_FROM_INPUT)
-    with tempfile.TemporaryDirectory() as folder:
-        module = load_module(skipgen.generate_source(BRANCHES_FROM_INPUT), Path(folder))
-        assert_equivalent(graph, module.Net, (2, 4, 8, 8))
+    assert_backends_agree(BRANCHES_FROM_INPUT, (2, 4, 8, 8))

@@ -3,12 +3,9 @@ block's body used deep inside sequences; both backends compute the same."""
 
 from __future__ import annotations
 
-import tempfile
 import textwrap
-from pathlib import Path
 
-import skipgen
-from tests.backends.helpers import assert_equivalent, load_module
+from tests.backends.helpers import assert_backends_agree
 
 
 def nested(inner: str, last: str = "name: d") -> str:
@@ -39,10 +36,7 @@ layers:
 
 
 def assert_runs_alike(text: str) -> None:
-    graph = skipgen.lower_spec(text)
-    with tempfile.TemporaryDirectory() as folder:
-        source = skipgen.generate_source(text)
-        assert_equivalent(graph, load_module(source, Path(folder)).Net, (2, 3, 8, 8))
+    assert_backends_agree(text, (2, 3, 8, 8))
 
 
 def test_a_source_four_sequences_deep_is_read() -> None:
