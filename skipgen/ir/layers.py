@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 from skipgen.ir.blocks import BlockLowering, PendingNode, SkipSource, projection_call
 from skipgen.ir.composite import own_skip
 from skipgen.ir.forms import Form, channels_last_node
-from skipgen.ir.graph import INPUT_LOCAL, Block, Call, LongSkip, Read, combined_channels
-from skipgen.ir.names import INPUT, Names
+from skipgen.ir.graph import Block, LongSkip, Read, combined_channels
+from skipgen.ir.merge import merge_stage
+from skipgen.ir.names import Names
 from skipgen.ir.pending import Member, PendingStage, members_of
+from skipgen.ir.reads import INPUT
 from skipgen.ir.record import Record
 from skipgen.ir.skips import (
     SkipRequest,
@@ -143,7 +145,7 @@ class LayerLowering(BlockLowering):
             read = [todo.outputs[j] for j in inputs]
             reads = tuple((todo.names.locals[j], c) for j, (c, _) in zip(inputs, read, strict=True))
             if isinstance(layer, Merge):
-                return self.merge(todo, path, layer, read, reads)
+                return merge_stage(self.record, todo.names, path, layer, read, reads)
             channels, slot = read[0]
         source = _long_skip_source(todo.names, path, todo.outputs)
         repeat = self.checked_repeats(path, layer)
@@ -194,75 +196,6 @@ class LayerLowering(BlockLowering):
         members[-1] = replace(members[-1], long_skip=long_skip, save_as=todo.names.locals.get(path))
         members[0] = replace(members[0], reads=reads, alias=layer.alias)
         return members, out_ch, out_slot, flat
-
-    def merge(
-        self,
-        todo: LayerList,
-        path: Path,
-        layer: Merge,
-        read: list[tuple[int, int]],
-        reads: tuple[Read, ...],
-    ) -> tuple[list[Member] | None, int, int, bool]:
-        """A merge of the outputs ``reads`` names, whose channels and size slots are
-        ``read``: one stage, whose module takes them as a list."""
-        channels = [c for c, _ in read]
-        out = layer.channels(channels)
-        if isinstance(out, str):
-            listed = ", ".join(
-                f"{'input' if name == INPUT_LOCAL else name!r} {c}" for name, c in reads
-            )
-            self.record.error(
-                (*path, "from"),
-                f"cannot {layer.type} these outputs ({listed} channels): {out}",
-                "merge outputs whose channels agree, or use concat",
-            )
-            return None, channels[0], read[0][1], False
-        first = read[0][1]
-        shown = [("input" if name == INPUT_LOCAL else name) for name, _ in reads]
-        for name, (_, slot) in zip(shown[1:], read[1:], strict=True):
-            what = f"{layer.type} of {shown[0]!r} and {name!r}"
-            scale = self.record.program.scale_between(read[0][1], slot)
-            if scale is not None and scale != 1:
-                self.record.error(
-                    (*path, "from"),
-                    f"{what}: {shown[0]!r} comes at {scale} times the size of {name!r}",
-                    "merge outputs of one size: resize one of them first (a pool, a strided "
-                    "conv or an upsample)",
-                )
-                return None, out, first, False
-            self.record.program.check(read[0][1], slot, self.record.step((*path, "from"), what))
-            # one size (checked): the output takes the latest source's slot, so a block whose
-            # body merges an earlier outside output still sees its own chain of sizes
-            first = max(first, slot)
-        if out > MAX_CHANNELS:
-            self.record.error(
-                path,
-                f"the output would have {out:,} channels, more than the limit of {MAX_CHANNELS:,}",
-                "merge fewer or narrower outputs",
-            )
-        node = PendingNode(
-            kind=layer.type,
-            call=Call(layer.target),
-            in_channels=channels[0],
-            out_channels=out,
-            in_slot=first,
-            out_slot=first,
-            skip="none",
-            note="none",
-            params=0,
-            path=path,
-            flat=False,
-        )
-        stage = PendingStage(
-            attr=todo.names.attrs[path],
-            nodes=(node,),
-            sequential=False,
-            long_skip=None,
-            save_as=todo.names.locals.get(path),
-            checkpoint=layer.checkpoint,
-            reads=reads,
-        )
-        return [stage], out, first, False
 
     def copies(
         self,
