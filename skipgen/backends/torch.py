@@ -124,36 +124,7 @@ def run(
         skip = member.long_skip
         if member.reads and not member.merges:
             x = saved[member.reads[0][0]]
-        if member.scales:  # a parameter of the holder, not a module (it has no skip)
-            x = x * getattr(holder, member.attr)
-            if member.save_as is not None:
-                saved[member.save_as] = x
-            continue
-        module = holder.get_submodule(member.attr)
-        if member.merges:
-            x = module([saved[name] for name, _ in member.reads])
-            if member.save_as is not None:
-                saved[member.save_as] = x
-            continue
-        if isinstance(member, Group) and member.walked and member.checkpoint:
-            reads = outside_reads(member.members)
-            walk = partial(_walk, module, member.members, reads)
-            x = checkpointed(module, x, *(saved[name] for name in reads), run=walk)
-        elif isinstance(member, Group) and member.walked:
-            x = run(module, member.members, x, saved)
-        elif isinstance(member, Group) and member.block is not None:
-            inputs = [saved[name] for name in member.block.inputs]
-            x = (
-                checkpointed(module, x, *inputs, run=module)
-                if member.checkpoint
-                else module(x, *inputs)
-            )
-        elif skip is not None and skip.resizes:
-            x = module(x, saved[skip.source])
-        elif member.checkpoint:
-            x = checkpointed(module, x)
-        else:
-            x = module(x)
+        x = _apply(holder, member, x, saved)
         if skip is not None and skip.note != "dropped":
             shortcut = saved[skip.source]
             if skip.attr is not None:
@@ -168,6 +139,32 @@ def run(
         if member.save_as is not None:
             saved[member.save_as] = x
     return x
+
+
+def _apply(holder: nn.Module, member: Member, x: Tensor, saved: dict[str, Tensor]) -> Tensor:
+    """What ``member`` makes of ``x`` (and the saved outputs it reads), before its long skip."""
+    if member.scales:  # a parameter of the holder, not a module
+        return x * getattr(holder, member.attr)
+    module = holder.get_submodule(member.attr)
+    skip = member.long_skip
+    if member.merges:
+        return module([saved[name] for name, _ in member.reads])
+    if isinstance(member, Group) and member.walked and member.checkpoint:
+        reads = outside_reads(member.members)
+        walk = partial(_walk, module, member.members, reads)
+        return checkpointed(module, x, *(saved[name] for name in reads), run=walk)
+    if isinstance(member, Group) and member.walked:
+        return run(module, member.members, x, saved)
+    if isinstance(member, Group) and member.block is not None:
+        inputs = [saved[name] for name in member.block.inputs]
+        if member.checkpoint:
+            return checkpointed(module, x, *inputs, run=module)
+        return module(x, *inputs)
+    if skip is not None and skip.resizes:
+        return module(x, saved[skip.source])
+    if member.checkpoint:
+        return checkpointed(module, x)
+    return module(x)
 
 
 def _walk(

@@ -27,17 +27,13 @@ class Form:
     since: int | None = None  # the layer that made it so
 
     def problem(self, layer: Layer, keyed: bool) -> tuple[str, str] | None:
-        """Why ``layer`` cannot come next, and what to do; None when it can."""
+        """Why ``layer`` cannot come next, and what to do; None when it can (what may follow
+        a flat output the list lowering says itself)."""
         if isinstance(layer, Scale) and layer.learned and not keyed:
             return (
                 "a learned scale is a parameter of the network or of a composite block, and "
                 "this layer is inside a sequence",
                 "put it at the top level or in a composite block's body",
-            )
-        if self.flat and not layer.takes_flat:
-            return (
-                f"a {layer.type} cannot follow a flat output ((batch, features))",
-                "after a flatten or a classifier only linear, act, dropout and drop_path run",
             )
         if self.channels_last:
             if isinstance(layer, Permute) and layer.to == "channels_last":

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from skipgen.ir.reach import Reach
+from skipgen.ir.tree import scaled_repeats
 from skipgen.kinds.base import Layer
 from skipgen.kinds.composite import Composite
 from skipgen.language import models as m
@@ -31,7 +32,9 @@ class Keys(Reach):
         keys: list[str] = []
         for i, layer in enumerate(layers):
             first = attrs[(*list_path, i)].split(".")[0]
-            copies = 1 if layer.name is not None or not first.isdigit() else layer.repeat
+            copies = 1
+            if layer.name is None and first.isdigit():  # one number per copy, as attrs()
+                copies = scaled_repeats(layer, self.spec.scaling)
             keys += [str(int(first) + r) for r in range(copies)] if first.isdigit() else [first]
         where: Path = (*owner, "register")
         seen: set[str] = set()

@@ -96,8 +96,7 @@ class LayerLowering(BlockLowering):
         form = Form()
         keyed = todo.keyed or todo.path == ("layers",)
         for i, layer in enumerate(todo.layers):
-            problem = form.problem(layer, keyed)
-            if problem is not None and form.flat and not layer.takes_flat:
+            if form.flat and not layer.takes_flat:
                 shown = format_path((*todo.path, form.since or 0))
                 self.record.error(
                     (*todo.path, i),
@@ -106,6 +105,7 @@ class LayerLowering(BlockLowering):
                     f"move it ({shown}) to the end",
                 )
                 break
+            problem = form.problem(layer, keyed)
             if problem is not None:
                 self.record.error((*todo.path, i), *problem)
                 continue

@@ -24,9 +24,10 @@ def merge_stage(
     """A merge of the outputs ``reads`` names, whose channels and size slots are
     ``read``: one stage, whose module takes them as a list."""
     channels = [c for c, _ in read]
+    shown = [("input" if name == INPUT_LOCAL else name) for name, _ in reads]  # as written
     out = layer.channels(channels)
     if isinstance(out, str):
-        listed = ", ".join(f"{'input' if name == INPUT_LOCAL else name!r} {c}" for name, c in reads)
+        listed = ", ".join(f"{name!r} {c}" for name, c in zip(shown, channels, strict=True))
         record.error(
             (*path, "from"),
             f"cannot {layer.type} these outputs ({listed} channels): {out}",
@@ -34,7 +35,6 @@ def merge_stage(
         )
         return None, channels[0], read[0][1], False
     first = read[0][1]
-    shown = [("input" if name == INPUT_LOCAL else name) for name, _ in reads]
     for name, (_, slot) in zip(shown[1:], read[1:], strict=True):
         what = f"{layer.type} of {shown[0]!r} and {name!r}"
         scale = record.program.scale_between(read[0][1], slot)

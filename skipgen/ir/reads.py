@@ -45,14 +45,17 @@ class Reads(Reach):
         blocks = [p for p in ancestors(path) if isinstance(self.layers.get(p), Composite)]
         return blocks[-1] if blocks else None
 
-    def own_layers(self, body: Path, source: str) -> list[Path]:
-        """The layers named ``source`` in the body of the block at ``body`` (not in a
-        block inside it)."""
-        return [
-            p
+    def body_layers(self, body: Path) -> dict[Path, Layer]:
+        """The layers of the body of the block at ``body`` (not of blocks inside it)."""
+        return {
+            p: layer
             for p, layer in self.layers.items()
-            if layer.name == source and p[: len(body)] == body and self.body_of(p) == body
-        ]
+            if p[: len(body)] == body and self.body_of(p) == body
+        }
+
+    def own_layers(self, body: Path, source: str) -> list[Path]:
+        """The layers named ``source`` in the body of the block at ``body``."""
+        return [p for p, layer in self.body_layers(body).items() if layer.name == source]
 
     def shown(self, path: Path) -> str:
         """A path as the spec writes it: inside a composite block's body, the block's own."""
@@ -60,11 +63,7 @@ class Reads(Reach):
 
     def body_names(self, body: Path) -> list[str]:
         """The names of the layers of a block's body (not of blocks inside it)."""
-        return [
-            layer.name
-            for p, layer in self.layers.items()
-            if layer.name is not None and p[: len(body)] == body and self.body_of(p) == body
-        ]
+        return [layer.name for layer in self.body_layers(body).values() if layer.name]
 
     def source(self, path: Path, source: str, where: Path | None = None) -> Path | None:
         """The earlier layer that the layer at ``path`` reads under ``source`` (in its
